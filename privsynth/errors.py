@@ -1,0 +1,79 @@
+"""The exception hierarchy of privsynth.
+
+Every error raised for a user mistake or a refused operation is a
+:class:`PrivsynthError`, so callers can catch one class. Messages say what is
+wrong and what to do next. Messages never contain private values: at most
+column names, counts of offending rows and public schema values.
+"""
+
+from __future__ import annotations
+
+
+class PrivsynthError(Exception):
+    """Root of every error privsynth raises on purpose."""
+
+
+class SchemaError(PrivsynthError):
+    """The schema is malformed or inconsistent (bad bounds, empty categories ...)."""
+
+
+class DataValidationError(PrivsynthError):
+    """The data does not conform to the schema, or cannot be read.
+
+    ``problems`` lists one entry per problem found: column, what is wrong and
+    how many rows are affected (never the offending values themselves).
+    """
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[dict[str, object]] = list(problems or [])
+
+
+class BudgetExceededError(PrivsynthError):
+    """A privacy spend was refused because it would exceed the total budget.
+
+    Raised before any noise is drawn; nothing is recorded in the ledger.
+    """
+
+
+class LedgerError(PrivsynthError):
+    """A ledger file is corrupted, tampered with, or of an unknown version."""
+
+
+class ModelFileError(PrivsynthError):
+    """A saved model file is malformed, tampered with, or of an unknown version."""
+
+
+class MissingExtraError(PrivsynthError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+
+class NotFittedError(PrivsynthError):
+    """A method that needs a fitted model was called before ``fit``."""
+
+
+class ParameterError(PrivsynthError, ValueError):
+    """A parameter has an invalid value; the message names it and the allowed values."""
+
+
+class ConstraintError(PrivsynthError):
+    """A sampling constraint or condition is contradictory or nearly impossible."""
+
+
+class ResourceLimitError(PrivsynthError):
+    """An operation would exceed a configured memory or size cap."""
+
+
+__all__ = [
+    "BudgetExceededError",
+    "ConstraintError",
+    "DataValidationError",
+    "LedgerError",
+    "MissingExtraError",
+    "ModelFileError",
+    "NotFittedError",
+    "ParameterError",
+    "PrivsynthError",
+    "ResourceLimitError",
+    "SchemaError",
+]
