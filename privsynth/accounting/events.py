@@ -1,0 +1,317 @@
+"""Typed, immutable descriptions of privacy mechanisms (values, not behaviour).
+
+An event says *what* was released with *which* noise; the accountant decides
+what that costs. Each event knows three views of itself:
+
+- ``pure_epsilon``: its epsilon when it is pure epsilon-DP (else ``None``);
+- ``to_pld()``: a dp-accounting privacy loss distribution (tight, pessimistic);
+- ``to_dp_event()``: a dp-accounting ``DpEvent`` for the RDP accountant, or
+  ``None`` when RDP cannot describe it.
+
+All events are for the add-or-remove-one-record neighbouring relation.
+
+>>> e = DiscreteLaplaceEvent(epsilon=0.5)
+>>> e.pure_epsilon
+0.5
+>>> event_from_dict(e.to_dict()) == e
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+import dp_accounting as dpa
+from dp_accounting.pld import common as pld_common
+from dp_accounting.pld import privacy_loss_distribution as pld
+
+from privsynth.errors import LedgerError, ParameterError
+
+# Discretization of privacy-loss values in PLDs. Pessimistic estimates are
+# used throughout, so the reported epsilon is an upper bound whatever the grid.
+_PLD_GRID = 1e-4
+
+
+def _positive(name: str, value: float, cls: str) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ParameterError(f"{cls}: {name} must be a finite number, got {value!r}")
+    if value <= 0:
+        raise ParameterError(f"{cls}: {name} must be positive, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of privacy events. Subclasses are frozen dataclasses."""
+
+    kind: ClassVar[str] = ""
+
+    @property
+    def pure_epsilon(self) -> float | None:
+        """Epsilon when the event is pure epsilon-DP, else None."""
+        return None
+
+    @property
+    def delta(self) -> float:
+        """A delta the event consumes by itself (approximate-DP events only)."""
+        return 0.0
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        """A pessimistic privacy loss distribution of the event."""
+        raise NotImplementedError
+
+    def to_dp_event(self) -> dpa.DpEvent | None:
+        """A dp-accounting DpEvent for RDP accounting, or None if unsupported."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``{"kind": ..., <parameters>}``."""
+        return {"kind": self.kind, **asdict(self)}
+
+    def describe(self) -> str:
+        """One line for people (ledger tables, reports)."""
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in asdict(self).items())
+        return f"{self.kind}({params})"
+
+
+def _pure_pld(epsilon: float) -> pld.PrivacyLossDistribution:
+    # The dominating pair of a generic epsilon-DP mechanism.
+    return pld.from_privacy_parameters(
+        pld_common.DifferentialPrivacyParameters(epsilon, 0.0), value_discretization_interval=_PLD_GRID
+    )
+
+
+@dataclass(frozen=True)
+class LaplaceEvent(Event):
+    """Continuous Laplace noise of scale ``sensitivity / epsilon`` (L1 sensitivity)."""
+
+    epsilon: float
+    sensitivity: float = 1.0
+    kind: ClassVar[str] = "laplace"
+
+    def __post_init__(self) -> None:
+        _positive("epsilon", self.epsilon, "LaplaceEvent")
+        _positive("sensitivity", self.sensitivity, "LaplaceEvent")
+
+    @property
+    def pure_epsilon(self) -> float:
+        return float(self.epsilon)
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return pld.from_laplace_mechanism(
+            self.sensitivity / self.epsilon, sensitivity=self.sensitivity,
+            value_discretization_interval=_PLD_GRID,
+        )
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        return dpa.LaplaceDpEvent(noise_multiplier=1.0 / self.epsilon)
+
+
+@dataclass(frozen=True)
+class DiscreteLaplaceEvent(Event):
+    """Discrete Laplace (two-sided geometric) noise, P(z) ~ exp(-epsilon |z| / sensitivity).
+
+    ``sensitivity`` is the integer L1 sensitivity of the released counts
+    (1 for a histogram under add/remove-one).
+    """
+
+    epsilon: float
+    sensitivity: int = 1
+    kind: ClassVar[str] = "discrete_laplace"
+
+    def __post_init__(self) -> None:
+        _positive("epsilon", self.epsilon, "DiscreteLaplaceEvent")
+        if not isinstance(self.sensitivity, int) or self.sensitivity < 1:
+            raise ParameterError("DiscreteLaplaceEvent: sensitivity must be a positive integer")
+
+    @property
+    def pure_epsilon(self) -> float:
+        return float(self.epsilon)
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return pld.from_discrete_laplace_mechanism(
+            self.epsilon / self.sensitivity, sensitivity=self.sensitivity,
+            value_discretization_interval=_PLD_GRID,
+        )
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        # epsilon-DP implies (epsilon^2 / 2)-zCDP (Bun & Steinke 2016).
+        return dpa.ZCDpEvent(rho=self.epsilon**2 / 2)
+
+
+@dataclass(frozen=True)
+class ExponentialEvent(Event):
+    """One draw of the exponential mechanism (or any pure epsilon-DP selection)."""
+
+    epsilon: float
+    kind: ClassVar[str] = "exponential"
+
+    def __post_init__(self) -> None:
+        _positive("epsilon", self.epsilon, "ExponentialEvent")
+
+    @property
+    def pure_epsilon(self) -> float:
+        return float(self.epsilon)
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return _pure_pld(self.epsilon)
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        return dpa.ZCDpEvent(rho=self.epsilon**2 / 2)
+
+
+@dataclass(frozen=True)
+class PureDPEvent(Event):
+    """Any other pure epsilon-DP mechanism, described by its epsilon only."""
+
+    epsilon: float
+    mechanism: str = "pure"
+    kind: ClassVar[str] = "pure_dp"
+
+    def __post_init__(self) -> None:
+        _positive("epsilon", self.epsilon, "PureDPEvent")
+
+    @property
+    def pure_epsilon(self) -> float:
+        return float(self.epsilon)
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return _pure_pld(self.epsilon)
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        return dpa.ZCDpEvent(rho=self.epsilon**2 / 2)
+
+
+@dataclass(frozen=True)
+class ApproxDPEvent(Event):
+    """An (epsilon, delta)-DP mechanism, e.g. a thresholded histogram."""
+
+    epsilon: float
+    approx_delta: float
+    mechanism: str = "approx"
+    kind: ClassVar[str] = "approx_dp"
+
+    def __post_init__(self) -> None:
+        _positive("epsilon", self.epsilon, "ApproxDPEvent")
+        if not (0 <= self.approx_delta < 1):
+            raise ParameterError("ApproxDPEvent: delta must be in [0, 1)")
+
+    @property
+    def pure_epsilon(self) -> float | None:
+        return float(self.epsilon) if self.approx_delta == 0 else None
+
+    @property
+    def delta(self) -> float:
+        return float(self.approx_delta)
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return pld.from_privacy_parameters(
+            pld_common.DifferentialPrivacyParameters(self.epsilon, self.approx_delta),
+            value_discretization_interval=_PLD_GRID,
+        )
+
+
+@dataclass(frozen=True)
+class GaussianEvent(Event):
+    """Continuous Gaussian noise of standard deviation ``sigma`` (L2 sensitivity)."""
+
+    sigma: float
+    sensitivity: float = 1.0
+    kind: ClassVar[str] = "gaussian"
+
+    def __post_init__(self) -> None:
+        _positive("sigma", self.sigma, "GaussianEvent")
+        _positive("sensitivity", self.sensitivity, "GaussianEvent")
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return pld.from_gaussian_mechanism(
+            self.sigma, sensitivity=self.sensitivity, value_discretization_interval=_PLD_GRID
+        )
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        return dpa.GaussianDpEvent(noise_multiplier=self.sigma / self.sensitivity)
+
+
+@dataclass(frozen=True)
+class DiscreteGaussianEvent(Event):
+    """Discrete Gaussian noise (Canonne, Kamath & Steinke 2020) on integer values."""
+
+    sigma: float
+    sensitivity: int = 1
+    kind: ClassVar[str] = "discrete_gaussian"
+
+    def __post_init__(self) -> None:
+        _positive("sigma", self.sigma, "DiscreteGaussianEvent")
+        if not isinstance(self.sensitivity, int) or self.sensitivity < 1:
+            raise ParameterError("DiscreteGaussianEvent: sensitivity must be a positive integer")
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        return pld.from_discrete_gaussian_mechanism(
+            self.sigma, sensitivity=self.sensitivity, value_discretization_interval=_PLD_GRID
+        )
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        # The discrete Gaussian satisfies the same zCDP as the continuous one (CKS 2020, Thm 4).
+        return dpa.ZCDpEvent(rho=self.sensitivity**2 / (2 * self.sigma**2))
+
+
+@dataclass(frozen=True)
+class SubsampledGaussianEvent(Event):
+    """``steps`` rounds of a Poisson-subsampled Gaussian mechanism (DP-SGD).
+
+    ``noise_multiplier`` is sigma divided by the clipping norm; ``sampling_rate``
+    is the Poisson sampling probability of each record in each step.
+    """
+
+    sampling_rate: float
+    noise_multiplier: float
+    steps: int
+    kind: ClassVar[str] = "subsampled_gaussian"
+
+    def __post_init__(self) -> None:
+        if not (0 < self.sampling_rate <= 1):
+            raise ParameterError("SubsampledGaussianEvent: sampling_rate must be in (0, 1]")
+        _positive("noise_multiplier", self.noise_multiplier, "SubsampledGaussianEvent")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ParameterError("SubsampledGaussianEvent: steps must be a positive integer")
+
+    def to_pld(self) -> pld.PrivacyLossDistribution:
+        one = pld.from_gaussian_mechanism(
+            self.noise_multiplier, sampling_prob=self.sampling_rate,
+            value_discretization_interval=_PLD_GRID, use_connect_dots=True,
+        )
+        return one.self_compose(self.steps) if self.steps > 1 else one
+
+    def to_dp_event(self) -> dpa.DpEvent:
+        one = dpa.PoissonSampledDpEvent(
+            self.sampling_rate, dpa.GaussianDpEvent(self.noise_multiplier)
+        )
+        return dpa.SelfComposedDpEvent(one, self.steps)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        LaplaceEvent, DiscreteLaplaceEvent, ExponentialEvent, PureDPEvent, ApproxDPEvent,
+        GaussianEvent, DiscreteGaussianEvent, SubsampledGaussianEvent,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict`; raises LedgerError on anything wrong."""
+    if not isinstance(data, dict) or data.get("kind") not in EVENT_TYPES:
+        kind = data.get("kind") if isinstance(data, dict) else None
+        raise LedgerError(f"unknown privacy event kind {kind!r}; known: {sorted(EVENT_TYPES)}")
+    cls = EVENT_TYPES[data["kind"]]
+    params = {k: v for k, v in data.items() if k != "kind"}
+    unknown = sorted(set(params) - {f.name for f in fields(cls)})
+    if unknown:
+        raise LedgerError(f"event {data['kind']!r} has unknown parameter(s) {unknown}")
+    try:
+        return cls(**params)
+    except (TypeError, ParameterError) as exc:
+        raise LedgerError(f"invalid parameters for event {data['kind']!r}: {exc}") from exc
+
