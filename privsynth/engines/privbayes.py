@@ -40,7 +40,7 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,11 @@ FloatArray = npt.NDArray[np.float64]
 #: per cell (d_ = indicator of the new record), whose L1 norm is at most
 #: (3n + 1)/(n + 1) < 3. So |dG| <= (1 + 3) / 2 = 2, for every n.
 _SCORE_SENSITIVITY = 2.0
+
+#: Candidate (child, parents) pairs scored per structure step at most; above
+#: it, parent sets are a random (data-independent) selection. Bounds the work
+#: on wide tables (d^(k+1) growth) without affecting privacy.
+_MAX_CANDIDATES = 10_000
 
 
 @dataclass(frozen=True)
@@ -397,22 +402,47 @@ class PrivBayes(Synthesizer):
         return _Levels(fine_to_level, level_to_parent, within)
 
     def _candidate_parent_sets(self, child: int, chosen: Sequence[int], n_lv: Sequence[int],
-                               n_pv: Sequence[int], cap: int) -> list[tuple[int, ...]]:
+                               n_pv: Sequence[int], cap: int, max_sets: int,
+                               rng: np.random.Generator) -> list[tuple[int, ...]]:
+        """Maximal feasible parent sets for ``child`` among ``chosen``.
+
+        Feasible: the table has at most ``cap`` cells (theta-usefulness; with a
+        fixed degree, the resource cap). Maximal: no chosen attribute can be
+        added without breaking feasibility (G is monotone, so a superset always
+        scores at least as high). When there are more than ``max_sets`` subsets
+        of one size, a uniformly random (data-independent) selection is used.
+        """
         k_max = self.degree if self.degree is not None else self.max_degree
         k_max = min(k_max, len(chosen))
         limit = cap if self.degree is None else self.max_clique_cells
+        by_size = sorted(chosen, key=lambda p: n_pv[p])
         out: list[tuple[int, ...]] = []
-        for k in range(k_max, -1, -1):
-            for ps in itertools.combinations(chosen, k):
+
+        def extendable(ps: tuple[int, ...], cells: int) -> bool:
+            if len(ps) >= k_max:
+                return False
+            for p in by_size:
+                if p not in ps:
+                    return cells * n_pv[p] <= limit
+            return False
+
+        for k in range(k_max, 0, -1):
+            if n_lv[child] * math.prod(n_pv[p] for p in by_size[:k]) > limit:
+                continue
+            if math.comb(len(chosen), k) <= max_sets:
+                pool: Iterable[tuple[int, ...]] = itertools.combinations(chosen, k)
+            else:
+                arr = np.asarray(chosen)
+                pool = sorted({tuple(sorted(int(v) for v in rng.choice(arr, k, replace=False)))
+                               for _ in range(max_sets)})
+            for ps in pool:
                 cells = n_lv[child] * math.prod(n_pv[p] for p in ps)
-                if cells > limit:
-                    continue
-                # keep maximal sets only (G is monotone: a superset scores higher)
-                if any(set(ps) < set(q) for q in out):
-                    continue
-                out.append(ps)
+                if cells <= limit and (self.degree is not None or not extendable(ps, cells)):
+                    out.append(ps)
             if self.degree is not None and out:
                 break  # a fixed degree uses the largest feasible size only
+        if not out or not extendable((), n_lv[child]):
+            out.append(())
         return out
 
     def _learn_structure(self, lv: IntArray, pv: IntArray, n_lv: list[int], n_pv: list[int],
@@ -446,10 +476,11 @@ class PrivBayes(Synthesizer):
         while len(chosen) < d:
             cands: list[tuple[int, tuple[int, ...]]] = []
             vals: list[float] = []
-            for x in range(d):
-                if x in chosen:
-                    continue
-                for ps in self._candidate_parent_sets(x, sorted(chosen), n_lv, n_pv, cap):
+            remaining = [x for x in range(d) if x not in chosen]
+            per_child = max(20, _MAX_CANDIDATES // len(remaining))
+            for x in remaining:
+                for ps in self._candidate_parent_sets(x, sorted(chosen), n_lv, n_pv, cap,
+                                                      per_child, rng):
                     key = (x, ps)
                     if key not in scores:
                         pc, mult = pcode(ps)
