@@ -1,5 +1,22 @@
-"""privsynth: differentially private synthetic data with an auditable privacy ledger."""
+"""privsynth: differentially private synthetic data with an auditable privacy ledger.
 
+>>> import privsynth as ps
+>>> acct = ps.Accountant(epsilon=1.0)
+>>> schema = ps.datasets.adult_schema()
+>>> df = ps.datasets.load_adult().head(2000)
+>>> model = ps.PrivBayes().fit(df, schema=schema, epsilon=0.5, accountant=acct)
+>>> model.sample(10, random_state=0).shape
+(10, 15)
+>>> round(acct.spent().epsilon, 6)
+0.5
+"""
+
+from typing import Any
+
+from privsynth import datasets
+from privsynth.accounting import Accountant
+from privsynth.engines import load_model
+from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import (
     BudgetExceededError,
     ConstraintError,
@@ -13,22 +30,52 @@ from privsynth.errors import (
     ResourceLimitError,
     SchemaError,
 )
+from privsynth.io import read_table
+from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
+from privsynth.validation import validate
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> Any:
+    # Heavy or optional parts load on first use: `import privsynth` never imports torch.
+    if name == "DPCTGAN":
+        from privsynth.engines.dpctgan import DPCTGAN
+
+        return DPCTGAN
+    if name == "audit":
+        from privsynth.report import audit
+
+        return audit
+    if name in ("metrics", "risk"):
+        import importlib
+
+        return importlib.import_module(f"privsynth.{name}")
+    raise AttributeError(f"module 'privsynth' has no attribute {name!r}")
+
+
 __all__ = [
+    "DPCTGAN",
+    "Accountant",
     "BudgetExceededError",
     "ConstraintError",
     "DataValidationError",
     "LedgerError",
     "MissingExtraError",
     "ModelFileError",
+    "Noise",
     "NotFittedError",
     "ParameterError",
+    "PrivBayes",
     "PrivsynthError",
     "ResourceLimitError",
     "Schema",
     "SchemaError",
     "__version__",
+    "audit",
+    "datasets",
+    "load_model",
+    "read_table",
+    "validate",
 ]

@@ -383,6 +383,32 @@ class Schema:
         """A schema with only ``names``, in that order."""
         return Schema(tuple(self[n] for n in names), source=self.source)
 
+    # -- data -------------------------------------------------------------
+    def validate(self, df: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        """Check ``df`` against this schema; see :func:`privsynth.validation.validate`."""
+        from privsynth.validation import validate
+
+        return validate(df, self, **kwargs)
+
+    @classmethod
+    def infer_unsafe(cls, df: pd.DataFrame, **kwargs: Any) -> Schema:
+        """Read domains from the data WITHOUT DP; see :func:`privsynth.validation.infer_unsafe`.
+
+        The schema is marked ``source="data (not DP)"``: releases built on it
+        are not end-to-end DP and reports say so.
+        """
+        from privsynth.validation import infer_unsafe
+
+        return infer_unsafe(df, **kwargs)
+
+    @classmethod
+    def infer_dp(cls, df: pd.DataFrame, *, epsilon: float, accountant: Any,
+                 **kwargs: Any) -> Schema:
+        """Estimate domains with DP, charged to ``accountant``; see :mod:`privsynth._infer_dp`."""
+        from privsynth._infer_dp import infer_dp
+
+        return infer_dp(df, epsilon=epsilon, accountant=accountant, **kwargs)
+
     # -- serialization ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON-ready form (see docs/schema.md)."""
@@ -410,7 +436,9 @@ class Schema:
             raise SchemaError(f"a schema must be a JSON object, got {type(data).__name__}")
         fmt = data.get("format", SCHEMA_FORMAT)
         if fmt != SCHEMA_FORMAT:
-            raise SchemaError(f"not a privsynth schema (format {fmt!r}, expected {SCHEMA_FORMAT!r})")
+            raise SchemaError(
+                f"not a privsynth schema (format {fmt!r}, expected {SCHEMA_FORMAT!r})"
+            )
         version = data.get("version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise SchemaError(

@@ -36,8 +36,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import dp_accounting as dpa
-
 from privsynth.accounting.events import Event
 from privsynth.accounting.ledger import Ledger, LedgerEntry, _now
 from privsynth.errors import BudgetExceededError, LedgerError, ParameterError, PrivsynthError
@@ -94,7 +92,9 @@ def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
 
 @lru_cache(maxsize=512)
 def _rdp_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
-    acc = dpa.rdp.RdpAccountant(orders=list(_RDP_ORDERS))
+    from dp_accounting.rdp import RdpAccountant
+
+    acc = RdpAccountant(orders=list(_RDP_ORDERS))
     for event, count in events:
         dp_event = event.to_dp_event()
         if dp_event is None:
@@ -153,7 +153,7 @@ class Accountant:
     >>> acct.spend(DiscreteLaplaceEvent(1.0), label="too much")
     Traceback (most recent call last):
     ...
-    privsynth.errors.BudgetExceededError: refused 'too much' ...
+    privsynth.errors.BudgetExceededError: refused 'too much'...
     >>> len(acct.ledger)
     0
     """
@@ -289,7 +289,7 @@ class Accountant:
             raise LedgerError(f"the ledger's budget is missing or invalid: {exc}") from exc
         acct.ledger = Ledger.from_dict(data.get("entries"))  # type: ignore[arg-type]
         digest = data.get("sha256")
-        if digest is not None and digest != acct.ledger.digest():
+        if digest != acct.ledger.digest():
             raise LedgerError(
                 "the ledger's checksum does not match its entries: the file was edited or "
                 "corrupted. Refusing to use it; restore it from a backup."
@@ -335,6 +335,12 @@ class Reservation:
             raise PrivsynthError(
                 f"internal error: {label!r} draws {event.describe()} which was not reserved; "
                 "no noise was drawn. Please report this bug."
+            )
+        if reproducible_noise and not self.reproducible_noise:
+            # The ledger already says this noise is secure; seeded noise would make it lie.
+            raise PrivsynthError(
+                f"{label!r} draws seeded (insecure test) noise against a reservation recorded "
+                "as secure noise; no noise was drawn. Reserve with reproducible_noise=True."
             )
         self._left[event] -= 1
 

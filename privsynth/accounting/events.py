@@ -23,11 +23,31 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
-import dp_accounting as dpa
-from dp_accounting.pld import common as pld_common
-from dp_accounting.pld import privacy_loss_distribution as pld
+from typing import TYPE_CHECKING
 
 from privsynth.errors import LedgerError, ParameterError
+
+if TYPE_CHECKING:  # dp-accounting is heavy (scipy.signal): imported on first use
+    import dp_accounting as dpa
+    from dp_accounting.pld import privacy_loss_distribution as pld
+
+
+def _dpa() -> Any:
+    import dp_accounting
+
+    return dp_accounting
+
+
+def _pld() -> Any:
+    from dp_accounting.pld import privacy_loss_distribution
+
+    return privacy_loss_distribution
+
+
+def _dp_params(epsilon: float, delta: float) -> Any:
+    from dp_accounting.pld import common
+
+    return common.DifferentialPrivacyParameters(epsilon, delta)
 
 # Discretization of privacy-loss values in PLDs. Pessimistic estimates are
 # used throughout, so the reported epsilon is an upper bound whatever the grid.
@@ -78,8 +98,9 @@ class Event:
 
 def _pure_pld(epsilon: float) -> pld.PrivacyLossDistribution:
     # The dominating pair of a generic epsilon-DP mechanism.
-    return pld.from_privacy_parameters(
-        pld_common.DifferentialPrivacyParameters(epsilon, 0.0), value_discretization_interval=_PLD_GRID
+    return _pld().from_privacy_parameters(
+        _dp_params(epsilon, 0.0),
+        value_discretization_interval=_PLD_GRID,
     )
 
 
@@ -100,13 +121,13 @@ class LaplaceEvent(Event):
         return float(self.epsilon)
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
-        return pld.from_laplace_mechanism(
+        return _pld().from_laplace_mechanism(
             self.sensitivity / self.epsilon, sensitivity=self.sensitivity,
             value_discretization_interval=_PLD_GRID,
         )
 
     def to_dp_event(self) -> dpa.DpEvent:
-        return dpa.LaplaceDpEvent(noise_multiplier=1.0 / self.epsilon)
+        return _dpa().LaplaceDpEvent(noise_multiplier=1.0 / self.epsilon)
 
 
 @dataclass(frozen=True)
@@ -131,14 +152,14 @@ class DiscreteLaplaceEvent(Event):
         return float(self.epsilon)
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
-        return pld.from_discrete_laplace_mechanism(
+        return _pld().from_discrete_laplace_mechanism(
             self.epsilon / self.sensitivity, sensitivity=self.sensitivity,
             value_discretization_interval=_PLD_GRID,
         )
 
     def to_dp_event(self) -> dpa.DpEvent:
         # epsilon-DP implies (epsilon^2 / 2)-zCDP (Bun & Steinke 2016).
-        return dpa.ZCDpEvent(rho=self.epsilon**2 / 2)
+        return _dpa().ZCDpEvent(rho=self.epsilon**2 / 2)
 
 
 @dataclass(frozen=True)
@@ -159,7 +180,7 @@ class ExponentialEvent(Event):
         return _pure_pld(self.epsilon)
 
     def to_dp_event(self) -> dpa.DpEvent:
-        return dpa.ZCDpEvent(rho=self.epsilon**2 / 2)
+        return _dpa().ZCDpEvent(rho=self.epsilon**2 / 2)
 
 
 @dataclass(frozen=True)
@@ -181,7 +202,7 @@ class PureDPEvent(Event):
         return _pure_pld(self.epsilon)
 
     def to_dp_event(self) -> dpa.DpEvent:
-        return dpa.ZCDpEvent(rho=self.epsilon**2 / 2)
+        return _dpa().ZCDpEvent(rho=self.epsilon**2 / 2)
 
 
 @dataclass(frozen=True)
@@ -207,8 +228,8 @@ class ApproxDPEvent(Event):
         return float(self.approx_delta)
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
-        return pld.from_privacy_parameters(
-            pld_common.DifferentialPrivacyParameters(self.epsilon, self.approx_delta),
+        return _pld().from_privacy_parameters(
+            _dp_params(self.epsilon, self.approx_delta),
             value_discretization_interval=_PLD_GRID,
         )
 
@@ -226,12 +247,12 @@ class GaussianEvent(Event):
         _positive("sensitivity", self.sensitivity, "GaussianEvent")
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
-        return pld.from_gaussian_mechanism(
+        return _pld().from_gaussian_mechanism(
             self.sigma, sensitivity=self.sensitivity, value_discretization_interval=_PLD_GRID
         )
 
     def to_dp_event(self) -> dpa.DpEvent:
-        return dpa.GaussianDpEvent(noise_multiplier=self.sigma / self.sensitivity)
+        return _dpa().GaussianDpEvent(noise_multiplier=self.sigma / self.sensitivity)
 
 
 @dataclass(frozen=True)
@@ -248,13 +269,13 @@ class DiscreteGaussianEvent(Event):
             raise ParameterError("DiscreteGaussianEvent: sensitivity must be a positive integer")
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
-        return pld.from_discrete_gaussian_mechanism(
+        return _pld().from_discrete_gaussian_mechanism(
             self.sigma, sensitivity=self.sensitivity, value_discretization_interval=_PLD_GRID
         )
 
     def to_dp_event(self) -> dpa.DpEvent:
         # The discrete Gaussian satisfies the same zCDP as the continuous one (CKS 2020, Thm 4).
-        return dpa.ZCDpEvent(rho=self.sensitivity**2 / (2 * self.sigma**2))
+        return _dpa().ZCDpEvent(rho=self.sensitivity**2 / (2 * self.sigma**2))
 
 
 @dataclass(frozen=True)
@@ -278,17 +299,17 @@ class SubsampledGaussianEvent(Event):
             raise ParameterError("SubsampledGaussianEvent: steps must be a positive integer")
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
-        one = pld.from_gaussian_mechanism(
+        one = _pld().from_gaussian_mechanism(
             self.noise_multiplier, sampling_prob=self.sampling_rate,
             value_discretization_interval=_PLD_GRID, use_connect_dots=True,
         )
         return one.self_compose(self.steps) if self.steps > 1 else one
 
     def to_dp_event(self) -> dpa.DpEvent:
-        one = dpa.PoissonSampledDpEvent(
-            self.sampling_rate, dpa.GaussianDpEvent(self.noise_multiplier)
+        one = _dpa().PoissonSampledDpEvent(
+            self.sampling_rate, _dpa().GaussianDpEvent(self.noise_multiplier)
         )
-        return dpa.SelfComposedDpEvent(one, self.steps)
+        return _dpa().SelfComposedDpEvent(one, self.steps)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
