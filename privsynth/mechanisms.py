@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 import secrets
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
@@ -149,8 +148,14 @@ def _bernoulli_exp(num: IntArray, den: int | IntArray, rng: np.random.Generator
     num = np.asarray(num, dtype=np.int64)
     den_arr = np.broadcast_to(np.asarray(den, dtype=np.int64), num.shape)
     whole = num // den_arr
-    frac = num - whole * den_arr
-    alive = np.ones(num.shape, dtype=bool)
+    return _bernoulli_exp_parts(whole, num - whole * den_arr, den_arr, rng)
+
+
+def _bernoulli_exp_parts(whole: IntArray, frac: IntArray, den: int | IntArray,
+                         rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+    """Exact Bernoulli(exp(-(whole + frac/den))) with 0 <= frac < den."""
+    den_arr = np.broadcast_to(np.asarray(den, dtype=np.int64), whole.shape)
+    alive = np.ones(whole.shape, dtype=bool)
     i = 0
     while True:
         need = alive & (whole > i)
@@ -196,15 +201,24 @@ def _sample_discrete_gaussian(size: int, sigma2: Fraction, rng: np.random.Genera
     out = np.empty(size, dtype=np.int64)
     todo = np.arange(size)
     a, b = sigma2.numerator, sigma2.denominator
+    den = 2 * a * t * t * b
+    if den >= 2**56:  # the caller rounds sigma2 so that this cannot happen for sigma <= 1e4
+        raise ParameterError("discrete Gaussian sigma too large for the exact sampler (> 1e4)")
     while todo.size:
         y = _sample_discrete_laplace(todo.size, 1, t, rng)
         # gamma = (|y| - sigma2/t)^2 / (2 sigma2) = (|y| t b - a)^2 / (2 a t^2 b)
         diff = np.abs(y) * (t * b) - a
-        num_f = diff.astype(np.float64) ** 2
-        den = 2 * a * t * t * b
-        if den >= 2**62 or num_f.max(initial=0.0) >= 2.0**62:
-            raise ParameterError("discrete Gaussian sigma too large for the exact sampler (> 1e4)")
-        c = _bernoulli_exp(diff * diff, den, rng)
+        # diff^2 overflows int64 for far-tail proposals; split gamma into whole and
+        # fractional parts with exact Python integers for those few entries.
+        big = np.abs(diff) > 3_037_000_499
+        sq = np.where(big, 0, diff) ** 2
+        whole = sq // den
+        frac = sq - whole * den
+        for i in np.flatnonzero(big):
+            w, r = divmod(int(diff[i]) ** 2, den)
+            # acceptance probability below exp(-2**62) either way
+            whole[i], frac[i] = min(w, 2**62), r
+        c = _bernoulli_exp_parts(whole, frac, den, rng)
         out[todo[c]] = y[c]
         todo = todo[~c]
     return out
@@ -262,8 +276,11 @@ def discrete_gaussian(
     counts = _as_int_counts(values, "discrete_gaussian")
     if not (isinstance(sigma, int | float) and math.isfinite(sigma) and 0 < sigma <= 1e4):
         raise ParameterError(f"discrete_gaussian: sigma must be in (0, 1e4], got {sigma!r}")
-    # sigma^2 rounded up: at least the noise that was charged
-    sig2 = Fraction(math.ceil(Fraction(sigma) ** 2 * 10_000), 10_000)
+    # sigma^2 rounded up: at least the noise that was charged. The grid is
+    # coarser for large sigma (relative change < 1e-4) to keep the sampler's
+    # integers within int64.
+    grid = 10_000 if sigma <= 100 else 1
+    sig2 = Fraction(math.ceil(Fraction(sigma) ** 2 * grid), grid)
     src = _noise(noise)
     accountant.spend(DiscreteGaussianEvent(float(sigma), sensitivity), label=label,
                      reproducible_noise=src.reproducible)
@@ -305,7 +322,8 @@ def exponential(
     q = np.asarray(scores, dtype=np.float64)
     if q.ndim != 1 or q.size == 0 or not np.all(np.isfinite(q)):
         raise ParameterError("exponential: scores must be a non-empty 1-d array of finite numbers")
-    if not (isinstance(sensitivity, int | float) and math.isfinite(sensitivity) and sensitivity > 0):
+    if not (isinstance(sensitivity, int | float) and math.isfinite(sensitivity)
+            and sensitivity > 0):
         raise ParameterError("exponential: sensitivity must be a positive number")
     eps = _epsilon_fraction(epsilon, what="exponential")
     src = _noise(noise)
@@ -379,7 +397,7 @@ def quantile(
     values: npt.ArrayLike,
     q: float,
     *,
-    grid: Sequence[float],
+    grid: npt.ArrayLike,
     epsilon: float,
     accountant: Budget,
     label: str,

@@ -262,7 +262,7 @@ class Accountant:
             "budget": {"epsilon": self.epsilon, "delta": self.delta},
             "entries": self.ledger.to_dict(),
             "spent": {"epsilon": s.epsilon, "delta": s.delta, "method": s.method},
-            "sha256": self.ledger.digest(),
+            "sha256": self.digest(),
             "libraries": _versions(),
         }
 
@@ -272,6 +272,13 @@ class Accountant:
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
+
+    def digest(self) -> str:
+        """SHA-256 over the budget and the ledger entries (tamper evidence for files)."""
+        import hashlib
+
+        budget = json.dumps({"epsilon": self.epsilon, "delta": self.delta}, sort_keys=True)
+        return hashlib.sha256(f"{budget}|{self.ledger.digest()}".encode()).hexdigest()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Accountant:
@@ -289,7 +296,7 @@ class Accountant:
             raise LedgerError(f"the ledger's budget is missing or invalid: {exc}") from exc
         acct.ledger = Ledger.from_dict(data.get("entries"))  # type: ignore[arg-type]
         digest = data.get("sha256")
-        if digest != acct.ledger.digest():
+        if digest != acct.digest():
             raise LedgerError(
                 "the ledger's checksum does not match its entries: the file was edited or "
                 "corrupted. Refusing to use it; restore it from a backup."

@@ -1,0 +1,338 @@
+"""Tests of DP schema inference (privsynth._infer_dp.infer_dp)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from privsynth import mechanisms
+from privsynth._infer_dp import _grid, _threshold, infer_dp
+from privsynth.accounting import Accountant, ApproxDPEvent, ExponentialEvent, LaplaceEvent
+from privsynth.errors import (
+    BudgetExceededError,
+    DataValidationError,
+    ParameterError,
+    PrivsynthError,
+    SchemaError,
+)
+from privsynth.mechanisms import InsecureNoiseWarning, Noise
+from privsynth.schema import (
+    BooleanColumn,
+    CategoricalColumn,
+    DatetimeColumn,
+    FloatColumn,
+    IntegerColumn,
+    Schema,
+)
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+ADULT_NAMES = [
+    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+    "hours-per-week", "native-country", "income",
+]
+# Public coarse ranges (documented or physical limits, not read from the data).
+ADULT_COARSE = {
+    "age": (0, 150), "fnlwgt": (0, 2_000_000), "education-num": (0, 30),
+    "capital-gain": (0, 100_000), "capital-loss": (0, 10_000), "hours-per-week": (0, 168),
+}
+
+
+def seeded(seed: int) -> Noise:
+    with pytest.warns(InsecureNoiseWarning):
+        return Noise.insecure_for_tests(seed)
+
+
+class SpyNoise(Noise):
+    """Records generator() calls: nothing may be drawn when a request is refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def generator(self) -> np.random.Generator:
+        self.calls += 1
+        return super().generator()
+
+
+@pytest.fixture(scope="module")
+def adult() -> pd.DataFrame:
+    try:
+        from privsynth.datasets import load_adult
+
+        df = load_adult()
+        if set(ADULT_COARSE) <= set(df.columns):
+            return df
+    except (ImportError, AttributeError, OSError, PrivsynthError):
+        pass  # fall back to the shared copy
+    path = DATASETS / "adult" / "adult.data"
+    if not path.exists():
+        pytest.skip(f"Adult data not found at {path}")
+    return pd.read_csv(path, header=None, names=ADULT_NAMES, skipinitialspace=True,
+                       na_values="?")
+
+
+def _coarse_for(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    return {c: ADULT_COARSE[c] for c in df.columns if c in ADULT_COARSE}
+
+
+def _categories(schema: Schema, name: str) -> tuple[str, ...]:
+    col = schema[name]
+    assert isinstance(col, CategoricalColumn)
+    return col.categories
+
+
+def _numeric_names(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c])]
+
+
+# ---------------------------------------------------------------------------
+# Adult
+# ---------------------------------------------------------------------------
+def test_adult_charges_exactly_epsilon_and_brackets_the_data(adult: pd.DataFrame) -> None:
+    acct = Accountant(epsilon=2.0, delta=1e-6)
+    acct.spend(LaplaceEvent(0.5), label="earlier release")
+    schema = infer_dp(adult, epsilon=1.0, accountant=acct, coarse=_coarse_for(adult),
+                      noise=seeded(1))
+    assert schema.source == "dp"
+    assert schema.is_public
+    assert schema.names == tuple(adult.columns)
+    assert all(c.nullable for c in schema)
+
+    new = acct.history[1:]
+    assert math.fsum(e.event.epsilon for e in new  # type: ignore[attr-defined]
+                     ) == pytest.approx(1.0, rel=1e-12)
+    assert all(e.reproducible_noise for e in new)
+    numeric = _numeric_names(adult)
+    categorical = [c for c in adult.columns if c not in numeric]
+    assert sorted(e.label for e in new if isinstance(e.event, ExponentialEvent)) == sorted(
+        f"infer_dp/{c}/{side}" for c in numeric for side in ("lower", "upper"))
+    approx = [e.event for e in new if isinstance(e.event, ApproxDPEvent)]
+    assert len(approx) == len(categorical)
+    # default: half the accountant's delta for category discovery, split by column
+    assert math.fsum(e.approx_delta for e in approx) <= 0.5e-6
+    assert acct.spent().epsilon <= 1.5 + 1e-9
+
+    for name in numeric:
+        col = schema[name]
+        assert isinstance(col, IntegerColumn)
+        lo, hi = ADULT_COARSE[name]
+        assert lo <= col.lower <= col.upper <= hi
+        x = adult[name].dropna()
+        inside = ((x >= col.lower) & (x <= col.upper)).mean()
+        assert inside >= 0.98, name
+    for name in categorical:
+        col = schema[name]
+        assert isinstance(col, CategoricalColumn)
+        assert list(col.categories) == sorted(col.categories)
+        assert set(col.categories) <= set(adult[name].dropna().astype(str))
+    # frequent values are always found
+    assert {"Male", "Female"} <= set(_categories(schema, "sex"))
+    assert "United-States" in _categories(schema, "native-country")
+
+
+def test_adult_overspend_raises_before_drawing(adult: pd.DataFrame) -> None:
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    acct.spend(LaplaceEvent(0.5), label="earlier release")
+    before = acct.to_json()
+    spy = SpyNoise()
+    with pytest.raises(BudgetExceededError, match="refused 'infer_dp'"):
+        infer_dp(adult, epsilon=0.9, accountant=acct, coarse=_coarse_for(adult), noise=spy)
+    assert spy.calls == 0
+    assert acct.to_json() == before
+
+
+# ---------------------------------------------------------------------------
+# Rare categories
+# ---------------------------------------------------------------------------
+def test_single_record_category_is_found_with_probability_delta() -> None:
+    frame = pd.DataFrame({"c": ["common"] * 60 + ["rare"]})
+    runs, found_rare = 300, 0
+    deltas = set()
+    for seed in range(runs):
+        acct = Accountant(epsilon=1.0, delta=0.3)
+        schema = infer_dp(frame, epsilon=1.0, accountant=acct, delta_categories=0.2,
+                          noise=seeded(1000 + seed))
+        cats = _categories(schema, "c")
+        assert "common" in cats
+        found_rare += "rare" in cats
+        [entry] = acct.ledger.entries
+        deltas.add(entry.event.approx_delta)  # type: ignore[attr-defined]
+    [delta] = deltas
+    # smallest threshold with delta <= 0.2 at epsilon 1 is 3: delta = e^-2 / (1 + e^-1)
+    assert delta == pytest.approx(math.exp(-2) / (1 + math.exp(-1)), rel=1e-5)
+    assert delta <= 0.2
+    upper = stats.binom.ppf(1 - 1e-4, runs, delta)
+    lower = stats.binom.ppf(1e-4, runs, delta)
+    assert lower <= found_rare <= upper
+
+
+def test_threshold_is_smallest_that_meets_delta() -> None:
+    for eps, delta in [(1.0, 0.2), (0.07, 1e-8), (0.5, 1e-6), (3.0, 0.4)]:
+        t = _threshold(eps, delta)
+        assert t >= 2
+        assert mechanisms.thresholded_histogram_delta(eps, t) <= delta
+        if t > 2:
+            assert mechanisms.thresholded_histogram_delta(eps, t - 1) > delta
+
+
+def test_max_categories_keeps_the_largest() -> None:
+    values = [f"v{i:02d}" for i in range(30) for _ in range(100 + 50 * i)]
+    frame = pd.DataFrame({"c": values})
+    schema = infer_dp(frame, epsilon=5.0, accountant=Accountant(5.0, 1e-6),
+                      max_categories=5, noise=seeded(3))
+    assert _categories(schema, "c") == ("v25", "v26", "v27", "v28", "v29")
+
+
+# ---------------------------------------------------------------------------
+# Column kinds, coarse ranges, errors
+# ---------------------------------------------------------------------------
+def _mixed_frame(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)  # data, not noise
+    return pd.DataFrame({
+        "when": pd.to_datetime("2021-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+        "flag": rng.random(n) < 0.3,
+        "score": rng.normal(50.0, 5.0, n),
+        "city": rng.choice(["Oslo", "Lima", "Pune"], n),
+        "code": rng.integers(0, 3, n),
+    })
+
+
+def test_kinds_from_dtypes_and_overrides() -> None:
+    df = _mixed_frame()
+    acct = Accountant(epsilon=2.0, delta=1e-6)
+    schema = infer_dp(
+        df, epsilon=2.0, accountant=acct, kinds={"code": "categorical"},
+        coarse={"when": ("2000-01-01", "2030-12-31"), "score": (-1000.0, 1000.0)},
+        noise=seeded(4),
+    )
+    assert isinstance(schema["flag"], BooleanColumn)
+    assert isinstance(schema["city"], CategoricalColumn)
+    assert _categories(schema, "city") == ("Lima", "Oslo", "Pune")
+    assert _categories(schema, "code") == ("0", "1", "2")
+    score = schema["score"]
+    assert isinstance(score, FloatColumn)
+    assert -1000.0 <= score.lower < 40.0 and 60.0 < score.upper <= 1000.0
+    when = schema["when"]
+    assert isinstance(when, DatetimeColumn)
+    assert when.resolution == "D"
+    assert "2000-01-01" <= when.lower <= "2021-01-05"
+    assert "2021-12-27" <= when.upper <= "2030-12-31"
+    # booleans cost nothing: epsilon is split over the four other columns
+    eps = sorted(e.event.epsilon for e in acct.ledger)  # type: ignore[attr-defined]
+    assert eps == pytest.approx([0.25] * 4 + [0.5] * 2)
+    assert math.fsum(eps) == pytest.approx(2.0)
+    assert len(acct.ledger) == 6
+
+
+def test_datetime_resolution_from_coarse_and_explicit() -> None:
+    df = pd.DataFrame({"t": pd.to_datetime("2022-03-01 12:00")
+                       + pd.to_timedelta(np.arange(500), "min")})
+    schema = infer_dp(df, epsilon=10.0, accountant=Accountant(10.0),
+                      coarse={"t": ("2022-03-01T00:00:00", "2022-03-02T12:30:00")},
+                      noise=seeded(5))
+    assert schema["t"].resolution == "s"  # type: ignore[attr-defined]
+    schema = infer_dp(df, epsilon=10.0, accountant=Accountant(10.0),
+                      coarse={"t": ("2022-03-01", "2022-03-03", "h")}, noise=seeded(6))
+    col = schema["t"]
+    assert isinstance(col, DatetimeColumn) and col.resolution == "h"
+    assert "2022-03-01T00:00:00" <= col.lower <= "2022-03-01T12:00:00"
+    assert "2022-03-01T20:00:00" <= col.upper <= "2022-03-03T00:00:00"
+
+
+def test_missing_coarse_range_is_a_schema_error_before_anything() -> None:
+    df = _mixed_frame(50)
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    spy = SpyNoise()
+    with pytest.raises(SchemaError, match="need a public coarse range") as info:
+        infer_dp(df, epsilon=1.0, accountant=acct, coarse={"when": ("2000-01-01", "2030-12-31")},
+                 noise=spy)
+    assert "'score' (float)" in str(info.value)
+    assert "'code' (integer)" in str(info.value)
+    assert spy.calls == 0 and len(acct.ledger) == 0
+
+
+def test_categories_need_delta() -> None:
+    df = pd.DataFrame({"c": ["a"] * 100})
+    acct = Accountant(epsilon=1.0)
+    with pytest.raises(BudgetExceededError, match="needs delta > 0") as info:
+        infer_dp(df, epsilon=1.0, accountant=acct)
+    assert "much smaller than 1/n" in str(info.value)
+    assert len(acct.ledger) == 0
+    # a pure-DP budget is enough for numeric and boolean columns
+    ok = infer_dp(pd.DataFrame({"x": np.arange(100), "b": [True, False] * 50}), epsilon=1.0,
+                  accountant=acct, coarse={"x": (0, 1000)}, noise=seeded(7))
+    assert [c.kind for c in ok] == ["integer", "boolean"]
+
+
+def test_parameter_errors_charge_nothing() -> None:
+    df = pd.DataFrame({"x": [1, 2, 3], "c": ["a", "b", "c"]})
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    cases = [
+        (dict(epsilon=0.0, coarse={"x": (0, 10)}), ParameterError, "epsilon"),
+        (dict(epsilon=1.0, coarse={"x": (10, 0)}), ParameterError, "lower < upper"),
+        (dict(epsilon=1.0, coarse={"x": ("0", "10")}), ParameterError, "pair of finite"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10), "c": (0, 1)}), ParameterError, "not numeric"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10), "y": (0, 1)}), SchemaError, "not in the table"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10)}, kinds={"c": "text"}), SchemaError,
+         "unknown kind"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10)}, max_categories=0), ParameterError,
+         "max_categories"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10)}, delta_categories=1.5), ParameterError,
+         "delta_categories"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10)}, quantiles=(0.9, 0.1)), ParameterError,
+         "quantiles"),
+    ]
+    for kwargs, error, match in cases:
+        with pytest.raises(error, match=match):
+            infer_dp(df, accountant=acct, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="Accountant"):
+        infer_dp(df, epsilon=1.0, accountant=None, coarse={"x": (0, 10)})  # type: ignore[arg-type]
+    assert len(acct.ledger) == 0
+
+
+def test_bad_values_are_reported_without_values_and_before_drawing() -> None:
+    df = pd.DataFrame({"x": ["1", "2", "secret-value", "4"]})
+    acct = Accountant(epsilon=1.0)
+    spy = SpyNoise()
+    with pytest.raises(DataValidationError) as info:
+        infer_dp(df, epsilon=1.0, accountant=acct, kinds={"x": "integer"},
+                 coarse={"x": (0, 10)}, noise=spy)
+    assert "secret-value" not in str(info.value)
+    assert info.value.problems == [{"column": "x", "problem": "not a number", "rows": 1}]
+    assert spy.calls == 0 and len(acct.ledger) == 0
+
+
+def test_no_category_frequent_enough_is_explained() -> None:
+    df = pd.DataFrame({"c": ["a", "b", "c"]})
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    with pytest.raises(SchemaError, match=r"no category of column\(s\) \['c'\]"):
+        infer_dp(df, epsilon=1.0, accountant=acct, noise=seeded(8))
+    assert len(acct.ledger) == 1  # the attempt was a release and stays charged
+
+
+def test_grid_is_public_sorted_and_log_spaced_when_wide() -> None:
+    g = _grid(0.0, 150.0, 1000, integer=True)
+    assert g[0] == 0 and g[-1] == 150 and np.all(np.diff(g) > 0)
+    assert np.array_equal(g, np.arange(151))
+    wide = _grid(0.0, 1e6, 1000, integer=False)
+    assert wide[0] == 0.0 and wide[-1] == 1e6 and np.all(np.diff(wide) > 0)
+    assert np.sum(wide < 100) >= 100  # fine resolution near zero
+    narrow = _grid(-5.0, 5.0, 1000, integer=False)
+    assert narrow.size == 1000 and np.allclose(np.diff(narrow), 10 / 999)
+
+
+def test_bounds_are_widened_to_grid_neighbours() -> None:
+    # With a huge epsilon the DP quantiles land on the best grid points: 11 (#{x < 11}
+    # = 200 is closest to 0.05 n = 110) and 20 (#{x < 20} = 2000 is closest to
+    # 0.95 n = 2090). The bounds are one grid step outside those.
+    df = pd.DataFrame({"x": np.repeat(np.arange(10, 21), 200)})
+    schema = infer_dp(df, epsilon=2000.0, accountant=Accountant(2000.0),
+                      coarse={"x": (0, 100)}, quantiles=(0.05, 0.95), noise=seeded(9))
+    assert (schema["x"].lower, schema["x"].upper) == (10, 21)  # type: ignore[attr-defined]
