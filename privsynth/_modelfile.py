@@ -32,7 +32,7 @@ _DTYPES = {"<f8", "<f4", "<i8", "<i4", "|b1", "<f2", "|u1", "<u4"}
 
 def _encode(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
-        arr = np.ascontiguousarray(obj)
+        arr = np.array(obj, order="C", copy=True)  # ascontiguousarray makes 0-d arrays 1-d
         dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
         arr = arr.astype(dt, copy=False)
         if arr.dtype.str not in _DTYPES:
@@ -61,7 +61,8 @@ def _decode(obj: Any) -> Any:
                 raise ModelFileError("the model file holds an array of unsupported form")
             try:
                 raw = base64.b64decode(obj["__ndarray__"], validate=True)
-                return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+                # tuple(): reshape([]) is a no-op, and 0-d arrays must stay 0-d
+                return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(tuple(shape)).copy()
             except (ValueError, TypeError) as exc:
                 raise ModelFileError(f"the model file holds a corrupted array: {exc}") from exc
         return {k: _decode(v) for k, v in obj.items()}

@@ -285,6 +285,10 @@ class PrivBayes(Synthesizer):
 
         levels: list[_Levels] = []
         n_hat: float | None = None
+        # Every noisy histogram's sum estimates n; its variance grows with its cell count
+        # (same epsilon for all), so the inverse-variance weighted mean of the sums is the
+        # best free estimate (post-processing, no extra budget).
+        sum_num = sum_den = 0.0
         per_hist = eps_marg / len(need_hist) if need_hist else 0.0
         for j in range(d):
             col = schema.columns[j]
@@ -293,12 +297,14 @@ class PrivBayes(Synthesizer):
                 noisy = mechanisms.discrete_laplace(
                     counts, epsilon=per_hist, accountant=acct,
                     label=f"privbayes/marginal/{col.name}", noise=noise)
-                if n_hat is None:
-                    n_hat = float(noisy.sum())
+                sum_num += float(noisy.sum()) / sizes[j]
+                sum_den += 1.0 / sizes[j]
                 levels.append(self._make_levels(col, disc.bins[j].missing_code,
                                                 noisy.astype(np.float64), 1.0 / per_hist))
             else:
                 levels.append(self._make_levels(col, None, None, 0.0, size=int(sizes[j])))
+        if sum_den > 0:
+            n_hat = sum_num / sum_den
         if n_hat is None:
             n_hat = float(mechanisms.noisy_count(len(codes), epsilon=eps_n, accountant=acct,
                                                  label="privbayes/row_count", noise=noise))
