@@ -1,0 +1,250 @@
+"""One call that attacks a synthetic release and gathers the evidence: :func:`assess_risk`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from privsynth.errors import ParameterError
+from privsynth.risk.audit_bound import tpr_upper_bound
+from privsynth.risk.distance import diagnostics_encoded
+from privsynth.risk.membership import (
+    DEFAULT_FPRS,
+    AttackScores,
+    SynthesizerLike,
+    check_fprs,
+    check_seed,
+    density_scores,
+    distance_scores,
+    evaluate_attack,
+    min_nonmembers,
+    neighbour_distances,
+    prepare,
+    require_fprs,
+    seeds,
+    shadow_scores,
+)
+from privsynth.risk.result import AttackResult, RiskResult
+from privsynth.schema import Schema
+
+CAVEAT_DIAGNOSTICS = (
+    "DCR and NNDR are diagnostics, not proof of privacy: synthetic rows far from every "
+    "training row can still leak information through other features, and close rows are "
+    "expected by chance in dense regions of the data."
+)
+CAVEAT_ATTACKS = (
+    "The attacks give evidence, not guarantees: stronger attacks may exist. An empirical "
+    "epsilon lower bound below the claimed epsilon is expected and does not prove the claim; "
+    "a bound above it contradicts the claim."
+)
+CAVEAT_NOT_DP = (
+    "These numbers are computed from the private training data without differential "
+    "privacy; share them only as widely as the audit report itself."
+)
+
+
+def _check_claim(epsilon: object, delta: object) -> tuple[float | None, float]:
+    eps: float | None = None
+    if epsilon is not None:
+        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
+                or not 0 < epsilon < math.inf:
+            raise ParameterError(f"epsilon must be None or a positive finite number, "
+                                 f"got {epsilon!r}")
+        eps = float(epsilon)
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 <= delta < 1:
+        raise ParameterError(f"delta must be a number in [0, 1), got {delta!r}")
+    return eps, float(delta)
+
+
+def assess_risk(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    schema: Schema,
+    *,
+    epsilon: float | None = None,
+    delta: float = 0.0,
+    engine_factory: Callable[[], SynthesizerLike] | None = None,
+    random_state: int = 0,
+    max_records: int = 5000,
+    fprs: Sequence[float] | None = None,
+    confidence: float = 0.95,
+    n_bootstrap: int = 200,
+    density_k: int = 3,
+    n_targets: int = 5,
+    n_shadows: int = 6,
+    n_jobs: int | None = None,
+) -> RiskResult:
+    """Attack a synthetic release the way an adversary would, and report how well it went.
+
+    Runs the distance diagnostics (DCR, NNDR, closer-to-train share, exact
+    copies) and the membership-inference attacks of
+    :mod:`privsynth.risk.membership` (distance, density, and shadow models
+    when ``engine_factory`` is given), scores each attack (ROC AUC with a
+    bootstrap interval, TPR at low FPR, empirical epsilon lower bound) and
+    sets the bounds beside the claimed ``(epsilon, delta)``.
+
+    Parameters
+    ----------
+    train : DataFrame
+        The training data of the release (the members).
+    holdout : DataFrame
+        Records of the same population not used for training (the
+        non-members), e.g. a test split. Half serves as the reference
+        population, half as non-members.
+    synthetic : DataFrame
+        The synthetic release.
+    schema : Schema
+        Public domains of the columns; all three tables must have exactly its columns.
+    epsilon, delta : float
+        The claim of the release. Without epsilon the bounds are reported
+        without comparison, and the shadow attack cannot run.
+    engine_factory : callable, optional
+        Returns an unfitted engine of the kind that made the release (e.g.
+        ``lambda: PrivBayes(degree=2)``); enables the shadow-model attack.
+    random_state : int
+        Seed of every random choice of the assessment (not of privacy noise).
+    max_records : int
+        Cap on each balanced evaluation set (members, non-members) and on the
+        rows used by the diagnostics; the result says when it subsampled.
+    fprs : sequence of float, optional
+        False positive rates for the TPR. Default (0.001, 0.01), each reported
+        only when the evaluation has ``ceil(10 / fpr)`` non-members; rates
+        given explicitly must be supported or DataValidationError is raised.
+    confidence : float
+        Confidence of the Clopper-Pearson bounds behind the epsilon bound.
+    n_bootstrap : int
+        Resamples for the AUC intervals.
+    density_k : int
+        Neighbours of the density attack.
+    n_targets, n_shadows : int
+        Size of the shadow-model attack (targets per group, shadow fits).
+    n_jobs : int or None
+        Threads for the nearest-neighbour searches.
+
+    Returns
+    -------
+    RiskResult
+
+    Raises
+    ------
+    DataValidationError
+        Mismatched columns, values outside the schema, an empty or too small
+        holdout, or a holdout too small for an explicitly asked FPR.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from privsynth.schema import Schema
+    >>> s = Schema.from_dict({"columns": [{"name": "x", "kind": "float",
+    ...                                     "lower": 0, "upper": 1}]})
+    >>> rng = np.random.default_rng(0)
+    >>> train = pd.DataFrame({"x": rng.random(200)})
+    >>> holdout = pd.DataFrame({"x": rng.random(400)})
+    >>> r = assess_risk(train, holdout, synthetic=train, schema=s, epsilon=1.0, n_bootstrap=0)
+    >>> r.attack("distance").auc > 0.9, r.exceeds_claim
+    (True, True)
+    """
+    claimed_eps, claimed_delta = _check_claim(epsilon, delta)
+    seed = check_seed(random_state)
+    rates = check_fprs(DEFAULT_FPRS if fprs is None else fprs)
+    if engine_factory is not None:
+        if not callable(engine_factory):
+            raise ParameterError("engine_factory must be None or a callable returning an "
+                                 "unfitted engine")
+        if claimed_eps is None:
+            raise ParameterError("the shadow-model attack fits the engine at the release's "
+                                 "epsilon: give epsilon= together with engine_factory=")
+    gens = seeds(seed)
+    split = prepare(train, holdout, synthetic, schema, max_records, gens["split"])
+    n_eval = split.members.n_rows
+    if fprs is not None:
+        require_fprs(rates, n_eval, "the non-member evaluation set (half of the holdout, "
+                     "capped by max_records and the training size)")
+
+    def evaluate(scores: AttackScores, strict_rates: Sequence[float] | None) -> AttackResult:
+        return evaluate_attack(scores, fprs=strict_rates, delta=claimed_delta,
+                               confidence=confidence, n_bootstrap=n_bootstrap,
+                               random_state=int(gens["evaluation"].integers(2**31)))
+
+    d_syn, d_ref = neighbour_distances(split, density_k, n_jobs)
+    k = min(density_k, d_syn.shape[1], d_ref.shape[1])
+    attacks = [
+        evaluate(distance_scores(split, d_syn), fprs),
+        evaluate(density_scores(split, d_syn, d_ref, k), fprs),
+    ]
+    caveats = [CAVEAT_DIAGNOSTICS, CAVEAT_ATTACKS, CAVEAT_NOT_DP]
+    if engine_factory is not None and claimed_eps is not None:
+        shadow = shadow_scores(split, schema, engine_factory, epsilon=claimed_eps,
+                               n_targets=n_targets, n_shadows=n_shadows, n_synthetic=None,
+                               radius=None, rng=gens["shadow"], n_jobs=n_jobs)
+        # the shadow attack has few targets by design: unsupported rates are None, not errors
+        attacks.append(evaluate(shadow, None if fprs is None else rates))
+    else:
+        caveats.append("The shadow-model attack was not run (no engine_factory given).")
+
+    diagnostics = diagnostics_encoded(split.train_all, split.holdout_all, split.synthetic,
+                                      gens["diagnostics"], max_records, n_jobs)
+    if split.subsampled:
+        caveats.append(
+            f"Attacks were run on random subsamples of {n_eval} members and {n_eval} "
+            f"non-members (max_records={max_records}).")
+        # the exact training row count is private (rule 3): it is never printed
+    caveats.append(
+        f"The holdout was split at random: {split.reference.n_rows} rows served as the "
+        "reference population (density and shadow attacks), the others as non-members.")
+    unsupported = [f for f in rates if n_eval < min_nonmembers(f)]
+    if unsupported:
+        caveats.append(
+            "Some TPRs are not reported because the evaluation has too few non-members: "
+            + ", ".join(f"FPR {f:g} needs {min_nonmembers(f)}" for f in unsupported)
+            + f", there are {n_eval}.")
+    if not schema.is_public:
+        caveats.append("The schema's domains were read from the data without DP: the "
+                       "release is not end-to-end differentially private.")
+
+    bound: dict[str, float] | None = None
+    if claimed_eps is None:
+        caveats.append("No claimed epsilon was given: the empirical bounds are not "
+                       "compared with a claim.")
+    else:
+        bound = {f"{f:g}": tpr_upper_bound(f, claimed_eps, claimed_delta) for f in rates}
+        worst = max(attacks, key=lambda a: a.epsilon_lower_bound)
+        if worst.epsilon_lower_bound > claimed_eps:
+            caveats.append(
+                f"PRIVACY PROBLEM: the {worst.name} attack proves epsilon >= "
+                f"{worst.epsilon_lower_bound:.3g} with {confidence:.0%} confidence, above the "
+                f"claimed epsilon {claimed_eps:g}. The claim does not hold for this release: "
+                "look for a bug, a wrong accounting or a non-private step.")
+
+    settings = {
+        "random_state": seed,
+        "max_records": max_records,
+        "n_members": n_eval,
+        "n_nonmembers": n_eval,
+        "n_train": split.train_all.n_rows,
+        "n_holdout": split.holdout_all.n_rows,
+        "n_reference": split.reference.n_rows,
+        "n_synthetic": split.synthetic.n_rows,
+        "subsampled": split.subsampled,
+        "confidence": confidence,
+        "n_bootstrap": n_bootstrap,
+        "density_k": k,
+        "fprs": list(rates),
+        "shadow": None if engine_factory is None
+        else {"n_targets": n_targets, "n_shadows": n_shadows},
+    }
+    return RiskResult(
+        attacks=tuple(attacks),
+        diagnostics=diagnostics,
+        claimed_epsilon=claimed_eps,
+        claimed_delta=claimed_delta,
+        tpr_upper_bound=bound,
+        caveats=tuple(caveats),
+        settings=settings,
+    )
+
+
+__all__ = ["assess_risk"]
