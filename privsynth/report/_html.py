@@ -1,0 +1,462 @@
+"""The HTML view of an audit report: one self-contained, printable page.
+
+:func:`render` turns the JSON document of one edition (see
+:meth:`privsynth.report.AuditReport.to_dict`) into HTML. Rules:
+
+- everything inline: CSS in a ``<style>`` element, figures as inline SVG
+  (:mod:`privsynth.report._plots`); no script, no font, no image file, no URL;
+  a Content-Security-Policy meta tag forbids the browser from fetching
+  anything even if some text slipped through;
+- every string from the document is escaped with :func:`html.escape`;
+- section headings are ``<h2 id="...">`` with the stable ids of
+  :data:`privsynth.report.report.SECTIONS`, present in both editions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from privsynth.report import _plots
+
+_CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+       sans-serif; max-width: 1040px; margin: 0 auto; padding: 24px 28px 48px;
+       color: #1a1a1a; background: #ffffff; line-height: 1.45; font-size: 15px; }
+h1 { font-size: 1.7em; margin: 0 0 4px; }
+h2 { font-size: 1.3em; margin: 2.2em 0 0.6em; padding-bottom: 4px;
+     border-bottom: 2px solid #d0d7de; }
+h3 { font-size: 1.05em; margin: 1.4em 0 0.4em; }
+p { margin: 0.5em 0; }
+.meta { color: #555555; font-size: 0.9em; }
+.banner { margin: 14px 0; padding: 10px 14px; border-radius: 6px; border: 1px solid; }
+.banner.steward { background: #fff4e5; border-color: #e0a100; }
+.banner.public { background: #eaf5ea; border-color: #5a9e5a; }
+.callout { margin: 10px 0; padding: 8px 12px; border-left: 4px solid #888888;
+           background: #f6f8fa; }
+.callout.fail { border-color: #b42318; background: #fdecea; }
+.callout.warn { border-color: #b7791f; background: #fff8e1; }
+.callout.pass { border-color: #2f855a; background: #eaf5ea; }
+.headline { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0; }
+.headline div { flex: 1 1 150px; border: 1px solid #d0d7de; border-radius: 6px;
+                padding: 8px 12px; }
+.headline b { display: block; font-size: 1.35em; }
+nav ol { columns: 2; margin: 6px 0; padding-left: 22px; }
+nav a { color: #0b5cad; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-size: 0.88em; }
+th, td { border: 1px solid #d0d7de; padding: 4px 7px; text-align: left; vertical-align: top; }
+th { background: #f3f5f7; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+          font-size: 0.85em; word-break: break-all; }
+.badge { display: inline-block; min-width: 3.6em; text-align: center; padding: 1px 8px;
+         border-radius: 10px; font-weight: 700; font-size: 0.8em; letter-spacing: 0.03em; }
+.badge.pass { background: #d8f0dd; color: #135e2a; }
+.badge.warn { background: #ffefc2; color: #7a5200; }
+.badge.fail { background: #fbd5d5; color: #8a1c1c; }
+.figures { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0; }
+figure { margin: 0; }
+figcaption { font-size: 0.82em; color: #555555; max-width: 520px; }
+svg.figure { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
+svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+           fill: #222222; }
+pre { white-space: pre-wrap; word-break: break-all; font-size: 0.75em; background: #f6f8fa;
+      border: 1px solid #e5e7eb; padding: 8px; max-height: none; }
+ul { margin: 0.4em 0; padding-left: 22px; }
+footer { margin-top: 3em; font-size: 0.8em; color: #666666; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  nav { display: none; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  h2.major { break-before: page; page-break-before: always; }
+  table, figure, .callout, .headline { break-inside: avoid; page-break-inside: avoid; }
+  tr { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  .badge { border: 1px solid #888888; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+# Content-Security-Policy: nothing may be fetched; only the inline style applies.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; script-src 'none'"
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{float(value):.{digits}g}"
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.1%}"
+
+
+def _badge(status: str) -> str:
+    return f'<span class="badge {_e(status)}">{_e(status.upper())}</span>'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]],
+           numeric: Sequence[int] = ()) -> str:
+    """A table; cells are HTML already escaped by the caller."""
+    head = "".join(f'<th class="num">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>"
+                   for i, h in enumerate(header))
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
+                         for i, c in enumerate(row)) + "</tr>"
+        for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _kv(rows: Sequence[tuple[str, str]], cls: str = "") -> str:
+    """A two-column table of (label, HTML value)."""
+    attr = f' class="{cls}"' if cls else ""
+    body = "".join(f"<tr><th>{_e(k)}</th><td{attr}>{v}</td></tr>" for k, v in rows)
+    return f"<table><tbody>{body}</tbody></table>"
+
+
+def _list(items: Sequence[str]) -> str:
+    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
+
+
+def _json_block(value: Any) -> str:
+    return f"<pre>{_e(json.dumps(value, indent=2, ensure_ascii=False))}</pre>"
+
+
+# ---------------------------------------------------------------------------
+# sections
+# ---------------------------------------------------------------------------
+def _identity(doc: Mapping[str, Any]) -> str:
+    idt = doc["identity"]
+    syn, mod = idt["synthetic"], idt["model"]
+    rows = [
+        ("Release id", _e(idt["release_id"])),
+        ("Created (UTC)", _e(idt["created"])),
+        ("privsynth version", _e(idt["privsynth_version"])),
+        ("Synthetic data", f"{_num(syn['rows'])} rows, {_num(syn['columns'])} columns"
+         + (f" — file {_e(syn['file_name'])}" if syn.get("file_name") else "")),
+        ("Synthetic data SHA-256", f'<span class="hash">{_e(syn["sha256"])}</span>'),
+        ("Hash of", _e(idt["hash_note"])),
+        ("Engine", _e(mod["engine"] or "not given")),
+        ("Model file SHA-256", f'<span class="hash">{_e(mod["sha256"])}</span>'
+         + (f" — file {_e(mod['file_name'])}" if mod.get("file_name") else "")
+         if mod.get("sha256") else "no model file given"),
+    ]
+    return _kv(rows)
+
+
+def _data(doc: Mapping[str, Any]) -> str:
+    d = doc["data"]
+    src = d["schema_source"]
+    out = [f"<p>This section uses only the public schema (source: <b>{_e(src)}</b>"
+           + ("" if d["schema_is_public"] else ", <b>not public: read from the data without "
+              "DP</b>") + f"). {_num(d['n_columns'])} columns"
+           + (f", {_num(d['n_constraints'])} constraint(s)" if d["n_constraints"] else "")
+           + ".</p>",
+           f"<p>{_e(d['real_rows']['statement'])} The synthetic data have "
+           f"{_num(d['synthetic_rows'])} rows.</p>"]
+    if d["ignored_columns"]:
+        out.append(f"<p>{_num(d['ignored_columns'])} column(s) of the real data are not in the "
+                   "public schema; they were ignored and are not described here.</p>")
+    rows = [[_e(c["name"]), _e(c["kind"]), "yes" if c["nullable"] else "no", _e(c["domain"]),
+             _e(c["description"])] for c in d["columns"]]
+    out.append(_table(["Column", "Kind", "Missing allowed", "Public domain", "Description"],
+                      rows))
+    return "".join(out)
+
+
+def _threat(doc: Mapping[str, Any]) -> str:
+    t = doc["threat_model"]
+    return (_kv([("Privacy unit", _e(t["privacy_unit"])),
+                 ("Neighbouring data sets", _e(t["neighbouring"])),
+                 ("Protected", _e(t["protects"]))])
+            + "<h3>The adversary is assumed to know</h3>" + _list(t["adversary_knows"])
+            + "<h3>Not covered by the guarantee</h3>" + _list(t["not_covered"]))
+
+
+def _ledger(doc: Mapping[str, Any]) -> str:
+    led = doc["ledger"]
+    if not led["given"]:
+        return ('<div class="callout warn">No accountant was given: the ledger is not '
+                "available, so the report cannot show what was spent on this data set.</div>")
+    b, s = led["budget"], led["spent"]
+    out = [_kv([
+        ("Budget of the data set", f"epsilon = {_num(b['epsilon'], 4)}, "
+                                   f"delta = {_num(b['delta'])}"),
+        ("Total spent", f"<b>epsilon = {_num(s['epsilon'], 4)}, delta = "
+                        f"{_num(s['delta'])}</b>"
+         + ("" if s["epsilon"] is not None else " (unbounded)")),
+        ("Composition", f"{_e(s['method'])}: {_e(s.get('method_text', ''))}"),
+        ("Ledger SHA-256", f'<span class="hash">{_e(led["sha256"])}</span>'),
+        ("Entries", _num(len(led["entries"]))),
+    ])]
+    with_release = any(e["release"] for e in led["entries"])
+    rows = [[str(e["index"]), _e(e["label"]), _e(e["mechanism"]), _num(e["epsilon"], 4),
+             _num(e["delta"]), *([_e(e["release"])] if with_release else []),
+             # to the second: the microseconds of the ledger add nothing for a reader
+             _e(str(e["timestamp"])[:19].replace("T", " "))
+             + (" <b>reproducible noise</b>" if e["reproducible_noise"] else "")]
+            for e in led["entries"]]
+    if rows:
+        header = ["#", "Label", "Mechanism", "epsilon", "delta",
+                  *(["Release"] if with_release else []), "Time (UTC)"]
+        out.append(_table(header, rows, numeric=(0, 3, 4)))
+    else:
+        out.append('<div class="callout warn">The ledger is empty.</div>')
+    return "".join(out)
+
+
+def _epsilon(doc: Mapping[str, Any]) -> str:
+    ep = doc["epsilon"]
+    out = [f"<p>{_e(s)}</p>" for s in ep["statements"]]
+    if ep["tpr_bounds"]:
+        rows = [[_num(b["fpr"]), _pct(b["tpr_upper_bound"])] for b in ep["tpr_bounds"]]
+        out.append(_table(["False positive rate", "Highest possible true positive rate"], rows,
+                          numeric=(0, 1)))
+    if ep.get("release_epsilon") is not None and ep["source"] != "model":
+        out.append(f"<p class=\"meta\">This model's own fit spent epsilon = "
+                   f"{_num(ep['release_epsilon'], 4)}, delta = {_num(ep['release_delta'])}; "
+                   "the figures above cover the whole ledger.</p>")
+    return "".join(out)
+
+
+def _hazards(doc: Mapping[str, Any]) -> str:
+    c = doc["hazard_counts"]
+    rows = [[_badge(h["status"]), _e(h["title"]) + (" <span class=\"meta\">(evaluation)"
+                                                    "</span>" if h.get("evaluation") else ""),
+             _e(h["explanation"])] for h in doc["hazards"]]
+    return (f"<p>{c['pass']} passed, {c['warn']} warning(s), {c['fail']} failed.</p>"
+            + _table(["Status", "Check", "Explanation"], rows))
+
+
+def _omitted(section: Mapping[str, Any]) -> str:
+    return f'<div class="callout">{_e(section.get("reason"))}</div>'
+
+
+def _attacks(doc: Mapping[str, Any]) -> str:
+    a = doc["attacks"]
+    if not a.get("included"):
+        return _omitted(a)
+    out = [f'<div class="callout warn">{_e(a["note"])}</div>']
+    claim = a.get("claimed_epsilon")
+    if a.get("exceeds_claim"):
+        out.append(f'<div class="callout fail"><b>Privacy problem:</b> an attack proves '
+                   f"epsilon &gt;= {_num(a['max_epsilon_lower_bound'])}, above the claimed "
+                   f"epsilon {_num(claim)}.</div>")
+    fprs = sorted({k for r in a["results"] for k in r["tpr_at_fpr"]}, key=float)
+    rows = []
+    for r in a["results"]:
+        rows.append([_e(r["name"]), _e(r["description"]),
+                     f"{_num(r['auc'])} [{_num(r['auc_ci'][0])}, {_num(r['auc_ci'][1])}]",
+                     *[_pct(r["tpr_at_fpr"].get(f)) for f in fprs],
+                     _num(r["epsilon_lower_bound"])])
+    out.append(_table(["Attack", "What it does", "ROC AUC [95 % CI]",
+                       *[f"TPR at FPR {f}" for f in fprs], "epsilon lower bound"],
+                      rows, numeric=tuple(range(2, 4 + len(fprs)))))
+    if claim is not None:
+        bounds = a.get("tpr_upper_bound") or {}
+        out.append(f"<p>Claimed epsilon of this release: {_num(claim, 4)} (delta "
+                   f"{_num(a['claimed_delta'])}). Under the claim no attack can exceed TPR "
+                   + ", ".join(f"{_pct(v)} at FPR {_e(k)}" for k, v in bounds.items())
+                   + ".</p>")
+    figs = []
+    if a["results"]:
+        bound = None
+        if claim is not None:
+            from privsynth.risk.audit_bound import tpr_upper_bound
+
+            grid = [i / 200 for i in range(201)]
+            bound = [(f, tpr_upper_bound(f, claim, min(a["claimed_delta"], 1.0)))
+                     for f in grid]
+        svg = _plots.roc_curves([(r["name"], r["roc"]["fpr"], r["roc"]["tpr"])
+                                 for r in a["results"]], bound,
+                                bound_label=f"DP bound (epsilon {_num(claim)})")
+        figs.append(_figure(svg, "ROC curves of the membership attacks. The dashed black "
+                                 "curve is the most any attack can achieve under the claim; "
+                                 "the grey diagonal is guessing."))
+    diag = a["diagnostics"]
+    hist = diag["histogram"]
+    if hist["edges"]:
+        svg = _plots.histograms(hist["edges"], [("to training rows", hist["dcr_train"]),
+                                                ("to holdout rows", hist["dcr_holdout"])])
+        figs.append(_figure(svg, "Distance of each synthetic row to its closest training row "
+                                 "and to its closest holdout row (shares of synthetic rows). "
+                                 "Similar curves mean the synthetic data are no closer to "
+                                 "the training rows than to unseen rows."))
+    out.append('<div class="figures">' + "".join(figs) + "</div>")
+
+    def q(d: Mapping[str, Any]) -> list[str]:
+        return [_num(d.get(k), 3) for k in ("q05", "q50", "q95", "mean")]
+
+    out.append("<h3>Distance diagnostics</h3>")
+    out.append(_table(["Statistic", "5 %", "median", "95 %", "mean"], [
+        ["DCR to training rows", *q(diag["dcr_train"])],
+        ["DCR to holdout rows", *q(diag["dcr_holdout"])],
+        ["NNDR to training rows", *q(diag["nndr_train"])],
+        ["NNDR to holdout rows", *q(diag["nndr_holdout"])],
+    ], numeric=(1, 2, 3, 4)))
+    out.append(_kv([
+        ("Share of synthetic rows closer to training than to holdout rows",
+         _pct(diag["share_closer_to_train"]) + " (about 50 % expected)"),
+        ("Share of synthetic rows equal to a training row", _pct(diag["exact_copy_share"])),
+        ("Share of synthetic rows equal to a holdout row",
+         _pct(diag["holdout_exact_copy_share"])),
+    ]))
+    out.append("<h3>Caveats</h3>" + _list(a["caveats"]))
+    notes = [f"{r['name']}: {n}" for r in a["results"] for n in r["notes"]]
+    if notes:
+        out.append("<h3>Notes</h3>" + _list(notes))
+    return "".join(out)
+
+
+def _utility(doc: Mapping[str, Any]) -> str:
+    u = doc["utility"]
+    if not u.get("included"):
+        return _omitted(u)
+    f = u["fidelity"]
+    out = [f'<div class="callout warn">{_e(u["note"])}</div>',
+           _table(["Measure", "Value", "Meaning"], [
+               ["tvd1", _num(f.get("tvd1")), "mean total-variation distance of the 1-way "
+                                             "marginals (0 = identical, 1 = disjoint)"],
+               ["tvd2", _num(f.get("tvd2")), "same for all pairs of columns"],
+               ["tvd3", _num(f.get("tvd3")), "same for (up to 500) triples of columns"],
+               ["association difference", _num(f.get("mean_association_difference")),
+                "mean |Cramér's V real − synthetic| over pairs of columns"],
+           ], numeric=(1,))]
+    ml = u.get("ml_efficacy")
+    if ml:
+        out.append(f"<p>Train on synthetic, test on real (target <b>{_e(ml['target'])}</b>"
+                   + (f", positive class {_e(ml['positive'])}" if ml.get("positive") else "")
+                   + f"): ROC AUC <b>{_num(ml['tstr_auc'])}</b>, against "
+                   f"{_num(ml['trtr_auc'])} when trained on the real training data.</p>")
+        if ml.get("note"):
+            out.append(f"<p class=\"meta\">{_e(ml['note'])}</p>")
+    else:
+        out.append(f"<p>{_e(u.get('ml_efficacy_reason'))}</p>")
+    figs = [_figure(_plots.bar_pairs(m["column"], m["labels"], m["real"], m["synthetic"]),
+                    f"{m['column']}: shares on the public bins of the schema.")
+            for m in u["marginals"]]
+    out.append(f"<h3>Marginals of the {len(figs)} columns with the largest TVD</h3>")
+    out.append('<div class="figures">' + "".join(figs) + "</div>")
+    ad = u["association_difference"]
+    if len(ad["columns"]) > 1:
+        out.append("<h3>Association difference</h3>")
+        out.append('<div class="figures">' + _figure(
+            _plots.heatmap(ad["columns"], ad["matrix"]),
+            "|Cramér's V real − Cramér's V synthetic| for each pair of columns; white is "
+            "a preserved association.") + "</div>")
+    out.append("<h3>Every column</h3>")
+    out.append(_table(["Column", "TVD", "Coverage"],
+                      [[_e(c["column"]), _num(c["tvd"]), _num(c["coverage"])]
+                       for c in u["columns"]], numeric=(1, 2)))
+    return "".join(out)
+
+
+def _residual(doc: Mapping[str, Any]) -> str:
+    r = doc["residual_risk"]
+    return (f'<div class="callout {_e(r["verdict"])}">{_badge(r["verdict"])} '
+            f"{_e(r['statement'])}</div>" + _list(r["points"]))
+
+
+def _configuration(doc: Mapping[str, Any]) -> str:
+    c = doc["configuration"]
+    out = [_kv([("Engine", _e(c["engine"] or "not given"))])]
+    if c.get("parameters"):
+        out.append("<h3>Engine parameters</h3>")
+        out.append(_table(["Parameter", "Value"],
+                          [[_e(k), _e(json.dumps(v))] for k, v in c["parameters"].items()]))
+    desc = c.get("model_description")
+    if desc:
+        out.append("<h3>Model description (DP outputs)</h3>")
+        network = desc.get("network") if isinstance(desc, Mapping) else None
+        if isinstance(network, list):
+            rows = [[_e(n.get("child")), _e(", ".join(n.get("parents", [])) or "—")]
+                    for n in network if isinstance(n, Mapping)]
+            out.append(_table(["Column", "Parents in the network"], rows))
+            rest = {k: v for k, v in desc.items() if k != "network"}
+            out.append(_json_block(rest))
+        else:
+            out.append(_json_block(desc))
+    out.append("<h3>Audit settings</h3>" + _json_block(c["audit"]))
+    out.append("<h3>Public schema</h3>" + _json_block(c["schema"]))
+    if c.get("ledger_document") is not None:
+        out.append("<h3>Ledger document</h3>" + _json_block(c["ledger_document"]))
+    return "".join(out)
+
+
+_RENDERERS = {
+    "identity": _identity,
+    "data": _data,
+    "threat-model": _threat,
+    "ledger": _ledger,
+    "epsilon": _epsilon,
+    "hazards": _hazards,
+    "attacks": _attacks,
+    "utility": _utility,
+    "residual-risk": _residual,
+    "configuration": _configuration,
+}
+
+
+def render(doc: Mapping[str, Any]) -> str:
+    """The HTML page of a report document (one edition)."""
+    idt = doc["identity"]
+    ep = doc["epsilon"]
+    counts = doc["hazard_counts"]
+    public = bool(doc.get("public"))
+    banner = (
+        '<div class="banner public"><b>Public edition.</b> Holds only the public schema, '
+        "differentially private outputs, the privacy ledger and the checklist.</div>"
+        if public else
+        '<div class="banner steward"><b>Steward\'s edition — not for publication.</b> '
+        "The utility and attack sections are computed on the private data without "
+        "differential privacy. Publish the public edition instead.</div>")
+    eps_text = "unknown" if ep["epsilon"] is None else _num(ep["epsilon"], 4)
+    head = [
+        f'<div class="headline"><div>epsilon<b>{eps_text}</b></div>'
+        f"<div>delta<b>{_num(ep['delta'])}</b></div>"
+        f"<div>checks<b>{counts['pass']} / {counts['warn']} / {counts['fail']}</b>"
+        "pass / warn / fail</div>"
+        f"<div>verdict<b>{_badge(doc['residual_risk']['verdict'])}</b></div></div>",
+    ]
+    nav = "<nav><b>Contents</b><ol>" + "".join(
+        f'<li><a href="#{_e(s["id"])}">{_e(s["title"])}</a></li>' for s in doc["sections"]
+    ) + "</ol></nav>"
+    body = []
+    for s in doc["sections"]:
+        render_section = _RENDERERS[s["id"]]
+        cls = ' class="major"' if s["id"] in ("attacks", "configuration") else ""
+        body.append(f'<section><h2 id="{_e(s["id"])}"{cls}>{_e(s["title"])}</h2>'
+                    f"{render_section(doc)}</section>")
+    title = f"privsynth audit report — {idt['release_id']}"
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        "<header><h1>Audit report of a synthetic data release</h1>",
+        f'<p class="meta">Release {_e(idt["release_id"])} · created {_e(idt["created"])} UTC '
+        f"· privsynth {_e(idt['privsynth_version'])}</p></header>",
+        banner, *head, nav, *body,
+        f"<footer>Generated by privsynth {_e(idt['privsynth_version'])}. Report format "
+        f"{_e(doc['format'])} version {_e(doc['version'])} ({_e(doc['edition'])} edition)."
+        "</footer></body></html>\n",
+    ])
+
+
+__all__ = ["render"]

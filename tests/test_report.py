@@ -1,0 +1,628 @@
+"""The audit report: sections, JSON schema, hazards, editions, leaks, and a real browser.
+
+The main fixture fits PrivBayes (epsilon 1) on 2,987 rows of the bundled Adult
+training split into which distinctive values were planted, and audits it
+against a 1,493-row holdout from the same split. The leak tests then look for
+the planted values, the exact row counts and an extra private column in every
+output, in both editions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from html import unescape
+import json
+import re
+import shutil
+import struct
+import subprocess
+import uuid
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from privsynth.accounting import Accountant
+from privsynth.accounting.events import GaussianEvent
+from privsynth.engines.privbayes import PrivBayes
+from privsynth.errors import DataValidationError, NotFittedError, ParameterError
+from privsynth.mechanisms import InsecureNoiseWarning, Noise
+from privsynth.report import REPORT_FORMAT, SECTIONS, AuditReport, audit, schema_path
+from privsynth.report import _plots
+from privsynth.risk import tpr_upper_bound
+from privsynth.schema import Schema
+
+N_TRAIN = 2987
+N_HOLDOUT = 1493
+PLANTED_GAIN = 98765
+PLANTED_WEIGHT = 1234567
+TOKEN = f"ZZLEAK-{uuid.uuid4().hex[:12]}"
+EXTRA_COLUMN = f"zzleakcol_{uuid.uuid4().hex[:8]}"
+SECTION_IDS = [s for s, _ in SECTIONS]
+SUMMARY_KEYS = {"release_id", "epsilon", "delta", "method", "tvd1", "tvd2", "tstr_auc",
+                "max_attack_auc", "max_epsilon_lower_bound", "hazards_fail", "hazards_warn"}
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def adult_release(_adult_train_full: pd.DataFrame, adult_schema: Schema) -> dict[str, Any]:
+    train = _adult_train_full.iloc[:N_TRAIN].reset_index(drop=True).copy()
+    holdout = _adult_train_full.iloc[N_TRAIN:N_TRAIN + N_HOLDOUT].reset_index(drop=True).copy()
+    # distinctive values, inside the public bounds, in three training rows only
+    for i in (5, 500, 1500):
+        train.loc[i, "capital-gain"] = PLANTED_GAIN
+        train.loc[i, "fnlwgt"] = PLANTED_WEIGHT
+    acct = Accountant(2.0, 1e-6)
+    model = PrivBayes(degree=2).fit(train, schema=adult_schema, epsilon=1.0, accountant=acct)
+    synthetic = model.sample(3000, random_state=0)
+    real = train.copy()
+    real[EXTRA_COLUMN] = [f"{TOKEN}-{i}" for i in range(len(real))]  # private, not in schema
+    report = audit(real, synthetic, holdout=holdout, model=model, target="income",
+                   release_id="adult-test-release", risk_options={"n_bootstrap": 30})
+    return {"train": train, "holdout": holdout, "model": model, "acct": acct,
+            "synthetic": synthetic, "report": report}
+
+
+@pytest.fixture(scope="module")
+def outputs(adult_release: dict[str, Any]) -> dict[str, str]:
+    r: AuditReport = adult_release["report"]
+    return {"html": r.to_html(), "json": r.to_json(),
+            "public_html": r.to_html(public=True), "public_json": r.to_json(public=True)}
+
+
+def _tiny_schema(source: str = "public", description: str = "") -> Schema:
+    return Schema.from_dict({"source": source, "columns": [
+        {"name": "age", "kind": "integer", "lower": 0, "upper": 99,
+         "description": description},
+        {"name": "smoker", "kind": "categorical", "categories": ["no", "yes"]}]})
+
+
+def _tiny_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rng.integers(18, 90, n),
+                         "smoker": rng.choice(["no", "yes"], n)})
+
+
+class _FakeModel:
+    """A fitted-engine stand-in with chosen attributes (the audit reads them duck-typed)."""
+
+    name = "fake"
+
+    def __init__(self, schema: Schema, *, epsilon: float = 1.0, delta: float = 0.0,
+                 n_hat: float | None = 1000.0, hazards: tuple[str, ...] = (),
+                 accountant: Accountant | None = None) -> None:
+        self.schema_ = schema
+        self.epsilon_ = epsilon
+        self.delta_ = delta
+        self.n_hat_ = n_hat
+        self.hazards_ = list(hazards)
+        self.accountant_ = accountant
+        self.reproducible_noise_ = False
+
+    def get_params(self) -> dict[str, Any]:
+        return {"setting": 1}
+
+
+def _tiny_report(**kwargs: Any) -> AuditReport:
+    schema = kwargs.pop("schema", _tiny_schema())
+    model = kwargs.pop("model", _FakeModel(schema))
+    return audit(_tiny_frame(), _tiny_frame(seed=1), model=model, **kwargs)
+
+
+def _hazard(report: AuditReport, hid: str) -> dict[str, Any]:
+    matches = [h for h in report.to_dict()["hazards"] if h["id"] == hid]
+    assert len(matches) == 1, [h["id"] for h in report.to_dict()["hazards"]]
+    return matches[0]
+
+
+def _numbers(text: str) -> set[float]:
+    """Every standalone number written in ``text`` (1,234 and 1234.0 count as 1234)."""
+    found = re.findall(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])", text)
+    out = set()
+    for tok in found:
+        try:
+            out.add(float(tok.replace(",", "")))
+        except ValueError:  # pragma: no cover - e.g. "1,2,3" still parses after removal
+            continue
+    return out
+
+
+# ---------------------------------------------------------------------------
+# structure and schema
+# ---------------------------------------------------------------------------
+def test_every_section_heading_in_both_editions(outputs: dict[str, str]) -> None:
+    for key in ("html", "public_html"):
+        for sid in SECTION_IDS:
+            assert f'<h2 id="{sid}"' in outputs[key], (key, sid)
+    for key in ("json", "public_json"):
+        doc = json.loads(outputs[key])
+        assert [s["id"] for s in doc["sections"]] == SECTION_IDS
+        assert doc["format"] == REPORT_FORMAT and doc["version"] == 1
+    assert SECTION_IDS == ["identity", "data", "threat-model", "ledger", "epsilon", "hazards",
+                           "attacks", "utility", "residual-risk", "configuration"]
+
+
+def test_json_validates_against_its_schema(outputs: dict[str, str]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for key in ("json", "public_json"):
+        validator.validate(json.loads(outputs[key]))
+    # the schema has teeth: a wrong status, a missing section, a leaked row count
+    doc = json.loads(outputs["json"])
+    doc["hazards"][0]["status"] = "maybe"
+    assert not validator.is_valid(doc)
+    doc = json.loads(outputs["json"])
+    del doc["ledger"]
+    assert not validator.is_valid(doc)
+    doc = json.loads(outputs["json"])
+    doc["data"]["real_rows"]["released"] = True
+    assert not validator.is_valid(doc)
+    # and a tiny report without holdout, target or ledger validates too
+    validator.validate(_tiny_report().to_dict())
+
+
+def test_summary_and_headline_numbers(adult_release: dict[str, Any]) -> None:
+    report: AuditReport = adult_release["report"]
+    s = report.summary()
+    assert set(s) == SUMMARY_KEYS
+    spent = adult_release["acct"].spent()
+    assert s["epsilon"] == pytest.approx(spent.epsilon) and s["epsilon"] == pytest.approx(1.0)
+    assert s["delta"] == 0.0 and s["method"] == "sum"
+    assert s["release_id"] == "adult-test-release"
+    assert s["hazards_fail"] == 0 and s["hazards_warn"] == 0
+    assert 0 < s["tvd1"] < 1 and 0 < s["tvd2"] < 1
+    assert 0.5 < s["tstr_auc"] <= 1.0
+    assert 0.3 < s["max_attack_auc"] < 0.7  # epsilon = 1 on 3,000 rows: no real attack
+    assert s["max_epsilon_lower_bound"] <= 1.0
+    doc = report.to_dict()
+    assert doc["residual_risk"]["verdict"] == "pass"
+    assert len(doc["ledger"]["entries"]) == len(adult_release["acct"].history)
+    assert doc["ledger"]["sha256"] == adult_release["acct"].to_dict()["sha256"]
+    assert [m["column"] for m in doc["utility"]["marginals"]] == \
+        [c["column"] for c in doc["utility"]["columns"][:4]]
+
+
+def test_plain_language_reading_of_epsilon(adult_release: dict[str, Any]) -> None:
+    ep = adult_release["report"].to_dict()["epsilon"]
+    assert ep["source"] == "ledger"
+    assert ep["e_to_epsilon"] == pytest.approx(np.e)
+    assert ep["posterior_from_even_odds"] == pytest.approx(np.e / (1 + np.e))
+    assert [b["fpr"] for b in ep["tpr_bounds"]] == [0.01, 0.1]
+    for b in ep["tpr_bounds"]:
+        assert b["tpr_upper_bound"] == pytest.approx(tpr_upper_bound(b["fpr"], 1.0), abs=1e-6)
+    text = " ".join(ep["statements"])
+    assert "factor of e^epsilon = 2.72" in text
+    assert "at most 2.7% of those who are" in text and "at most 27.2%" in text
+
+
+# ---------------------------------------------------------------------------
+# privacy of the report itself
+# ---------------------------------------------------------------------------
+def test_no_private_value_or_count_in_any_output(adult_release: dict[str, Any],
+                                                 outputs: dict[str, str]) -> None:
+    train = adult_release["train"]
+    # the planted values are really in the training data, and nowhere public
+    assert (train["capital-gain"] == PLANTED_GAIN).sum() == 3
+    assert (train["fnlwgt"] == PLANTED_WEIGHT).sum() == 3
+    schema_text = adult_release["model"].schema_.to_json()
+    assert str(PLANTED_GAIN) not in schema_text and str(PLANTED_WEIGHT) not in schema_text
+    forbidden = {float(PLANTED_GAIN), float(PLANTED_WEIGHT), float(N_HOLDOUT)}
+    if round(adult_release["model"].n_hat_) != N_TRAIN:  # the noisy count may be shown
+        forbidden.add(float(N_TRAIN))
+    for key, text in outputs.items():
+        assert TOKEN not in text, key
+        assert EXTRA_COLUMN not in text, key
+        assert str(PLANTED_WEIGHT) not in text and "1,234,567" not in text, key
+        leaked = forbidden & _numbers(text)
+        assert not leaked, (key, leaked)
+    doc = json.loads(outputs["json"])
+    assert doc["data"]["ignored_columns"] == 1
+    assert doc["data"]["real_rows"]["released"] is False
+    assert doc["data"]["real_rows"]["noisy_estimate"] == round(adult_release["model"].n_hat_)
+    # no attack count leaks through the risk module's free texts
+    assert "n_members" not in outputs["json"] and "n_train" not in outputs["json"]
+
+
+def test_numbers_helper_finds_a_leak() -> None:
+    # the leak check above must be able to fail
+    assert 2987.0 in _numbers("the data has 2,987 rows")
+    assert 98765.0 in _numbers('{"max": 98765.0}')
+    assert 2987.0 not in _numbers("auc 0.2987 id ab2987 x2987")
+
+
+def test_public_edition_omits_every_evaluation_number(outputs: dict[str, str]) -> None:
+    steward, public = json.loads(outputs["json"]), json.loads(outputs["public_json"])
+    assert steward["attacks"]["included"] and steward["utility"]["included"]
+    assert public["public"] is True and public["edition"] == "public"
+    for key in ("attacks", "utility"):
+        assert public[key] == {"included": False, "reason": public[key]["reason"]}
+        assert "Omitted from the public edition" in public[key]["reason"]
+    assert not any(h["evaluation"] for h in public["hazards"])
+    assert any(h["evaluation"] for h in steward["hazards"])
+    for word in ("tvd1", "auc", "dcr_train", "share_closer_to_train", "marginals"):
+        assert word in outputs["json"]
+        assert word not in outputs["public_json"], word
+    assert "<svg" in outputs["html"] and "<svg" not in outputs["public_html"]
+    assert "ROC AUC" in outputs["html"] and "ROC AUC" not in outputs["public_html"]
+    assert "Steward" in outputs["html"] and "Public edition" in outputs["public_html"]
+    # the public edition keeps the DP outputs, the ledger and the checklist
+    assert public["ledger"] == steward["ledger"] and public["epsilon"] == steward["epsilon"]
+    assert public["configuration"] == steward["configuration"]
+
+
+def test_marginals_use_public_bins_only(adult_release: dict[str, Any]) -> None:
+    doc = adult_release["report"].to_dict()
+    schema = adult_release["model"].schema_
+    allowed_numbers = set()
+    for col in schema.columns:
+        if hasattr(col, "lower"):
+            allowed_numbers |= {float(col.lower), float(col.upper)}
+    for m in doc["utility"]["marginals"]:
+        col = schema[m["column"]]
+        assert len(m["labels"]) == len(m["real"]) == len(m["synthetic"])
+        assert sum(m["real"]) == pytest.approx(1.0, abs=1e-3)
+        assert sum(m["synthetic"]) == pytest.approx(1.0, abs=1e-3)
+        if col.kind == "categorical":
+            extra = {lab for lab in m["labels"]
+                     if lab not in col.categories and lab != "missing"
+                     and not lab.startswith("other (")}
+            assert not extra
+        elif col.kind == "integer":
+            # equal-width bins from the schema bounds: first starts at lower
+            assert m["labels"][0].startswith(str(col.lower))
+
+
+def test_values_outside_the_schema_are_refused_without_echo() -> None:
+    real = _tiny_frame()
+    real.loc[3, "smoker"] = TOKEN
+    with pytest.raises(DataValidationError) as info:
+        audit(real, _tiny_frame(seed=1), schema=_tiny_schema())
+    assert TOKEN not in str(info.value) and TOKEN not in repr(info.value.problems)
+    assert "the real data" in str(info.value) and "smoker" in str(info.value)
+    with pytest.raises(DataValidationError, match="lacks the schema's column"):
+        audit(_tiny_frame().drop(columns="age"), _tiny_frame(), schema=_tiny_schema())
+
+
+def test_strings_are_escaped() -> None:
+    schema = _tiny_schema(description='<script>alert("x")</script> & <b>')
+    html = _tiny_report(schema=schema).to_html()
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in html
+
+
+def test_html_is_self_contained(outputs: dict[str, str]) -> None:
+    for key in ("html", "public_html"):
+        html = outputs[key]
+        refs = re.findall(r"""(?:src|href|xlink:href|action|srcset)\s*=\s*["']?([^"'\s>]*)""",
+                          html, flags=re.IGNORECASE)
+        assert refs and all(r.startswith("#") for r in refs), refs
+        for bad in ("://", "url(", "@import", "<script", "<img", "<link", "<iframe"):
+            assert bad not in html.lower(), (key, bad)
+        assert "Content-Security-Policy" in html and "default-src 'none'" in unescape(html)
+        assert "@media print" in html
+
+
+# ---------------------------------------------------------------------------
+# hazards
+# ---------------------------------------------------------------------------
+def test_schema_read_from_data_fails() -> None:
+    report = _tiny_report(schema=_tiny_schema(source="data (not DP)"))
+    h = _hazard(report, "schema-source")
+    assert h["status"] == "fail" and "not end-to-end" in h["explanation"]
+    assert report.to_dict()["residual_risk"]["verdict"] == "fail"
+    assert report.summary()["hazards_fail"] >= 1
+    assert _hazard(_tiny_report(schema=_tiny_schema(source="dp")), "schema-source")["status"] \
+        == "pass"
+
+
+def test_reproducible_noise_fails() -> None:
+    schema = _tiny_schema()
+    with pytest.warns(InsecureNoiseWarning):
+        noise = Noise.insecure_for_tests(7)
+    acct = Accountant(1.0)
+    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0, accountant=acct,
+                            noise=noise)
+    report = audit(_tiny_frame(), model.sample(200, random_state=0), model=model)
+    h = _hazard(report, "noise")
+    assert h["status"] == "fail" and "NOT differentially private" in h["explanation"]
+    assert report.to_dict()["residual_risk"]["verdict"] == "fail"
+    assert "reproducible noise" in report.to_html()
+    # the same fit with the default noise passes
+    secure = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
+    assert _hazard(audit(_tiny_frame(), secure.sample(200, random_state=0), model=secure),
+                   "noise")["status"] == "pass"
+
+
+@pytest.mark.parametrize(("delta", "status"), [
+    (0.0, "pass"), (1000 ** -1.2, "pass"), (9e-4, "warn"), (0.01, "fail")])
+def test_delta_against_the_noisy_row_count(delta: float, status: str) -> None:
+    schema = _tiny_schema()
+    report = _tiny_report(schema=schema, model=_FakeModel(schema, delta=delta, n_hat=1000.0))
+    assert _hazard(report, "delta")["status"] == status
+    assert report.to_dict()["epsilon"]["delta"] == delta
+
+
+def test_missing_ledger_and_row_count_warn() -> None:
+    schema = _tiny_schema()
+    report = _tiny_report(schema=schema, model=_FakeModel(schema, n_hat=None, delta=1e-6))
+    assert _hazard(report, "row-count")["status"] == "warn"
+    assert _hazard(report, "delta")["status"] == "warn"
+    assert _hazard(report, "budget")["status"] == "warn"
+    assert _hazard(report, "composition")["status"] == "warn"
+    assert report.to_dict()["epsilon"]["source"] == "model"
+    # no model and no accountant: no claim at all
+    bare = audit(_tiny_frame(), _tiny_frame(seed=1), schema=schema)
+    assert _hazard(bare, "claim")["status"] == "fail"
+    assert bare.summary()["epsilon"] is None
+    assert "unknown" in bare.to_html()
+
+
+def test_engine_hazards_are_listed() -> None:
+    schema = _tiny_schema()
+    gan_text = "DP-SGD noise is drawn by torch's pseudo-random generator"
+    report = _tiny_report(schema=schema, model=_FakeModel(schema, hazards=(
+        gan_text, "insecure test mode: all noise was seeded")))
+    assert _hazard(report, "engine-1") == {
+        "id": "engine-1", "title": "Engine hazard (fake)", "status": "warn",
+        "explanation": gan_text, "evaluation": False}
+    assert _hazard(report, "engine-2")["status"] == "fail"
+
+
+def test_ledger_that_misses_the_model_fails_and_adds_up() -> None:
+    schema = _tiny_schema()
+    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
+    other = Accountant(3.0, 1e-5)
+    other.spend(GaussianEvent(sigma=4.0), label="someone else's release")
+    report = audit(_tiny_frame(), model.sample(100, random_state=0), model=model,
+                   accountant=other)
+    assert _hazard(report, "ledger-coverage")["status"] == "fail"
+    ep = report.to_dict()["epsilon"]
+    assert ep["source"] == "ledger+model"
+    assert ep["epsilon"] == pytest.approx(other.spent().epsilon + 1.0)
+    assert ep["delta"] == pytest.approx(1e-5)
+
+
+def test_synthetic_outside_the_schema_fails_and_skips_evaluation() -> None:
+    syn = _tiny_frame(seed=1)
+    syn.loc[0, "smoker"] = "maybe"
+    report = audit(_tiny_frame(), syn, model=_FakeModel(_tiny_schema()))
+    h = _hazard(report, "synthetic-schema")
+    assert h["status"] == "fail" and "smoker" in h["explanation"]
+    assert report.to_dict()["utility"]["included"] is False
+
+
+# ---------------------------------------------------------------------------
+# options, files, errors
+# ---------------------------------------------------------------------------
+def test_without_holdout_attacks_are_skipped_and_said() -> None:
+    report = _tiny_report(target="smoker")
+    doc = report.to_dict()
+    assert doc["attacks"]["included"] is False
+    assert "holdout" in doc["attacks"]["reason"] and "non-members" in doc["attacks"]["reason"]
+    assert doc["utility"]["ml_efficacy"] is None
+    assert "holdout" in doc["utility"]["ml_efficacy_reason"]
+    assert report.summary()["max_attack_auc"] is None
+    assert "No empirical attack was run" in " ".join(doc["residual_risk"]["points"])
+    assert "non-members" in report.to_html()
+
+
+def test_small_audit_with_holdout_runs_attacks() -> None:
+    report = audit(_tiny_frame(), _tiny_frame(seed=1), holdout=_tiny_frame(seed=2),
+                   model=_FakeModel(_tiny_schema()), target="smoker",
+                   risk_options={"n_bootstrap": 0})
+    doc = report.to_dict()
+    assert doc["attacks"]["included"] and {r["name"] for r in doc["attacks"]["results"]} == \
+        {"distance", "density"}
+    assert doc["utility"]["ml_efficacy"]["target"] == "smoker"
+    assert _hazard(report, "attacks")["evaluation"] is True
+    with pytest.raises(ParameterError, match="risk_options must not set 'epsilon'"):
+        audit(_tiny_frame(), _tiny_frame(seed=1), holdout=_tiny_frame(seed=2),
+              model=_FakeModel(_tiny_schema()), risk_options={"epsilon": 5.0})
+
+
+def test_file_hashes_and_model_file(tmp_path: Path) -> None:
+    schema = _tiny_schema()
+    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
+    syn = model.sample(100, random_state=0)
+    syn_path, model_path = tmp_path / "synthetic.csv", tmp_path / "model.json"
+    syn.to_csv(syn_path, index=False)
+    model.save(model_path)
+    report = audit(_tiny_frame(), syn, model=model, synthetic_path=syn_path,
+                   model_path=model_path)
+    idt = report.to_dict()["identity"]
+    assert idt["synthetic"]["sha256"] == hashlib.sha256(syn_path.read_bytes()).hexdigest()
+    assert idt["synthetic"]["hashed"] == "file" and idt["synthetic"]["file_name"] == \
+        "synthetic.csv"
+    assert idt["model"]["sha256"] == hashlib.sha256(model_path.read_bytes()).hexdigest()
+    assert str(tmp_path) not in report.to_json()  # file names only, not private paths
+    h = _hazard(report, "model-file")
+    assert h["status"] == "pass" and "noisy conditional tables" in h["explanation"]
+    # without a path the DataFrame's CSV text is hashed, labelled as such
+    plain = audit(_tiny_frame(), syn, model=model).to_dict()["identity"]["synthetic"]
+    assert plain["hashed"] == "dataframe-csv"
+    text = syn.to_csv(index=False, lineterminator="\n")
+    assert plain["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    # a model file that is not a privsynth model fails the check
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"rows": [[1, 2]]}')
+    assert _hazard(audit(_tiny_frame(), syn, model=model, model_path=bogus),
+                   "model-file")["status"] == "fail"
+    # writing files
+    report.to_html(tmp_path / "r.html")
+    report.to_json(tmp_path / "r.json", public=True)
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == report.to_html()
+    assert json.loads((tmp_path / "r.json").read_text())["public"] is True
+
+
+def test_round_trip_through_json() -> None:
+    report = _tiny_report()
+    again = AuditReport.from_json(report.to_json())
+    assert again == report and again.to_html() == report.to_html()
+    public = AuditReport.from_json(report.to_json(public=True))
+    assert public.to_dict(public=False)["public"] is True  # a public edition stays public
+    with pytest.raises(DataValidationError, match="not a privsynth audit report"):
+        AuditReport.from_dict({"format": "something else"})
+    with pytest.raises(DataValidationError, match="version"):
+        AuditReport.from_dict({**report.to_dict(), "version": 99})
+
+
+def test_argument_errors() -> None:
+    with pytest.raises(ParameterError, match="needs the public schema"):
+        audit(_tiny_frame(), _tiny_frame())
+    with pytest.raises(NotFittedError):
+        audit(_tiny_frame(), _tiny_frame(), model=PrivBayes())
+    with pytest.raises(ParameterError, match="target 'nope'"):
+        _tiny_report(target="nope")
+    with pytest.raises(ParameterError, match="differs from the model"):
+        audit(_tiny_frame(), _tiny_frame(), schema=_tiny_schema(source="dp"),
+              model=_FakeModel(_tiny_schema()))
+    with pytest.raises(ParameterError, match="random_state"):
+        _tiny_report(random_state=-1)
+    with pytest.raises(DataValidationError, match="must be a pandas DataFrame"):
+        audit([1, 2], _tiny_frame(), schema=_tiny_schema())  # type: ignore[arg-type]
+
+
+def test_plots_are_valid_svg_fragments() -> None:
+    svg = _plots.roc_curves([("a", [0, 0.5, 1], [0, 0.7, 1])],
+                            [(f, tpr_upper_bound(f, 1.0)) for f in (0, 0.5, 1)])
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and "xmlns" not in svg
+    with pytest.raises(ParameterError):
+        _plots.bar_pairs("x", ["a", "b"], [1.0], [1.0])
+    heat = _plots.heatmap(["a&b", "c"], [[0, 1], [1, 0]])
+    assert "a&amp;b" in heat and 'fill="#a5001a"' in heat  # 1 is dark red
+
+
+# ---------------------------------------------------------------------------
+# a real browser
+# ---------------------------------------------------------------------------
+def _read_png_rgb(path: Path) -> np.ndarray:
+    """Decode an 8-bit RGB(A), non-interlaced PNG (what Chromium writes) to an array."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, []
+    width = height = depth = ctype = interlace = 0
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+    assert depth == 8 and interlace == 0 and ctype in (2, 6), (depth, ctype, interlace)
+    bpp = 3 if ctype == 2 else 4
+    stride = width * bpp
+    raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
+    raw = raw.reshape(height, stride + 1)
+    out = np.zeros((height, stride), dtype=np.uint8)
+    prev = np.zeros(stride, dtype=np.int64)
+    for y in range(height):
+        f, line = int(raw[y, 0]), raw[y, 1:].astype(np.int64)
+        if f == 0:
+            cur = line
+        elif f == 1:  # Sub: a running sum along each channel
+            cur = line.reshape(width, bpp).cumsum(axis=0).reshape(-1) % 256
+        elif f == 2:  # Up
+            cur = (line + prev) % 256
+        else:  # Average and Paeth depend on the decoded left neighbour: byte by byte
+            lb, pb, cb = line.tolist(), prev.tolist(), [0] * stride
+            for x in range(stride):
+                a = cb[x - bpp] if x >= bpp else 0
+                b = pb[x]
+                if f == 3:
+                    cb[x] = (lb[x] + ((a + b) >> 1)) & 255
+                    continue
+                c = pb[x - bpp] if x >= bpp else 0
+                p = a + b - c
+                pa, pbb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cb[x] = (lb[x] + (a if pa <= pbb and pa <= pc else b if pbb <= pc else c)) & 255
+            cur = np.asarray(cb, dtype=np.int64)
+        out[y] = cur
+        prev = cur
+    return out.reshape(height, width, bpp)[:, :, :3]
+
+
+def _chromium(html_path: Path, work: Path, height: int = 14000) -> tuple[Path, str, list[str]]:
+    """Render with headless Chromium: screenshot, stderr, and URLs the page requested."""
+    png, netlog = work / "shot.png", work / "net.json"
+    proc = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--hide-scrollbars", f"--user-data-dir={work / 'profile'}",
+         "--enable-logging=stderr", "--v=0", f"--log-net-log={netlog}",
+         f"--window-size=1100,{height}", "--force-device-scale-factor=0.5",
+         f"--screenshot={png}", html_path.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    urls: list[str] = []
+    if netlog.exists():
+        log = json.loads(netlog.read_text(encoding="utf-8", errors="replace") or "{}")
+        types = {v: k for k, v in log.get("constants", {}).get("logEventTypes", {}).items()}
+        for event in log.get("events", []):
+            params = event.get("params") or {}
+            if types.get(event.get("type")) != "URL_REQUEST_START_JOB" or not params.get("url"):
+                continue
+            # Chromium's own background traffic has no initiating origin; a page's
+            # requests are initiated by the file:// document
+            if params.get("initiator") != "not an origin" or \
+                    "file://" in str(params.get("network_isolation_key", "")):
+                urls.append(params["url"])
+    return png, proc.stderr, urls
+
+
+needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
+                                    reason="headless Chromium is not installed")
+
+
+@needs_chromium
+def test_browser_check_catches_errors_and_requests(tmp_path: Path) -> None:
+    # the checks below must be able to fail: a page with a script error and a fetch
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html><body><p>x</p><img src="http://127.0.0.1:9/x.png">'
+                   "<script>undefinedFunction();</script></body></html>", encoding="utf-8")
+    _, stderr, urls = _chromium(bad, tmp_path, height=400)
+    assert "Uncaught" in stderr and ":CONSOLE" in stderr
+    assert "http://127.0.0.1:9/x.png" in urls
+
+
+@needs_chromium
+@pytest.mark.parametrize("edition", ["steward", "public"])
+def test_report_renders_in_headless_chromium(outputs: dict[str, str], tmp_path: Path,
+                                             edition: str) -> None:
+    html_path = tmp_path / "audit.html"
+    html_path.write_text(outputs["html" if edition == "steward" else "public_html"],
+                         encoding="utf-8")
+    png, stderr, urls = _chromium(html_path, tmp_path,
+                                  height=14000 if edition == "steward" else 7000)
+    console = [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    assert not console, console
+    assert not urls, urls
+    img = _read_png_rgb(png)
+    assert img.shape[0] > 1000 and img.shape[1] > 300
+    ink = float((img.min(axis=2) < 240).mean())
+    assert ink > 0.03, f"screenshot nearly blank ({ink:.2%} non-white pixels)"
+
+    def pixels_near(colour: str, tol: int = 12) -> int:
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        return int((np.abs(img.astype(np.int64) - rgb).max(axis=2) <= tol).sum())
+
+    real_px, syn_px = pixels_near(_plots.REAL_COLOUR), pixels_near(_plots.SYNTHETIC_COLOUR)
+    if edition == "steward":  # the figures were drawn: bars and curves in both colours
+        assert real_px > 100 and syn_px > 100, (real_px, syn_px)
+    else:  # no figure in the public edition
+        assert syn_px < 20, syn_px
+
+
+def test_no_warning_from_a_plain_audit() -> None:
+    # pytest turns warnings into errors; make it explicit for the audit path
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _tiny_report()
