@@ -16,5 +16,6 @@ def _dpctgan() -> type[Synthesizer]:
 
 
 register("privbayes", _privbayes)
+register("dpctgan", _dpctgan)
 
 __all__ = ["Synthesizer", "get", "load_model", "names", "register"]
