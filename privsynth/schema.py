@@ -289,7 +289,7 @@ def column_from_dict(spec: Mapping[str, Any]) -> Column:
         raise SchemaError(f"each column must be a JSON object, got {type(spec).__name__}")
     name = spec.get("name")
     kind = spec.get("kind")
-    if kind not in _KIND_CLASSES:
+    if not isinstance(kind, str) or kind not in _KIND_CLASSES:  # a list is not even hashable
         raise SchemaError(
             f"column {name!r}: unknown kind {kind!r}; use one of {sorted(_KIND_CLASSES)}"
         )
@@ -340,7 +340,10 @@ class Schema:
     def __post_init__(self) -> None:
         cols = tuple(self.columns)
         object.__setattr__(self, "columns", cols)
-        object.__setattr__(self, "constraints", tuple(self.constraints))
+        # rule objects (privsynth.constraints) are stored in their JSON form
+        object.__setattr__(self, "constraints", tuple(
+            c.to_dict() if hasattr(c, "to_dict") and not isinstance(c, Mapping) else c
+            for c in self.constraints))
         if not cols:
             raise SchemaError("the schema has no columns; describe at least one column")
         for c in cols:
@@ -352,6 +355,21 @@ class Schema:
             raise SchemaError(f"duplicated column names in the schema: {dup}")
         if self.source not in SOURCES:
             raise SchemaError(f"schema source must be one of {list(SOURCES)}, got {self.source!r}")
+        if self.constraints:
+            self._check_constraints()
+
+    def _check_constraints(self) -> None:
+        """Each declared rule must be well formed and fit the columns (SchemaError if not)."""
+        from privsynth.constraints import parse_constraints
+        from privsynth.errors import ConstraintError
+
+        if not all(isinstance(c, Mapping) for c in self.constraints):
+            raise SchemaError("'constraints' must be a list of JSON objects (or rule objects "
+                              "from privsynth.constraints)")
+        try:
+            parse_constraints(self)
+        except ConstraintError as exc:
+            raise SchemaError(f"invalid constraint: {exc}") from exc
 
     # -- access -----------------------------------------------------------
     @property
@@ -472,7 +490,7 @@ class Schema:
                 text = path.read_text(encoding="utf-8")
             except FileNotFoundError as exc:
                 raise SchemaError(f"schema file not found: {path}") from exc
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, ValueError) as exc:  # ValueError: undecodable, or a NUL in the path
                 raise SchemaError(f"cannot read schema file {path}: {exc}") from exc
         else:
             text = str(text_or_path)
@@ -482,4 +500,6 @@ class Schema:
             raise SchemaError(
                 f"the schema is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
             ) from exc
+        except RecursionError as exc:  # json recurses once per nesting level
+            raise SchemaError("the schema is nested too deeply to be a privsynth schema") from exc
         return cls.from_dict(data)
