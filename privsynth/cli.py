@@ -2,14 +2,15 @@
 
 Commands (``privsynth COMMAND --help`` for each)::
 
-    privsynth demo     [--epsilon 1.0] [--engine privbayes] [--out DIR]
+    privsynth demo     [--epsilon 1.0] [--engine privbayes] [--out DIR] [--rows N]
+                       [--train-rows N] [--max-records N] [--no-attacks] [--seed S]
     privsynth budget   init LEDGER --epsilon E [--delta D] | show LEDGER
     privsynth schema   infer DATA --out SCHEMA (--unsafe | --dp --epsilon E --ledger L)
                        | check [DATA] --schema SCHEMA
     privsynth fit      DATA --schema SCHEMA --engine NAME --epsilon E --ledger LEDGER --out MODEL
-    privsynth sample   MODEL -n N --out SYNTH.csv [--seed S]
+    privsynth sample   MODEL -n N --out SYNTH.csv [--seed S] [--where COLUMN=VALUE ...]
     privsynth audit    --real R --synthetic S [--holdout H] [--model M] [--ledger L]
-                       --out REPORT.html
+                       --out REPORT.html [--json REPORT.json] [--public]
 
 Exit codes: 0 success; 1 other error; 2 usage error (bad option or value);
 3 budget refused; 4 invalid input (data, schema, ledger or model file missing,
@@ -196,6 +197,11 @@ class _Progress:
             print(text, file=self.stream, flush=True)
 
 
+def _plural(n: int, word: str) -> str:
+    """``_plural(1, "release")`` is ``1 release``; otherwise ``n releases``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -307,8 +313,9 @@ def _cmd_budget_init(args: argparse.Namespace) -> int:
         old = read_ledger(path)
         if len(old.ledger):
             raise LedgerExistsError(
-                f"refused: the ledger {path} already records {len(old.ledger)} spends; a data "
-                "set has one budget forever, so it is never reset")
+                f"refused: the ledger {path} already records "
+                f"{_plural(len(old.ledger), 'spend')}; a data set has one budget forever, so it "
+                "is never reset")
         overwrite = True
     acct = FileAccountant.init(path, args.epsilon, args.delta, overwrite=overwrite)
     print(f"created ledger {path}: total budget epsilon {acct.epsilon:g}, delta {acct.delta:g}")
@@ -349,7 +356,8 @@ def _cmd_budget_show(args: argparse.Namespace) -> int:
     print(f"ledger     {args.ledger}")
     print(f"budget     epsilon {acct.epsilon:g}, delta {acct.delta:g}")
     print(f"spent      epsilon {spent.epsilon:.6g}, delta {spent.delta:g} (composed by "
-          f"{spent.method}) over {len(acct.ledger)} events in {len(rows)} releases")
+          f"{spent.method}) over {_plural(len(acct.ledger), 'event')} in "
+          f"{_plural(len(rows), 'release')}")
     print(f"remaining  epsilon {left.epsilon:.6g}")
     if rows:
         width = max(len("release"), *(len(r["release"]) for r in rows))
@@ -479,6 +487,7 @@ def _cmd_schema_check(args: argparse.Namespace) -> int:
 # fit, sample, audit
 # ---------------------------------------------------------------------------
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from privsynth.accounting import PureDPEvent
     from privsynth.accounting.persistent import FileAccountant, read_ledger
     from privsynth.io import read_table
 
@@ -486,7 +495,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = _make_engine(args.engine, args.param or ())
     out = _output_path(args.out, "model output")
     schema = _load_schema(args.schema)
-    read_ledger(args.ledger)  # fail closed before anything else
+    # Fail closed on a bad ledger, and refuse an overspend, before the data is read. The
+    # engine checks again (and charges) under the lock: another process may spend meanwhile.
+    read_ledger(args.ledger).check([PureDPEvent(args.epsilon, mechanism=args.engine)],
+                                   label=f"fit {args.engine}")
     data_path = _need_file(args.data, "data file", DataValidationError)
     with progress.step(f"reading and validating {data_path.name}"):
         data = read_table(data_path, schema=schema,
@@ -516,16 +528,88 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _where_pair(text: str) -> tuple[str, str]:
+    """``COLUMN=VALUE`` of ``sample --where`` (the value is converted once the schema is known)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"must be COLUMN=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+_TRUE = frozenset({"true", "yes", "1", "t", "y"})
+_FALSE = frozenset({"false", "no", "0", "f", "n"})
+
+
+def _condition_value(col: Any, text: str) -> Any:
+    """Text of a ``--where`` value as the column's kind; an empty value means missing."""
+    from privsynth.schema import BooleanColumn, FloatColumn, IntegerColumn
+
+    if text == "":
+        return None
+    if isinstance(col, BooleanColumn):
+        low = text.strip().lower()
+        if low in _TRUE | _FALSE:
+            return low in _TRUE
+        raise _UsageError(f"--where {col.name}=...: column {col.name!r} is boolean; use true "
+                          "or false")
+    if isinstance(col, IntegerColumn | FloatColumn):
+        try:
+            number = float(text)
+        except ValueError:
+            raise _UsageError(f"--where {col.name}=...: column {col.name!r} is numeric; give a "
+                              f"number, got {text!r}") from None
+        return int(number) if isinstance(col, IntegerColumn) and number.is_integer() else number
+    return text  # categories are strings; datetimes are ISO 8601 text
+
+
+def _conditions(pairs: Sequence[tuple[str, str]], schema: Any) -> dict[str, Any]:
+    """The ``--where`` options as ``{column: value}`` typed by the model's public schema."""
+    cond: dict[str, Any] = {}
+    for name, text in pairs:
+        if name not in schema.names:
+            raise _UsageError(f"--where: the model has no column {name!r}; its columns are "
+                              f"{list(schema.names)}")
+        if name in cond:
+            raise _UsageError(f"--where: column {name!r} is given more than once")
+        cond[name] = _condition_value(schema[name], text)
+    return cond
+
+
+def _accepts_conditions(model: Any) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(model.sample).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return "conditions" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from privsynth import engines
+    from privsynth.errors import ConstraintError
 
     path = _need_file(args.model, "model file", ModelFileError)
     out = _output_path(args.out, "output")
     model = engines.load_model(path)
-    df = model.sample(args.n, random_state=args.seed)
+    kwargs: dict[str, Any] = {}
+    if args.where:
+        if not _accepts_conditions(model):
+            raise _UsageError(f"--where: the {type(model).__name__} engine of this privsynth "
+                              "version cannot sample with conditions; leave out --where")
+        kwargs["conditions"] = _conditions(args.where, model.schema_)
+    try:
+        df = model.sample(args.n, random_state=args.seed, **kwargs)
+    except ConstraintError as exc:
+        if not args.where:
+            raise
+        # the conditions asked for are impossible or invalid: a usage mistake
+        raise _UsageError(f"--where: {_one_line(str(exc))}") from exc
     _write_csv(df, out)
-    print(f"wrote {len(df)} synthetic rows to {out} (sampling is post-processing: no privacy "
-          "cost)")
+    where = f" where {', '.join(f'{k}={v}' for k, v in args.where)}" if args.where else ""
+    print(f"wrote {len(df)} synthetic rows{where} to {out} (sampling is post-processing: no "
+          "privacy cost)")
     return EXIT_OK
 
 
@@ -577,11 +661,13 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             target=args.target, synthetic_path=args.synthetic, model_path=args.model,
             release_id=args.release, attacks=not args.no_attacks, random_state=args.seed,
             risk_options=_risk_options(args))
+    edition = "public" if args.public else "steward's"
     with progress.step(f"writing {out.name}" + (f" and {json_out.name}" if json_out else "")):
-        rep.to_html(out)
+        rep.to_html(out, public=args.public)
         if json_out is not None:
-            rep.to_json(json_out)
-    print(f"wrote {out}" + (f" and {json_out}" if json_out else ""))
+            rep.to_json(json_out, public=args.public)
+    print(f"wrote the {edition} edition of the report: {out}"
+          + (f" and {json_out}" if json_out else ""))
     return EXIT_OK
 
 
@@ -617,6 +703,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with progress.step(f"fitting {args.engine} on the bundled Adult training split "
                        f"(epsilon {args.epsilon:g})"):
         train = load_adult("train")
+        if args.train_rows is not None:
+            # a fixed, data-independent subset (the first rows): quicker trials, same DP unit
+            train = train.iloc[:args.train_rows].reset_index(drop=True)
         with FileAccountant.locked(files["ledger.json"], release=release) as acct:
             model.fit(train, schema=schema, epsilon=args.epsilon, accountant=acct)
             spent = acct.spent()
@@ -697,6 +786,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default ./privsynth-demo)")
     p.add_argument("--rows", type=_positive_int, help="synthetic rows (default: the model's "
                    "noisy row count)")
+    p.add_argument("--train-rows", type=_positive_int, metavar="N",
+                   help="fit on the first N rows of the training split only (quicker trials; "
+                        "default: all 32,561)")
     p.add_argument("--seed", type=_seed, help="seed of the sampling only (never of the "
                    "privacy noise)")
     p.add_argument("--no-attacks", action="store_true", help="skip the membership attacks")
@@ -731,7 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
     ssub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     q = ssub.add_parser("infer", parents=[common], help="write a schema from data")
     q.add_argument("data", metavar="DATA")
-    q.add_argument("--out", required=True, metavar="SCHEMA.json")
+    q.add_argument("--out", required=True, metavar="SCHEMA.json", help="the schema file to write")
     q.add_argument("--unsafe", action="store_true",
                    help="read domains from the data WITHOUT differential privacy")
     q.add_argument("--dp", action="store_true", help="estimate domains with DP (spends budget)")
@@ -740,28 +832,31 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--coarse", metavar="COARSE.json",
                    help="public coarse ranges of numeric columns for --dp, e.g. "
                         '{"age": [0, 150]}')
-    q.add_argument("--max-categories", type=_positive_int, default=200)
+    q.add_argument("--max-categories", type=_positive_int, default=200, metavar="N",
+                   help="most categories kept per column (default 200)")
     q.add_argument("--release", help="release id recorded in the ledger")
-    q.add_argument("--lock-timeout", type=_positive_float, default=300.0, metavar="SECONDS")
+    q.add_argument("--lock-timeout", type=_positive_float, default=300.0, metavar="SECONDS",
+                   help="how long to wait for another process using the ledger (default 300)")
     _data_options(q, out_of_domain=False)
     q.set_defaults(func=_cmd_schema_infer)
     q = ssub.add_parser("check", parents=[common], help="check a schema, and data against it")
-    q.add_argument("data", metavar="DATA", nargs="?")
-    q.add_argument("--schema", required=True, metavar="SCHEMA.json")
+    q.add_argument("data", metavar="DATA", nargs="?", help="a CSV or Parquet file (optional)")
+    q.add_argument("--schema", required=True, metavar="SCHEMA.json", help="the schema to check")
     _data_options(q)
     q.set_defaults(func=_cmd_schema_check)
 
     # fit
     p = sub.add_parser("fit", parents=[common], help="fit a DP model, charging the ledger",
                        description="Fit a synthesizer on DATA with differential privacy.")
-    p.add_argument("data", metavar="DATA")
-    p.add_argument("--schema", required=True, metavar="SCHEMA.json")
+    p.add_argument("data", metavar="DATA", help="the private table (CSV or Parquet)")
+    p.add_argument("--schema", required=True, metavar="SCHEMA.json", help="the public schema")
     p.add_argument("--engine", default="privbayes", help="privbayes (default) or dpctgan")
     p.add_argument("--epsilon", type=_positive_float, required=True, help="epsilon of this fit")
     p.add_argument("--delta", type=_delta, help="delta of this fit (DP-CTGAN; default: the "
                    "ledger's)")
-    p.add_argument("--ledger", required=True, metavar="LEDGER.json")
-    p.add_argument("--out", required=True, metavar="MODEL.json")
+    p.add_argument("--ledger", required=True, metavar="LEDGER.json",
+                   help="the data set's ledger (create it with `privsynth budget init`)")
+    p.add_argument("--out", required=True, metavar="MODEL.json", help="the model file to write")
     p.add_argument("--param", type=_param, action="append", metavar="NAME=VALUE",
                    help="engine parameter (repeatable), e.g. --param degree=2")
     p.add_argument("--release", help="release id recorded in the ledger (default: model file "
@@ -773,24 +868,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     # sample
     p = sub.add_parser("sample", parents=[common], help="draw synthetic rows from a model")
-    p.add_argument("model", metavar="MODEL")
+    p.add_argument("model", metavar="MODEL", help="a model file written by fit or demo")
     p.add_argument("-n", type=_positive_int, required=True, help="number of rows")
-    p.add_argument("--out", required=True, metavar="SYNTH.csv")
+    p.add_argument("--out", required=True, metavar="SYNTH.csv", help="the CSV file to write")
     p.add_argument("--seed", type=_seed, help="seed of the sampling (reproducible output)")
+    p.add_argument("--where", type=_where_pair, action="append", metavar="COLUMN=VALUE",
+                   help="sample only rows with this value (repeatable): a category, a number, "
+                        "true/false, an ISO date; empty (COLUMN=) means missing")
     p.set_defaults(func=_cmd_sample)
 
     # audit
     p = sub.add_parser("audit", parents=[common], help="write the audit report",
                        description="Utility, privacy attacks and the ledger, as HTML (+ JSON).")
-    p.add_argument("--real", required=True, help="the private training data")
-    p.add_argument("--synthetic", required=True)
+    p.add_argument("--real", required=True, help="the private training data (CSV or Parquet)")
+    p.add_argument("--synthetic", required=True, help="the synthetic data (CSV or Parquet)")
     p.add_argument("--holdout", help="real rows NOT used in training (for TSTR and attacks)")
     p.add_argument("--model", help="the model file")
     p.add_argument("--ledger", help="the data set's ledger")
     p.add_argument("--schema", help="the public schema (default: the model's)")
     p.add_argument("--target", help="column predicted in train-on-synthetic tests")
-    p.add_argument("--out", required=True, metavar="REPORT.html")
+    p.add_argument("--out", required=True, metavar="REPORT.html", help="the HTML report to write")
     p.add_argument("--json", metavar="REPORT.json", help="also write the JSON report")
+    p.add_argument("--public", action="store_true",
+                   help="write the public edition: no evaluation numbers (utility, attacks), "
+                        "only the schema, DP outputs, the ledger and the checklist")
     p.add_argument("--release", help="release id shown in the report")
     p.add_argument("--no-attacks", action="store_true", help="skip the membership attacks")
     p.add_argument("--max-records", type=_positive_int, metavar="N",

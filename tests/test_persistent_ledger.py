@@ -96,7 +96,7 @@ def test_a_stale_instance_cannot_overspend(ledger: Path) -> None:
     FileAccountant.open(ledger).spend(LaplaceEvent(0.75), label="other process")
     before = ledger.read_bytes()
     # in memory the stale object thinks 1.0 is left; the file says 0.25
-    with pytest.raises(BudgetExceededError, match="only epsilon 0.25"):
+    with pytest.raises(BudgetExceededError, match=r"only epsilon 0\.25"):
         stale.spend(LaplaceEvent(0.5), label="too much")
     assert ledger.read_bytes() == before
     assert stale.spent().epsilon == 0.75  # it adopted the file's entries
@@ -174,7 +174,7 @@ def test_tampered_or_corrupted_ledgers_are_refused(ledger: Path, what: str) -> N
         ledger.write_bytes(b"\x00\xff binary")
     else:
         ledger.write_text("")
-    with pytest.raises(LedgerError, match="ledger.json"):
+    with pytest.raises(LedgerError, match=r"ledger\.json"):
         FileAccountant.open(ledger)
     with pytest.raises(LedgerError):
         read_ledger(ledger)
@@ -299,8 +299,8 @@ def test_concurrent_cli_fits_never_overspend(small_csv: tuple[Path, Path],
               "--out", str(tmp_path / f"m{i}.json")], tmp_path)
         for i in range(4)
     ]
-    results = [(p.communicate(timeout=180)[1], p.returncode) for p in procs]
-    results = [(code, err) for err, code in results]
+    errs = [p.communicate(timeout=180)[1] for p in procs]
+    results = [(p.returncode, err) for p, err in zip(procs, errs, strict=True)]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 0, 3, 3], results
     for code, err in results:
@@ -332,7 +332,8 @@ def _has_entries(ledger: Path) -> bool:
         raise
 
 
-def test_sigkill_mid_fit_leaves_the_spend_recorded(tmp_path: Path) -> None:
+def test_sigkill_mid_fit_leaves_the_spend_recorded(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """`privsynth fit` on the full bundled Adult, killed as soon as its first charge is on disk."""
     from privsynth.datasets import adult_schema
 
@@ -355,6 +356,14 @@ def test_sigkill_mid_fit_leaves_the_spend_recorded(tmp_path: Path) -> None:
     assert len(acct.ledger) >= 1
     assert 0 < acct.spent().epsilon <= 0.5 + 1e-9
     assert not model.exists()
+    # the CLI reads the killed fit's ledger as it is: spent, never refunded
+    spent = acct.spent().epsilon
+    from privsynth.cli import main
+
+    assert main(["-q", "budget", "show", str(ledger), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["spent"]["epsilon"] == pytest.approx(spent)
+    assert shown["remaining"]["epsilon"] == pytest.approx(1.0 - spent)
     # the kernel released the lock with the process: the ledger is usable at once
     FileAccountant.open(ledger, lock_timeout=1).spend(LaplaceEvent(0.1), label="after")
 

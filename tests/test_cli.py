@@ -1,0 +1,597 @@
+"""The ``privsynth`` command: the demo, a steward's multi-release session, exit codes, ``--where``.
+
+Most tests call :func:`privsynth.cli.main` in-process (fast); a few run
+``python -m privsynth`` for real to see the process's own stderr and exit
+status. The crash and concurrency tests of the ledger file are in
+``test_persistent_ledger.py``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import privsynth
+from privsynth import cli, mechanisms
+from privsynth.accounting import LaplaceEvent
+from privsynth.accounting.persistent import FileAccountant, read_ledger
+from privsynth.datasets import adult_schema, load_adult
+from privsynth.engines.privbayes import PrivBayes
+from privsynth.errors import BudgetExceededError, ConstraintError, LedgerError, ParameterError
+from privsynth.schema import Schema
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
+
+SECRET = "ZZ-SECRET-VALUE-42"
+
+
+# ---------------------------------------------------------------------------
+# helpers and fixtures
+# ---------------------------------------------------------------------------
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """``run("fit", ...)`` -> (exit code, stdout, stderr) of ``privsynth -q ...`` in-process."""
+
+    def _run(*argv: object) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli.main(["-q", *(str(a) for a in argv)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def assert_one_line_error(err: str, *, contains: str = "") -> None:
+    """A user mistake: exactly one line on stderr, no traceback, no private value."""
+    assert err.startswith("privsynth: error: "), err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert "Traceback" not in err
+    assert SECRET not in err
+    if contains:
+        assert contains in err, err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small private table, its public schema, a holdout, and broken variants."""
+    folder = tmp_path_factory.mktemp("cli")
+    adult = load_adult()
+    adult.iloc[:800].to_csv(folder / "adult.csv", index=False)
+    adult.iloc[800:1200].to_csv(folder / "holdout.csv", index=False)
+    schema = adult_schema()
+    schema.to_json(folder / "adult.schema.json")
+    # a category outside the public list, holding a value that must never be echoed
+    bad = adult.iloc[:50].copy()
+    bad.loc[bad.index[3], "workclass"] = SECRET
+    bad.to_csv(folder / "out_of_domain.csv", index=False)
+    # the schema of some other table
+    Schema.from_dict({"columns": [{"name": "x", "kind": "integer", "lower": 0, "upper": 9}]}
+                     ).to_json(folder / "other.schema.json")
+    (folder / "broken.schema.json").write_text('{"columns": [', encoding="utf-8")
+    (folder / "not_a_model.json").write_text('{"hello": 1}', encoding="utf-8")
+    return {p.stem.replace(".", "_"): p for p in folder.iterdir()} | {"dir": folder}
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.json"
+    FileAccountant.init(path, epsilon=1.0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    FileAccountant.init(folder / "ledger.json", epsilon=1.0)
+    code = cli.main(["-q", "fit", str(files["adult"]), "--schema", str(files["adult_schema"]),
+                     "--epsilon", "0.5", "--ledger", str(folder / "ledger.json"),
+                     "--out", str(folder / "model.json")])
+    assert code == 0
+    return folder / "model.json"
+
+
+def tamper(path: Path) -> None:
+    data = json.loads(path.read_text())
+    data["budget"]["epsilon"] = 100.0  # a "bigger budget", by hand
+    path.write_text(json.dumps(data))
+
+
+# ---------------------------------------------------------------------------
+# the demo
+# ---------------------------------------------------------------------------
+def test_demo_end_to_end_writes_files_that_parse(run: Run, tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    out = tmp_path / "demo"
+    code, stdout, err = run("demo", "--out", out, "--epsilon", "0.5", "--rows", "300",
+                            "--train-rows", "3000", "--max-records", "200", "--seed", "3")
+    assert code == 0, err
+    names = {"schema.json", "ledger.json", "synthetic.csv", "model.privbayes.json",
+             "audit.html", "audit.json"}
+    assert names <= {p.name for p in out.iterdir()}
+    # the summary: budget spent, headline numbers, where the files are
+    assert "epsilon 0.5 of 0.5 spent" in stdout
+    for word in ("tvd1", "TSTR AUC", "membership-attack AUC", str(out)):
+        assert word in stdout
+    # the synthetic table fits the public schema
+    schema = Schema.from_json(out / "schema.json")
+    synth = privsynth.read_table(out / "synthetic.csv", schema=schema)
+    assert synth.shape == (300, len(schema.columns))
+    # the model loads and samples; the same seed gives the same rows as the demo's
+    model = privsynth.load_model(out / "model.privbayes.json")
+    assert isinstance(model, PrivBayes)
+    again = model.sample(300, random_state=3)
+    assert again.to_csv(index=False) == (out / "synthetic.csv").read_text()
+    # the ledger verifies and records exactly the fit
+    acct = FileAccountant.open(out / "ledger.json")
+    assert acct.epsilon == 0.5
+    assert acct.spent().epsilon == pytest.approx(0.5)
+    assert all(e.release.startswith("demo-privbayes@") for e in acct.ledger)
+    # the JSON report satisfies its published schema
+    doc = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    with privsynth.report.schema_path().open(encoding="utf-8") as fh:
+        jsonschema.Draft202012Validator(json.load(fh)).validate(doc)
+    assert (out / "audit.html").read_text(encoding="utf-8").lstrip().lower().startswith(
+        "<!doctype html")
+
+
+def test_demo_shows_progress_on_stderr(capsys: pytest.CaptureFixture[str],
+                                       tmp_path: Path) -> None:
+    code = cli.main(["demo", "--out", str(tmp_path / "d"), "--rows", "50",
+                     "--train-rows", "1000", "--no-attacks", "--epsilon", "0.3"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "[1/5]" in err and "[5/5]" in err and "done in" in err
+    assert "not run" in out  # attacks skipped, and said so
+
+
+@pytest.mark.parametrize("argv, code, text", [
+    (["--engine", "nope"], 2, "unknown engine 'nope'"),
+    (["--epsilon", "0"], 2, "must be a positive number"),
+    (["--epsilon=-1"], 2, "must be a positive number"),
+    (["--rows", "0"], 2, "must be a positive integer"),
+    (["--param", "no_such_parameter=1"], 2, "does not take the parameter"),
+])
+def test_demo_usage_errors(run: Run, tmp_path: Path, argv: list[str], code: int,
+                           text: str) -> None:
+    got, _, err = run("demo", "--out", tmp_path / "d", *argv)
+    assert got == code
+    assert_one_line_error(err, contains=text)
+    assert not (tmp_path / "d").exists()  # refused before writing anything
+
+
+def test_demo_out_must_be_a_folder(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    code, _, err = run("demo", "--out", tmp_path / "file")
+    assert code == 2
+    assert_one_line_error(err, contains="is not a folder")
+
+
+# ---------------------------------------------------------------------------
+# a steward's session: several releases spend one ledger
+# ---------------------------------------------------------------------------
+def test_several_releases_spend_one_ledger(run: Run, files: dict[str, Path],
+                                           tmp_path: Path) -> None:
+    ledger = tmp_path / "adult.ledger.json"
+    code, out, _ = run("budget", "init", ledger, "--epsilon", "1.0")
+    assert code == 0 and "total budget epsilon 1" in out
+    code, out, _ = run("schema", "check", files["adult"], "--schema", files["adult_schema"])
+    assert code == 0 and "matches the schema" in out
+
+    def fit(name: str, eps: str) -> tuple[int, str, str]:
+        return run("fit", files["adult"], "--schema", files["adult_schema"], "--epsilon", eps,
+                   "--ledger", ledger, "--out", tmp_path / name, "--release", name)
+
+    code, out, _ = fit("v1.json", "0.4")
+    assert code == 0 and "remaining 0.6" in out
+    code, out, _ = fit("v2.json", "0.4")
+    assert code == 0 and "remaining 0.2" in out
+    before = ledger.read_bytes()
+    code, _, err = fit("v3.json", "0.4")  # above the remaining 0.2
+    assert code == 3
+    assert_one_line_error(err, contains="refused")
+    assert ledger.read_bytes() == before and not (tmp_path / "v3.json").exists()
+
+    code, out, _ = run("budget", "show", ledger)
+    assert code == 0
+    assert "epsilon 0.8" in out and "remaining  epsilon 0.2" in out
+    assert "v1.json" in out and "v2.json" in out
+    code, out, _ = run("budget", "show", ledger, "--json", "--entries")
+    shown = json.loads(out)
+    assert shown["budget"] == {"epsilon": 1.0, "delta": 0.0}
+    assert shown["spent"]["epsilon"] == pytest.approx(0.8)
+    assert shown["remaining"]["epsilon"] == pytest.approx(0.2)
+    assert [r["release"] for r in shown["releases"]] == ["v1.json", "v2.json"]
+    assert len(shown["entries"]) == len(read_ledger(ledger).ledger) > 0
+
+    # sampling costs nothing and is reproducible with --seed
+    synth = [tmp_path / "s1.csv", tmp_path / "s2.csv"]
+    for path in synth:
+        code, out, _ = run("sample", tmp_path / "v1.json", "-n", "40", "--out", path,
+                           "--seed", "7")
+        assert code == 0 and "no privacy cost" in out
+    assert synth[0].read_bytes() == synth[1].read_bytes()
+    assert read_ledger(ledger).spent().epsilon == pytest.approx(0.8)
+
+    report = tmp_path / "report.html"
+    code, out, err = run("audit", "--real", files["adult"], "--synthetic", synth[0],
+                         "--holdout", files["holdout"], "--model", tmp_path / "v1.json",
+                         "--ledger", ledger, "--out", report, "--json",
+                         tmp_path / "report.json", "--max-records", "100", "--target", "income")
+    assert code == 0, err
+    assert "steward's edition" in out and report.exists()
+    doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert doc["format"] == privsynth.report.REPORT_FORMAT
+    assert doc["public"] is False and doc["attacks"]["included"] is True
+    assert doc["ledger"]["spent"]["epsilon"] == pytest.approx(0.8)
+    assert doc["identity"]["release_id"]  # a random id when none is given
+
+    code, out, err = run("audit", "--real", files["adult"], "--synthetic", synth[0],
+                         "--model", tmp_path / "v1.json", "--ledger", ledger, "--public",
+                         "--release", "v1", "--no-attacks", "--out", tmp_path / "public.html",
+                         "--json", tmp_path / "public.json")
+    assert code == 0, err
+    assert "public edition" in out
+    public = json.loads((tmp_path / "public.json").read_text(encoding="utf-8"))
+    assert public["public"] is True and public["identity"]["release_id"] == "v1"
+    assert public["utility"]["included"] is False and public["attacks"]["included"] is False
+
+
+def test_fit_charges_the_ledger_file_before_each_noise_draw(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every discrete-Laplace draw of a CLI fit happens after its charge is on disk."""
+    seen: list[int] = []
+    original = mechanisms._sample_discrete_laplace
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(len(read_ledger(ledger).ledger))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mechanisms, "_sample_discrete_laplace", spy)
+    code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
+                       "--epsilon", "0.5", "--ledger", ledger, "--out", tmp_path / "m.json")
+    assert code == 0, err
+    assert seen and all(count >= i + 1 for i, count in enumerate(seen)), seen
+
+
+def test_a_fit_that_fails_after_spending_says_so_and_keeps_the_spend(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    original = PrivBayes._make_levels
+    calls = {"n": 0}
+
+    def crash(self: PrivBayes, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ParameterError("simulated failure half-way through the fit")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PrivBayes, "_make_levels", crash)
+    code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
+                       "--epsilon", "0.5", "--ledger", ledger, "--out", tmp_path / "m.json")
+    assert code == 2
+    assert_one_line_error(err, contains="already charged")
+    assert "is not refunded" in err
+    assert 0 < read_ledger(ledger).spent().epsilon < 0.5
+    assert not (tmp_path / "m.json").exists()
+
+
+# ---------------------------------------------------------------------------
+# bad input: documented exit code, one line on stderr
+# ---------------------------------------------------------------------------
+FIT_CASES = [
+    # name, changes to the good command, exit code, text in the message
+    ("missing data file", {"data": "nope.csv"}, 4, "data file not found"),
+    ("missing schema file", {"--schema": "nope.json"}, 4, "schema file not found"),
+    ("broken schema file", {"--schema": "broken.schema.json"}, 4, ""),
+    ("schema of another table", {"--schema": "other.schema.json"}, 4, ""),
+    ("data outside the schema", {"data": "out_of_domain.csv"}, 4, "workclass"),
+    ("missing ledger", {"--ledger": "nope.ledger.json"}, 4, "budget init"),
+    ("zero epsilon", {"--epsilon": "0"}, 2, "must be a positive number"),
+    ("negative epsilon", {"--epsilon": "-0.5"}, 2, "must be a positive number"),
+    ("epsilon not a number", {"--epsilon": "lots"}, 2, "must be a positive number"),
+    ("infinite epsilon", {"--epsilon": "inf"}, 2, "must be a positive number"),
+    ("epsilon above the budget", {"--epsilon": "1.5"}, 3, "refused"),
+    ("unknown engine", {"--engine": "magic"}, 2, "unknown engine 'magic'"),
+    ("unknown engine parameter", {"--param": "colour=1"}, 2, "does not take"),
+    ("output folder missing", {"--out": "no/such/folder/m.json"}, 2, "does not exist"),
+    ("delta of 1", {"--delta": "1"}, 2, "must be a number in [0, 1)"),
+]
+
+
+@pytest.mark.parametrize("name, change, code, text", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_fit_bad_input(run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+                       name: str, change: dict[str, str], code: int, text: str) -> None:
+    opts = {"--schema": str(files["adult_schema"]), "--epsilon": "0.5",
+            "--ledger": str(ledger), "--out": str(tmp_path / "m.json")}
+    data = str(files["adult"])
+    for key, value in change.items():
+        if key == "data":
+            data = str(files["dir"] / value)
+        elif key in ("--schema",):
+            opts[key] = str(files["dir"] / value)
+        elif key in ("--out", "--ledger"):
+            opts[key] = str(tmp_path / value)
+        else:
+            opts[key] = value
+    argv = ["fit", data, *(f"{key}={value}" for key, value in opts.items())]
+    before = ledger.read_bytes()
+    got, _, err = run(*argv)
+    assert got == code, err
+    assert_one_line_error(err, contains=text)
+    assert ledger.read_bytes() == before  # nothing spent
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_fit_above_the_remaining_budget_refuses_before_reading_data(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    FileAccountant.open(ledger).spend(LaplaceEvent(0.75), label="earlier release")
+    before = ledger.read_bytes()
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr("privsynth.io.read_table", no_reading)
+    code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
+                       "--epsilon", "0.5", "--ledger", ledger, "--out", tmp_path / "m.json")
+    assert code == 3
+    assert_one_line_error(err, contains="only epsilon 0.25 of the total 1 is left")
+    assert ledger.read_bytes() == before
+
+
+def test_fit_on_a_tampered_ledger_refuses_before_reading_data(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    tamper(ledger)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr("privsynth.io.read_table", no_reading)
+    code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
+                       "--epsilon", "0.1", "--ledger", ledger, "--out", tmp_path / "m.json")
+    assert code == 4
+    assert_one_line_error(err, contains="edited or corrupted")
+
+
+def test_data_errors_never_show_the_values(run: Run, files: dict[str, Path]) -> None:
+    code, out, err = run("schema", "check", files["out_of_domain"], "--schema",
+                         files["adult_schema"])
+    assert code == 4
+    assert_one_line_error(err, contains="workclass")
+    assert "workclass" in out and SECRET not in out  # the problem list: counts only
+
+
+@pytest.mark.parametrize("argv, code, text", [
+    (["budget", "init", "{tmp}/l.json", "--epsilon", "0"], 2, "must be a positive number"),
+    (["budget", "init", "{tmp}/l.json", "--epsilon=-2"], 2, "must be a positive number"),
+    (["budget", "init", "{tmp}/l.json"], 2, "--epsilon"),
+    (["budget", "init", "{tmp}/no/such/l.json", "--epsilon", "1"], 2, "does not exist"),
+    (["budget", "init", "{ledger}", "--epsilon", "5"], 3, "one budget forever"),
+    (["budget", "show", "{tmp}/nope.json"], 4, "no ledger at"),
+    (["budget", "show", "{bad_ledger}"], 4, "edited or corrupted"),
+    (["budget"], 2, "missing action"),
+    (["budget", "reset", "{ledger}"], 2, "invalid choice"),
+    (["schema", "check", "--schema", "{dir}/nope.json"], 4, "schema file not found"),
+    (["schema", "check", "--schema", "{dir}/broken.schema.json"], 4, ""),
+    (["schema", "check", "{dir}/nope.csv", "--schema", "{dir}/adult.schema.json"], 4,
+     "data file not found"),
+    (["schema", "check", "{dir}/adult.csv", "--schema", "{dir}/other.schema.json"], 4, ""),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json"], 2, "--dp"),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp"], 2,
+     "needs --epsilon and --ledger"),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "0",
+      "--ledger", "{ledger}"], 2, "must be a positive number"),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "3",
+      "--ledger", "{delta_ledger}"], 3, "refused"),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "0.5",
+      "--ledger", "{ledger}"], 3, "needs delta > 0"),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon",
+      "0.1", "--ledger", "{bad_ledger}"], 4, "edited or corrupted"),
+    (["schema", "infer", "{dir}/nope.csv", "--out", "{tmp}/s.json", "--unsafe"], 4,
+     "data file not found"),
+    (["sample", "{tmp}/nope.json", "-n", "5", "--out", "{tmp}/s.csv"], 4,
+     "model file not found"),
+    (["sample", "{dir}/not_a_model.json", "-n", "5", "--out", "{tmp}/s.csv"], 4, ""),
+    (["sample", "{dir}/adult.csv", "-n", "5", "--out", "{tmp}/s.csv"], 4, ""),
+    (["sample", "{model}", "-n", "0", "--out", "{tmp}/s.csv"], 2, "must be a positive integer"),
+    (["sample", "{model}", "-n", "-3", "--out", "{tmp}/s.csv"], 2, ""),
+    (["sample", "{model}", "-n", "5", "--out", "{tmp}/s.csv", "--seed", "-1"], 2,
+     "non-negative integer"),
+    (["sample", "{model}", "-n", "5"], 2, "--out"),
+    (["audit", "--real", "{dir}/nope.csv", "--synthetic", "{dir}/adult.csv", "--schema",
+      "{dir}/adult.schema.json", "--out", "{tmp}/r.html"], 4, "real data file not found"),
+    (["audit", "--real", "{dir}/adult.csv", "--synthetic", "{dir}/nope.csv", "--schema",
+      "{dir}/adult.schema.json", "--out", "{tmp}/r.html"], 4, "synthetic data file not found"),
+    (["audit", "--real", "{dir}/adult.csv", "--synthetic", "{dir}/adult.csv",
+      "--out", "{tmp}/r.html"], 2, "--schema or --model"),
+    (["audit", "--real", "{dir}/adult.csv", "--synthetic", "{dir}/adult.csv", "--schema",
+      "{dir}/other.schema.json", "--out", "{tmp}/r.html"], 4, ""),
+    (["audit", "--real", "{dir}/adult.csv", "--synthetic", "{dir}/adult.csv", "--model",
+      "{dir}/not_a_model.json", "--out", "{tmp}/r.html"], 4, ""),
+    (["audit", "--real", "{dir}/adult.csv", "--synthetic", "{dir}/adult.csv", "--schema",
+      "{dir}/adult.schema.json", "--ledger", "{bad_ledger}", "--out", "{tmp}/r.html"], 4,
+     "edited or corrupted"),
+    ([], 2, "missing command"),
+    (["publish"], 2, "invalid choice"),
+    (["fit", "--no-such-option"], 2, ""),
+])
+def test_bad_input_exit_codes(run: Run, files: dict[str, Path], ledger: Path,
+                              model_file: Path, tmp_path: Path, argv: list[str], code: int,
+                              text: str) -> None:
+    bad = tmp_path / "bad.ledger.json"
+    FileAccountant.init(bad, epsilon=1.0)
+    tamper(bad)
+    with_delta = FileAccountant.init(tmp_path / "delta.ledger.json", epsilon=1.0, delta=1e-6)
+    subs = {"tmp": str(tmp_path), "dir": str(files["dir"]), "ledger": str(ledger),
+            "bad_ledger": str(bad), "model": str(model_file), "delta_ledger": str(with_delta.path)}
+    before = ledger.read_bytes(), with_delta.path.read_bytes()
+    got, _, err = run(*(a.format(**subs) for a in argv))
+    assert got == code, err
+    assert_one_line_error(err, contains=text)
+    assert (ledger.read_bytes(), with_delta.path.read_bytes()) == before  # nothing spent
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "s.csv").exists()
+
+
+def test_exit_code_mapping() -> None:
+    assert cli.exit_code(BudgetExceededError("x")) == 3
+    assert cli.exit_code(LedgerError("x")) == 4
+    assert cli.exit_code(ParameterError("x")) == 2
+    assert cli.exit_code(RuntimeError("x")) == 1
+
+
+def test_unexpected_errors_hide_their_message_unless_debug(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"internal detail {SECRET}")
+
+    monkeypatch.setattr("privsynth.io.read_table", boom)
+    argv = ["fit", files["adult"], "--schema", files["adult_schema"], "--epsilon", "0.1",
+            "--ledger", ledger, "--out", tmp_path / "m.json"]
+    code, _, err = run(*argv)
+    assert code == 1
+    assert_one_line_error(err, contains="internal error (RuntimeError)")
+    code, _, err = run("--debug", *argv)
+    assert code == 1
+    assert "Traceback" in err and "RuntimeError" in err
+
+
+def test_real_process_exit_status_and_stderr(files: dict[str, Path], ledger: Path,
+                                             tmp_path: Path) -> None:
+    tamper(ledger)
+    cases = [
+        (["--version"], 0),
+        (["budget", "show", str(ledger)], 4),
+        (["fit", str(files["adult"]), "--schema", str(files["adult_schema"]), "--epsilon", "0",
+          "--ledger", str(ledger), "--out", str(tmp_path / "m.json")], 2),
+    ]
+    for argv, code in cases:
+        proc = subprocess.run([sys.executable, "-m", "privsynth", *argv], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == code, proc.stderr
+        if code:
+            assert_one_line_error(proc.stderr)
+        else:
+            assert proc.stdout.strip() == f"privsynth {privsynth.__version__}"
+
+
+# ---------------------------------------------------------------------------
+# sample --where
+# ---------------------------------------------------------------------------
+def _conditions_supported() -> bool:
+    return "conditions" in inspect.signature(PrivBayes.sample).parameters
+
+
+needs_conditions = pytest.mark.skipif(
+    not _conditions_supported(), reason="this PrivBayes.sample() has no conditions= keyword yet")
+
+
+def test_where_is_parsed_by_the_schema() -> None:
+    schema = adult_schema()
+    cond = cli._conditions([("sex", "Female"), ("age", "40"), ("workclass", "")], schema)
+    assert cond == {"sex": "Female", "age": 40, "workclass": None}
+    assert isinstance(cond["age"], int)
+    with pytest.raises(cli._UsageError, match="no column 'colour'"):
+        cli._conditions([("colour", "red")], schema)
+    with pytest.raises(cli._UsageError, match="numeric"):
+        cli._conditions([("age", "old")], schema)
+    with pytest.raises(cli._UsageError, match="more than once"):
+        cli._conditions([("sex", "Male"), ("sex", "Female")], schema)
+    assert cli._where_pair("workclass=a=b") == ("workclass", "a=b")
+
+
+@needs_conditions
+def test_sample_where_restricts_the_rows(run: Run, model_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "women40.csv"
+    code, stdout, err = run("sample", model_file, "-n", "60", "--out", out, "--seed", "1",
+                            "--where", "sex=Female", "--where", "age=40")
+    assert code == 0, err
+    assert "where sex=Female, age=40" in stdout
+    df = pd.read_csv(out)
+    assert len(df) == 60
+    assert (df["sex"] == "Female").all() and (df["age"] == 40).all()
+
+
+@needs_conditions
+@pytest.mark.parametrize("where, text", [
+    ("sex=Alien", "--where"),
+    ("colour=red", "no column 'colour'"),
+    ("age=old", "numeric"),
+    ("noequals", "must be COLUMN=VALUE"),
+])
+def test_sample_where_bad_values_are_usage_errors(run: Run, model_file: Path, tmp_path: Path,
+                                                  where: str, text: str) -> None:
+    code, _, err = run("sample", model_file, "-n", "5", "--out", tmp_path / "s.csv",
+                       "--where", where)
+    assert code == 2
+    assert_one_line_error(err, contains=text)
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_sample_where_with_an_engine_without_conditions(
+        run: Run, model_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Old:
+        schema_ = adult_schema()
+
+        def sample(self, n: int, *, random_state: int | None = None) -> pd.DataFrame:
+            raise AssertionError("must not be called")
+
+    monkeypatch.setattr("privsynth.engines.load_model", lambda path: Old())
+    code, _, err = run("sample", model_file, "-n", "5", "--out", tmp_path / "s.csv",
+                       "--where", "sex=Female")
+    assert code == 2
+    assert_one_line_error(err, contains="cannot sample with conditions")
+
+
+def test_sample_where_engine_constraint_errors_become_usage_errors(
+        run: Run, model_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Picky:
+        schema_ = adult_schema()
+
+        def sample(self, n: int, *, random_state: int | None = None,
+                   conditions: dict[str, object] | None = None) -> pd.DataFrame:
+            raise ConstraintError("conditions contradict the rule 'age >= 18'")
+
+    monkeypatch.setattr("privsynth.engines.load_model", lambda path: Picky())
+    code, _, err = run("sample", model_file, "-n", "5", "--out", tmp_path / "s.csv",
+                       "--where", "age=10")
+    assert code == 2
+    assert_one_line_error(err, contains="contradict")
+
+
+def test_budget_init_overwrite_only_replaces_an_unused_ledger(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "l.json"
+    assert run("budget", "init", path, "--epsilon", "1")[0] == 0
+    code, out, _ = run("budget", "init", path, "--epsilon", "2", "--delta", "1e-6",
+                       "--overwrite")
+    assert code == 0 and "epsilon 2, delta 1e-06" in out
+    FileAccountant.open(path).spend(LaplaceEvent(0.5), label="released")
+    before = path.read_bytes()
+    code, _, err = run("budget", "init", path, "--epsilon", "9", "--overwrite")
+    assert code == 3
+    assert_one_line_error(err, contains="already records 1 spend;")
+    assert path.read_bytes() == before
+    code, out, _ = run("budget", "show", path, "--entries")
+    assert code == 0 and "1 event in 1 release" in out and "released" in out
+
+
+def test_debug_and_quiet_work_before_or_after_the_command(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for argv in (["--debug", "budget", "show", str(tmp_path / "x.json")],
+                 ["budget", "show", str(tmp_path / "x.json"), "--debug"]):
+        assert cli.main(argv) == 4
+        err = capsys.readouterr().err
+        assert "Traceback" in err and err.rstrip().splitlines()[-1].startswith(
+            "privsynth: error: no ledger at")
