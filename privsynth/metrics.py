@@ -92,6 +92,37 @@ def _check_frame(df: object, what: str) -> pd.DataFrame:
     return df
 
 
+def _check_max_records(max_records: object) -> int | None:
+    if max_records is None:
+        return None
+    if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
+        raise ParameterError(f"max_records must be None or a positive integer, "
+                             f"got {max_records!r}")
+    return max_records
+
+
+def subsample_rows(
+    df: pd.DataFrame, max_records: int | None, random_state: int | np.random.Generator = 0,
+) -> tuple[pd.DataFrame, bool]:
+    """At most ``max_records`` rows of ``df`` drawn at random, and whether it was cut.
+
+    Large tables are evaluated on a uniform random subsample without
+    replacement (rows keep their order); tables with at most ``max_records``
+    rows, or ``max_records=None``, are returned whole.
+
+    >>> df = pd.DataFrame({"a": range(10)})
+    >>> small, cut = subsample_rows(df, 4, random_state=0)
+    >>> len(small), cut, subsample_rows(df, 10)[1]
+    (4, True, False)
+    """
+    max_records = _check_max_records(max_records)
+    if max_records is None or len(df) <= max_records:
+        return df, False
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(len(df), size=max_records, replace=False))
+    return df.iloc[rows], True
+
+
 def _check_same_columns(
     real: pd.DataFrame, other: pd.DataFrame, what: str, reference: str = "the real data"
 ) -> pd.DataFrame:
@@ -718,6 +749,7 @@ def ml_efficacy(
     random_state: int = 0,
     reference: bool = True,
     n_threads: int | None = None,
+    max_records: int | None = 200_000,
 ) -> dict[str, Any]:
     """Train on synthetic, test on real (TSTR), with train-on-real (TRTR) as reference.
 
@@ -754,14 +786,19 @@ def ml_efficacy(
         call; None leaves scikit-learn's default. On a small busy machine 1 is
         often several times faster than oversubscribed threads; the scores do
         not depend on it.
+    max_records : int or None
+        Each of the three frames with more rows is replaced by a random
+        subsample of ``max_records`` rows (seeded by ``random_state``), so large
+        data sets are evaluated in bounded time; None uses every row.
 
     Returns
     -------
     dict
         ``target``, ``positive`` (None for multi-class), ``tstr_auc``,
-        ``trtr_auc``, ``n_train_synthetic``, ``n_test``; plus ``note`` when a
-        training set had a single class (its AUC is then 0.5, chance) or a
-        column had too many categories.
+        ``trtr_auc``, ``n_train_synthetic``, ``n_test``, ``subsampled`` (True
+        when some frame was cut to ``max_records`` rows); plus ``note`` when a
+        training set had a single class (its AUC is then 0.5, chance), a
+        column had too many categories, or the frames were subsampled.
     """
     train_real = _check_frame(train_real, "the real training data")
     synthetic = _check_same_columns(
@@ -781,6 +818,10 @@ def ml_efficacy(
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int)
                                   or n_threads < 1):
         raise ParameterError(f"n_threads must be None or a positive integer, got {n_threads!r}")
+    cut_rng = np.random.default_rng(random_state)
+    cut = [subsample_rows(f, max_records, cut_rng) for f in (train_real, synthetic, test_real)]
+    (train_real, _), (synthetic, _), (test_real, _) = cut
+    subsampled = any(c for _, c in cut)
     kinds = {c: _kind(c, train_real[c], schema) for c in train_real.columns}
     target_kind = kinds[target] if kinds[target] == _KIND_BOOLEAN else _KIND_CATEGORICAL
 
@@ -842,7 +883,10 @@ def ml_efficacy(
         "trtr_auc": trtr,
         "n_train_synthetic": len(y_syn),
         "n_test": len(y_test),
+        "subsampled": subsampled,
     }
+    if subsampled:
+        notes.append(f"evaluated on random subsamples of at most {max_records} rows per table")
     if notes:
         out["note"] = "; ".join(notes)
     return out
@@ -857,16 +901,26 @@ def fidelity_summary(
     *,
     schema: Schema | None = None,
     bins: int = 20,
+    max_records: int | None = 200_000,
+    random_state: int = 0,
 ) -> dict[str, float | None]:
     """``tvd1``, ``tvd2``, ``tvd3`` and ``mean_association_difference`` in one pass.
 
     The tables are discretized once. ``tvd2``/``tvd3`` are None when the table
-    has fewer than 2/3 columns.
+    has fewer than 2/3 columns. A table with more than ``max_records`` rows is
+    replaced by a random subsample of that size (seeded by ``random_state``;
+    see :func:`subsample_rows`, which callers can use to tell whether it
+    happened); None uses every row.
 
     >>> real = pd.DataFrame({"a": ["x", "y"] * 5, "b": ["u", "v"] * 5})
     >>> fidelity_summary(real, real)
     {'tvd1': 0.0, 'tvd2': 0.0, 'tvd3': None, 'mean_association_difference': 0.0}
     """
+    if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
+        raise ParameterError(f"random_state must be a non-negative integer, got {random_state!r}")
+    rng = np.random.default_rng(random_state)
+    real = subsample_rows(_check_frame(real, "the real data"), max_records, rng)[0]
+    synthetic = subsample_rows(_check_frame(synthetic, "the synthetic data"), max_records, rng)[0]
     codes_r, codes_s, sizes, names = discretize_pair(real, synthetic, schema=schema, bins=bins)
     d = codes_r.shape[1]
     out: dict[str, float | None] = {}
@@ -889,5 +943,6 @@ __all__ = [
     "mean_association_difference",
     "ml_efficacy",
     "quantile_edges",
+    "subsample_rows",
     "tvd_table",
 ]

@@ -21,6 +21,7 @@ from privsynth.metrics import (
     mean_association_difference,
     ml_efficacy,
     quantile_edges,
+    subsample_rows,
     tvd_table,
 )
 from privsynth.schema import (
@@ -400,7 +401,8 @@ def test_ml_efficacy_small_binary_and_single_class() -> None:
     train, test = _task(800, 1), _task(800, 2)
     res = ml_efficacy(train, train, test, target="y", positive="yes", n_threads=1)
     assert set(res) == {"target", "positive", "tstr_auc", "trtr_auc", "n_train_synthetic",
-                        "n_test"}
+                        "n_test", "subsampled"}
+    assert res["subsampled"] is False
     assert res["positive"] == "yes" and res["target"] == "y"
     assert res["tstr_auc"] == res["trtr_auc"] > 0.8
     assert res["n_train_synthetic"] == 800 and res["n_test"] == 800
@@ -413,6 +415,31 @@ def test_ml_efficacy_small_binary_and_single_class() -> None:
     holes.loc[:99, "y"] = None
     assert ml_efficacy(train, holes, test, target="y", reference=False, n_threads=1)[
         "n_train_synthetic"] == 700
+
+
+def test_large_data_is_evaluated_on_a_random_subsample() -> None:
+    train, test = _task(900, 1), _task(900, 2)
+    res = ml_efficacy(train, train, test, target="y", positive="yes", n_threads=1,
+                      max_records=300)
+    assert res["subsampled"] is True
+    assert res["n_train_synthetic"] == 300 and res["n_test"] == 300
+    assert "subsamples of at most 300 rows" in res["note"]
+    assert res["tstr_auc"] > 0.7 and res["trtr_auc"] > 0.7
+    tvd1 = fidelity_summary(train, train, max_records=200)["tvd1"]
+    assert tvd1 is not None and 0 < tvd1 < 0.2
+    full = fidelity_summary(train, test, max_records=None)
+    cut = fidelity_summary(train, test, max_records=200, random_state=3)
+    assert cut == fidelity_summary(train, test, max_records=200, random_state=3)
+    assert cut != full  # the cap is really applied (fewer rows, other quantile bins)
+    assert fidelity_summary(train, test, max_records=900) == full
+    small, was_cut = subsample_rows(train, 50, random_state=0)
+    assert was_cut and len(small) == 50 and small.index.is_monotonic_increasing
+    assert small.index.isin(train.index).all()
+    assert subsample_rows(train, None)[0] is train
+    with pytest.raises(ParameterError, match="max_records"):
+        fidelity_summary(train, test, max_records=0)
+    with pytest.raises(ParameterError, match="max_records"):
+        ml_efficacy(train, train, test, target="y", max_records=-5)
 
 
 def test_ml_efficacy_default_positive_is_the_test_minority() -> None:

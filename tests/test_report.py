@@ -10,7 +10,6 @@ output, in both editions.
 from __future__ import annotations
 
 import hashlib
-from html import unescape
 import json
 import re
 import shutil
@@ -19,6 +18,7 @@ import subprocess
 import uuid
 import warnings
 import zlib
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,14 @@ import pytest
 from privsynth.accounting import Accountant
 from privsynth.accounting.events import GaussianEvent
 from privsynth.engines.privbayes import PrivBayes
-from privsynth.errors import DataValidationError, NotFittedError, ParameterError
+from privsynth.errors import (
+    DataValidationError,
+    NotFittedError,
+    ParameterError,
+    PrivsynthError,
+)
 from privsynth.mechanisms import InsecureNoiseWarning, Noise
-from privsynth.report import REPORT_FORMAT, SECTIONS, AuditReport, audit, schema_path
-from privsynth.report import _plots
+from privsynth.report import REPORT_FORMAT, SECTIONS, AuditReport, _plots, audit, schema_path
 from privsynth.risk import tpr_upper_bound
 from privsynth.schema import Schema
 
@@ -169,6 +173,27 @@ def test_json_validates_against_its_schema(outputs: dict[str, str]) -> None:
     validator.validate(_tiny_report().to_dict())
 
 
+def test_json_format_page_documents_every_field() -> None:
+    page = Path(__file__).resolve().parents[1] / "docs" / "audit-json.md"
+    text = page.read_text(encoding="utf-8")
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+
+    def fields(node: dict[str, Any]) -> set[str]:
+        for option in node.get("oneOf", [node]):
+            if "properties" in option:
+                return set(option["properties"])
+        return set()
+
+    names = set(schema["properties"])
+    for section in schema["properties"].values():
+        names |= fields(section)
+    for defined in ("hazard", "attack", "marginal"):
+        names |= fields(schema["$defs"][defined])
+    undocumented = sorted(n for n in names if f"`{n}`" not in text)
+    assert not undocumented, f"fields missing from docs/audit-json.md: {undocumented}"
+    assert "schema_path()" in text and "version" in text
+
+
 def test_summary_and_headline_numbers(adult_release: dict[str, Any]) -> None:
     report: AuditReport = adult_release["report"]
     s = report.summary()
@@ -217,11 +242,29 @@ def test_no_private_value_or_count_in_any_output(adult_release: dict[str, Any],
     forbidden = {float(PLANTED_GAIN), float(PLANTED_WEIGHT), float(N_HOLDOUT)}
     if round(adult_release["model"].n_hat_) != N_TRAIN:  # the noisy count may be shown
         forbidden.add(float(N_TRAIN))
+    # the attack sets derive from the private counts: halves of the holdout (reference,
+    # non-members), and the member / non-member evaluation sets
+    halves = {N_HOLDOUT // 2, N_HOLDOUT - N_HOLDOUT // 2}
+    forbidden |= {float(h) for h in halves | {min(N_TRAIN, h) for h in halves}}
+    # exact cell counts of the real data: every 1- and 2-way count of the categorical
+    # columns that is not a round, public-looking number
+    cats = [c.name for c in adult_release["model"].schema_.columns if c.kind == "categorical"]
+    cells: set[float] = set()
+    for frame in (train, adult_release["holdout"]):
+        for i, a in enumerate(cats):
+            cells |= {float(v) for v in frame[a].value_counts()}
+            for b in cats[i + 1:]:
+                cells |= {float(v) for v in frame.groupby([a, b], observed=True).size()}
+    # numbers of the public edition's JSON come from the schema, the engine's parameters
+    # and DP outputs (e.g. a bin label "251–500", max_bins 128): not leaks
+    public = _numbers(outputs["public_json"])
+    forbidden |= {c for c in cells if c >= 100 and c % 100 and c not in public}
     for key, text in outputs.items():
         assert TOKEN not in text, key
         assert EXTRA_COLUMN not in text, key
         assert str(PLANTED_WEIGHT) not in text and "1,234,567" not in text, key
-        leaked = forbidden & _numbers(text)
+        # SVG coordinates are drawing positions, not data: checked as text without them
+        leaked = forbidden & _numbers(re.sub(r"<svg.*?</svg>", "", text, flags=re.S))
         assert not leaked, (key, leaked)
     doc = json.loads(outputs["json"])
     assert doc["data"]["ignored_columns"] == 1
@@ -268,7 +311,9 @@ def test_marginals_use_public_bins_only(adult_release: dict[str, Any]) -> None:
     for m in doc["utility"]["marginals"]:
         col = schema[m["column"]]
         assert len(m["labels"]) == len(m["real"]) == len(m["synthetic"])
-        assert sum(m["real"]) == pytest.approx(1.0, abs=1e-3)
+        # real shares are coarsened to 2 decimals (no exact cell counts), synthetic ones not
+        assert all(v == round(v, 2) for v in m["real"])
+        assert sum(m["real"]) == pytest.approx(1.0, abs=0.005 * len(m["real"]) + 1e-9)
         assert sum(m["synthetic"]) == pytest.approx(1.0, abs=1e-3)
         if col.kind == "categorical":
             extra = {lab for lab in m["labels"]
@@ -428,6 +473,59 @@ def test_small_audit_with_holdout_runs_attacks() -> None:
               model=_FakeModel(_tiny_schema()), risk_options={"epsilon": 5.0})
 
 
+def test_constraints_are_listed_with_their_sampling_statistics() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(
+        json.loads(schema_path().read_text(encoding="utf-8")))
+    schema = _tiny_schema()
+    model = _FakeModel(schema)
+    model.constraint_stats_ = [  # type: ignore[attr-defined]
+        {"constraint": "age >= 18 if smoker == 'yes'", "raw_violation_share": 0.250049,
+         "acceptance_rate": np.float64(0.749951)},
+        {"constraint": "unique(age)", "raw_violation_share": 0.0, "acceptance_rate": 1.0}]
+    report = _tiny_report(model=model)
+    doc = report.to_dict()
+    assert doc["data"]["constraints"] == [
+        {"constraint": "age >= 18 if smoker == 'yes'", "raw_violation_share": 0.25,
+         "acceptance_rate": 0.75},
+        {"constraint": "unique(age)", "raw_violation_share": 0.0, "acceptance_rate": 1.0}]
+    for public in (False, True):
+        validator.validate(report.to_dict(public=public))
+        assert report.to_dict(public=public)["data"]["constraints"] == doc["data"]["constraints"]
+        html = report.to_html(public=public)
+        assert '<h3 id="constraints">Constraints</h3>' in html
+        assert "age &gt;= 18 if smoker == &#x27;yes&#x27;" in html
+        assert "25.0%" in html and "75.0%" in html and "100.0%" in html
+    # a wrong type is refused by the JSON schema; no stats: no subsection
+    bad = report.to_dict()
+    bad["data"]["constraints"][0]["acceptance_rate"] = "high"
+    assert not validator.is_valid(bad)
+    plain = _tiny_report()
+    assert "constraints" not in plain.to_dict()["data"]
+    assert 'id="constraints"' not in plain.to_html()
+    model.constraint_stats_ = [{"constraint": "x"}]  # type: ignore[attr-defined]
+    with pytest.raises(ParameterError, match=r"constraint_stats_\[0\] is malformed"):
+        _tiny_report(model=model)
+
+
+def test_large_real_data_utility_on_a_subsample_and_said() -> None:
+    schema = _tiny_schema()
+    real, holdout = _tiny_frame(400, seed=0), _tiny_frame(300, seed=2)
+    cut = audit(real, _tiny_frame(400, seed=1), model=_FakeModel(schema), holdout=holdout,
+                target="smoker", attacks=False, max_records=150)
+    sub = cut.to_dict()["utility"]["subsample"]
+    assert sub["subsampled"] is True and sub["max_records"] == 150
+    assert "random subsample of at most 150 rows" in sub["statement"]
+    assert "<b>Subsample:</b>" in cut.to_html()
+    assert cut.to_dict()["configuration"]["audit"]["max_records"] == 150
+    whole = audit(real, _tiny_frame(400, seed=1), model=_FakeModel(schema), attacks=False)
+    assert whole.to_dict()["utility"]["subsample"]["subsampled"] is False
+    assert "<b>Subsample:</b>" not in whole.to_html()
+    assert cut.summary()["tvd1"] != whole.summary()["tvd1"]
+    with pytest.raises(ParameterError, match="max_records"):
+        audit(real, real, model=_FakeModel(schema), max_records=5)
+
+
 def test_file_hashes_and_model_file(tmp_path: Path) -> None:
     schema = _tiny_schema()
     model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
@@ -487,7 +585,24 @@ def test_argument_errors() -> None:
     with pytest.raises(ParameterError, match="random_state"):
         _tiny_report(random_state=-1)
     with pytest.raises(DataValidationError, match="must be a pandas DataFrame"):
-        audit([1, 2], _tiny_frame(), schema=_tiny_schema())  # type: ignore[arg-type]
+        audit([1, 2], _tiny_frame(), schema=_tiny_schema())
+
+
+def test_bad_holdouts_raise_clear_privsynth_errors() -> None:
+    real, syn = _tiny_frame(), _tiny_frame(seed=1)
+    with pytest.raises(DataValidationError, match=r"the holdout lacks the schema's column\(s\) "
+                       r"\['smoker'\]") as info:
+        _tiny_report(holdout=_tiny_frame(seed=2).drop(columns="smoker"))
+    assert isinstance(info.value, PrivsynthError)
+    with pytest.raises(DataValidationError,
+                       match=r"(?s)the holdout does not match the schema.*has no rows"):
+        _tiny_report(holdout=_tiny_frame(seed=2).iloc[:0])
+    # 100 non-members cannot support an asked FPR of 1 % (1,000 needed)
+    with pytest.raises(DataValidationError, match=r"FPR 0\.01 needs at least 1000 non-members"):
+        audit(real, syn, model=_FakeModel(_tiny_schema()), holdout=_tiny_frame(seed=2),
+              risk_options={"fprs": [0.01], "n_bootstrap": 0})
+    with pytest.raises(DataValidationError, match="the real data lacks"):
+        audit(real.drop(columns="age"), syn, model=_FakeModel(_tiny_schema()))
 
 
 def test_plots_are_valid_svg_fragments() -> None:
@@ -617,6 +732,18 @@ def test_report_renders_in_headless_chromium(outputs: dict[str, str], tmp_path: 
     real_px, syn_px = pixels_near(_plots.REAL_COLOUR), pixels_near(_plots.SYNTHETIC_COLOUR)
     if edition == "steward":  # the figures were drawn: bars and curves in both colours
         assert real_px > 100 and syn_px > 100, (real_px, syn_px)
+        # every section heading is in the DOM the browser built (not only in the source)
+        dom = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update",
+             f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom",
+             html_path.resolve().as_uri()],
+            capture_output=True, text=True, timeout=120, check=False)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        headings = dict(re.findall(r'<h2 id="([\w-]+)"[^>]*>(.*?)</h2>', dom.stdout))
+        for sid, title in SECTIONS:
+            assert sid in headings and unescape(headings[sid]).startswith(title), (sid, headings)
+        assert dom.stdout.count("<svg") >= 4  # ROC, DCR histogram, marginals, heatmap
     else:  # no figure in the public edition
         assert syn_px < 20, syn_px
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,12 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from privsynth.errors import DataValidationError, ParameterError, ResourceLimitError
+from privsynth.errors import (
+    DataValidationError,
+    ParameterError,
+    PrivsynthError,
+    ResourceLimitError,
+)
 from privsynth.risk import (
     AttackResult,
     AttackScores,
@@ -31,6 +37,7 @@ from privsynth.risk import (
     tpr_upper_bound,
 )
 from privsynth.risk import distance as distance_module
+from privsynth.risk.assess import about
 from privsynth.risk.membership import roc_curve
 from privsynth.schema import (
     BooleanColumn,
@@ -79,12 +86,12 @@ def _brute_force(a: pd.DataFrame, b: pd.DataFrame, schema: Schema) -> np.ndarray
         if isinstance(col, DatetimeColumn):
             ux = col.to_units(x).to_numpy(float)
             uy = col.to_units(y).to_numpy(float)
-            lo, hi = col.unit_lower, col.unit_upper
+            lo, hi = float(col.unit_lower), float(col.unit_upper)
             part = np.abs(np.clip(ux, lo, hi)[:, None] - np.clip(uy, lo, hi)[None, :]) / (hi - lo)
         elif isinstance(col, IntegerColumn | FloatColumn):
             ux = x.to_numpy(float)
             uy = y.to_numpy(float)
-            lo, hi = col.lower, col.upper
+            lo, hi = float(col.lower), float(col.upper)
             part = np.abs(np.clip(ux, lo, hi)[:, None] - np.clip(uy, lo, hi)[None, :]) / (hi - lo)
         else:
             vx = x.astype(object).to_numpy()[:, None]
@@ -400,7 +407,8 @@ def test_copy_synthesizer_is_caught_by_every_attack(
         assert attack.auc > 0.9, attack.name
     for name in ("distance", "density"):
         assert result.attack(name).epsilon_lower_bound > 2, name
-        assert result.attack(name).tpr_at_fpr["0.01"] > 0.5
+        tpr = result.attack(name).tpr_at_fpr["0.01"]
+        assert tpr is not None and tpr > 0.5
     assert result.exceeds_claim is True
     assert any(c.startswith("PRIVACY PROBLEM") for c in result.caveats)
     assert result.diagnostics["exact_copy_share"] == 1.0
@@ -448,6 +456,59 @@ def test_privbayes_at_epsilon_one_respects_the_claim(schema: Schema, adult: pd.D
     assert result.exceeds_claim is False
 
 
+def test_model_fitted_on_the_holdout_only_looks_like_guessing(
+    adult: pd.DataFrame, schema: Schema, perm: np.ndarray
+) -> None:
+    # the synthesizer never saw a training row: it was fitted on the holdout alone
+    from privsynth.engines.privbayes import PrivBayes
+
+    train, holdout = adult.iloc[perm[:3000]], adult.iloc[perm[3000:9000]]
+    synthetic = PrivBayes().fit(holdout, schema=schema, epsilon=1.0).sample(3000,
+                                                                            random_state=1)
+    result = assess_risk(train, holdout, synthetic, schema, epsilon=1.0, n_bootstrap=20)
+    assert [a.name for a in result.attacks] == ["distance", "density"]
+    for attack in result.attacks:
+        assert attack.auc == pytest.approx(0.5, abs=0.05), attack.name
+        assert attack.epsilon_lower_bound <= 1.0, attack.name
+    assert result.diagnostics["share_closer_to_train"] == pytest.approx(0.5, abs=0.05)
+    assert result.exceeds_claim is False
+
+
+def test_large_tables_are_cut_first_and_the_result_says_so() -> None:
+    train, holdout = _mixed(700, seed=20), _mixed(1300, seed=21)
+    synthetic = _mixed(900, seed=22)
+    # max_records=30: train and synthetic cut to 300 rows, the holdout to 600
+    result = assess_risk(train, holdout, synthetic, MIXED, epsilon=1.0, max_records=30,
+                         n_bootstrap=0)
+    assert result.settings["large_data_precut"] is True and result.settings["subsampled"]
+    assert result.settings["n_synthetic"] == 300
+    assert result.attack("distance").n_members == 30
+    assert any(c.startswith("Large data: the training and synthetic data were first cut")
+               and "at most 300 rows and the holdout to 600" in c for c in result.caveats)
+    small = assess_risk(train, holdout, synthetic, MIXED, max_records=300, n_bootstrap=0)
+    assert small.settings["large_data_precut"] is False
+    assert not any(c.startswith("Large data") for c in small.caveats)
+
+
+def test_no_exact_private_count_in_texts_or_settings() -> None:
+    # odd sizes: the sets derived from them (halves, members) must not be printed
+    n_train, n_holdout = 613, 1487
+    train, holdout = _mixed(n_train, seed=30), _mixed(n_holdout, seed=31)
+    result = assess_risk(train, holdout, _mixed(500, seed=32), MIXED, epsilon=1.0,
+                         n_bootstrap=0)
+    n_eval = result.attack("distance").n_members
+    assert n_eval == min(n_train, n_holdout - n_holdout // 2)
+    private = {n_train, n_holdout, n_holdout // 2, n_holdout - n_holdout // 2, n_eval}
+    texts = list(result.caveats) + [n for a in result.attacks for n in a.notes]
+    numbers = {int(t) for text in texts for t in re.findall(r"(?<![\w.])\d+(?![\w.])", text)}
+    assert not private & numbers, private & numbers
+    assert any("subsamples of about 610 members" in c for c in result.caveats)
+    assert not {"n_train", "n_holdout", "n_reference"} & set(result.settings)
+    # the helper behind it
+    assert about(5000, 5000) == "5000" and about(613) == "about 610"
+    assert about(1487) == "about 1500" and about(4) == "fewer than 10"
+
+
 @pytest.mark.slow
 def test_privbayes_full_adult_with_shadow_models(schema: Schema, adult: pd.DataFrame) -> None:
     from privsynth.datasets import load_adult
@@ -474,7 +535,8 @@ def test_shadow_fits_see_only_reference_rows_and_targets() -> None:
             seen.append(data.copy())
             assert accountant is None
             assert epsilon == 0.5
-            return super().fit(data, schema=schema, epsilon=epsilon, accountant=accountant)
+            super().fit(data, schema=schema, epsilon=epsilon, accountant=accountant)
+            return self
 
     scores = shadow_attack(train, holdout, holdout.iloc[:200], MIXED, Recording,
                            epsilon=0.5, n_targets=3, n_shadows=4)
@@ -513,10 +575,12 @@ def test_risk_result_round_trips_through_json(adult: pd.DataFrame, schema: Schem
 
 
 def test_attack_result_normalises_numpy_types() -> None:
-    a = AttackResult(name="x", description="d", n_members=np.int64(3), n_nonmembers=3,
-                     auc=np.float64(0.5), auc_ci=(np.float32(0.1), 0.9),
+    # numpy values where plain ones are declared: the point of the test
+    loose: dict[str, Any] = {"n_members": np.int64(3), "auc_ci": (np.float32(0.1), 0.9),
+                             "roc_fpr": np.array([0.0, 1.0]), "roc_tpr": [0.0, 1.0]}
+    a = AttackResult(name="x", description="d", n_nonmembers=3, auc=np.float64(0.5),
                      tpr_at_fpr={"0.1": np.float64(0.2)}, epsilon_lower_bound=np.float64(0),
-                     roc_fpr=np.array([0.0, 1.0]), roc_tpr=[0.0, 1.0])
+                     **loose)
     json.dumps(a.to_dict())
     assert AttackResult.from_dict(a.to_dict()) == a
 
@@ -540,8 +604,9 @@ def test_mismatched_columns_are_named(adult: pd.DataFrame, schema: Schema,
 
 def test_empty_or_small_holdout(adult: pd.DataFrame, schema: Schema, perm: np.ndarray) -> None:
     train, holdout, synthetic = _frames(adult, perm)
-    with pytest.raises(DataValidationError, match="holdout has no rows"):
+    with pytest.raises(DataValidationError, match="holdout has no rows") as info:
         assess_risk(train, holdout.iloc[:0], synthetic, schema)
+    assert isinstance(info.value, PrivsynthError)
     with pytest.raises(DataValidationError, match="holdout has 10 rows"):
         assess_risk(train, holdout.iloc[:10], synthetic, schema)
     # 150 non-members cannot support an explicitly asked FPR of 1 %

@@ -177,6 +177,20 @@ def _data(doc: Mapping[str, Any]) -> str:
              _e(c["description"])] for c in d["columns"]]
     out.append(_table(["Column", "Kind", "Missing allowed", "Public domain", "Description"],
                       rows))
+    stats = d.get("constraints")
+    if stats:
+        out.append('<h3 id="constraints">Constraints</h3>')
+        out.append("<p>Logical rules every synthetic row obeys, enforced by rejection sampling "
+                   "from the DP model (post-processing: no privacy cost). The shares come from "
+                   "the model's most recent sampling.</p>")
+        out.append(_table(
+            ["Constraint", "Raw samples violating it", "Acceptance rate"],
+            [[_e(c["constraint"]), _pct(c["raw_violation_share"]), _pct(c["acceptance_rate"])]
+             for c in stats], numeric=(1, 2)))
+    elif d["n_constraints"]:
+        out.append('<h3 id="constraints">Constraints</h3>'
+                   f"<p>The schema declares {_num(d['n_constraints'])} constraint(s); the model "
+                   "reports no sampling statistics for them.</p>")
     return "".join(out)
 
 
@@ -329,8 +343,11 @@ def _utility(doc: Mapping[str, Any]) -> str:
     if not u.get("included"):
         return _omitted(u)
     f = u["fidelity"]
-    out = [f'<div class="callout warn">{_e(u["note"])}</div>',
-           _table(["Measure", "Value", "Meaning"], [
+    sub = u.get("subsample") or {}
+    out = [f'<div class="callout warn">{_e(u["note"])}</div>']
+    if sub.get("subsampled"):
+        out.append(f'<p class="meta"><b>Subsample:</b> {_e(sub.get("statement"))}</p>')
+    out += [_table(["Measure", "Value", "Meaning"], [
                ["tvd1", _num(f.get("tvd1")), "mean total-variation distance of the 1-way "
                                              "marginals (0 = identical, 1 = disjoint)"],
                ["tvd2", _num(f.get("tvd2")), "same for all pairs of columns"],

@@ -42,7 +42,7 @@ Example
 >>> [h["status"] for h in report.to_dict()["hazards"] if h["id"] == "schema-source"]
 ['pass']
 >>> html = report.to_html(public=True)
->>> '<h2 id="ledger">' in html and "http" not in html
+>>> '<h2 id="ledger">' in html and "://" not in html
 True
 """
 
@@ -102,9 +102,16 @@ MAX_BARS = 24
 NUMERIC_BINS = 20
 
 EVALUATION_NOTE = (
-    "Computed on the private data without differential privacy, for the data steward and "
-    "auditors only; omitted from the public edition of this report."
+    "Computed on the private data without differential privacy: these are diagnostics for "
+    "the data steward and auditors, not DP outputs, and this steward's edition is an "
+    "internal document. They are omitted from the public edition of this report. Counts of "
+    "real rows are never shown, exactly or otherwise."
 )
+#: Default cap on the rows of each real or synthetic table used by the evaluation.
+DEFAULT_MAX_RECORDS = 50_000
+#: Decimals of the shares of real data shown in the marginal figures: coarse enough that
+#: a share times a (noisy) row count does not give back an exact cell count.
+REAL_SHARE_DECIMALS = 2
 PUBLIC_OMISSION = (
     "Omitted from the public edition: these numbers are computed on the private data "
     "without differential privacy."
@@ -231,6 +238,7 @@ def _identity(synthetic: pd.DataFrame, synthetic_path: str | Path | None,
         release_id = str(uuid.uuid4())
     elif not isinstance(release_id, str) or not release_id.strip():
         raise ParameterError(f"release_id must be a non-empty string, got {release_id!r}")
+    syn: dict[str, Any]
     if synthetic_path is not None:
         syn = {"sha256": _sha256_file(synthetic_path, "synthetic_path"),
                "hashed": "file", "file_name": Path(synthetic_path).name}
@@ -269,8 +277,30 @@ def _domain_text(col: Column) -> str:
     return ""
 
 
+def _constraint_stats(model: Any) -> list[dict[str, Any]] | None:
+    """The model's ``constraint_stats_`` (from its last sample call), checked and rounded.
+
+    They describe rejection sampling from the DP model, i.e. post-processing of DP
+    outputs; None when the model has none.
+    """
+    raw = getattr(model, "constraint_stats_", None) if model is not None else None
+    if not raw:
+        return None
+    out = []
+    for i, st in enumerate(raw):
+        try:
+            out.append({"constraint": str(st["constraint"]),
+                        "raw_violation_share": _r(st["raw_violation_share"], 4),
+                        "acceptance_rate": _r(st["acceptance_rate"], 4)})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ParameterError(f"the model's constraint_stats_[{i}] is malformed: it needs "
+                                 "'constraint', 'raw_violation_share' and 'acceptance_rate'"
+                                 ) from exc
+    return out
+
+
 def _data(schema: Schema, n_hat: float | None, n_synthetic: int,
-          ignored: int) -> dict[str, Any]:
+          ignored: int, constraints: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     if n_hat is not None:
         rows = {"released": False, "noisy_estimate": round(n_hat),
                 "statement": f"The number of real rows is private and not released. The "
@@ -290,6 +320,8 @@ def _data(schema: Schema, n_hat: float | None, n_synthetic: int,
         "synthetic_rows": n_synthetic,
         "ignored_columns": ignored,
     }
+    if constraints:
+        out["constraints"] = constraints
     return out
 
 
@@ -627,7 +659,7 @@ def _attacks(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.Dat
     risk = assess_risk(real, holdout, synthetic, schema, epsilon=eps,
                        delta=claim_delta if eps is not None else 0.0,
                        random_state=random_state, **dict(options))
-    results = []
+    results: list[dict[str, Any]] = []
     for a in risk.attacks:
         notes = _safe_text(a.notes)
         notes += [f"TPR at FPR {k} not reported: too few non-members in the evaluation."
@@ -665,20 +697,24 @@ def _attacks(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.Dat
                       "dcr_train": shares(hist.get("dcr_train", [])),
                       "dcr_holdout": shares(hist.get("dcr_holdout", []))},
     }
-    caveats = [c for c in risk.caveats
-               if True]
+    # the risk module's free texts may hold sizes derived from the private row counts:
+    # only those without any digit are copied, the others are restated without numbers
+    caveats = _safe_text(risk.caveats)
     settings = risk.settings
     if settings.get("subsampled"):
         caveats.append("Attacks and diagnostics were run on random subsamples (at most "
                        f"max_records = {settings.get('max_records')} records per set).")
-    caveats.append("The holdout was split at random: one half served as the reference "
-                   "population (density and shadow attacks), the other as non-members.")
+    if settings.get("large_data_precut"):
+        caveats.append("Large data: the training and synthetic data were first cut to random "
+                       "subsamples of at most ten times max_records rows (the holdout to "
+                       "twenty times); distances are to the nearest row of those subsamples, "
+                       "which weakens the attacks somewhat.")
     if any(v is None for a in results for v in a["tpr_at_fpr"].values()):
         caveats.append("Some TPRs are not reported because the evaluation has too few "
                        "non-members for that false positive rate.")
     safe_settings = {k: settings.get(k) for k in ("random_state", "max_records", "subsampled",
-                                                  "confidence", "n_bootstrap", "density_k",
-                                                  "fprs", "shadow")}
+                                                  "large_data_precut", "confidence",
+                                                  "n_bootstrap", "density_k", "fprs", "shadow")}
     return {
         "included": True,
         "reason": None,
@@ -765,17 +801,35 @@ def _marginal(col: Column, real: pd.Series, synthetic: pd.Series) -> dict[str, A
         pr = np.append(pr[keep], pr[rest].sum())
         ps = np.append(ps[keep], ps[rest].sum())
     return {"column": col.name, "kind": col.kind, "labels": labels,
-            "real": [_r(v, 4) for v in pr], "synthetic": [_r(v, 4) for v in ps]}
+            "real": [_r(v, REAL_SHARE_DECIMALS) for v in pr],
+            "synthetic": [_r(v, 4) for v in ps]}
 
 
 def _utility(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.DataFrame,
              schema: Schema, target: str | None, random_state: int,
-             skipped_reason: str | None, n_jobs: int | None = 1) -> dict[str, Any]:
+             skipped_reason: str | None, n_jobs: int | None = 1,
+             max_records: int | None = DEFAULT_MAX_RECORDS) -> dict[str, Any]:
     if skipped_reason is not None:
         return {"included": False, "reason": skipped_reason}
     from privsynth import metrics
 
-    fid = metrics.fidelity_summary(real, synthetic, schema=schema)
+    # large tables: every utility number is computed on one random subsample per table
+    rng = np.random.default_rng(np.random.SeedSequence([random_state, 8]))
+    real, cut_real = metrics.subsample_rows(real, max_records, rng)
+    synthetic, cut_syn = metrics.subsample_rows(synthetic, max_records, rng)
+    cut_holdout = False
+    if holdout is not None:
+        holdout, cut_holdout = metrics.subsample_rows(holdout, max_records, rng)
+    subsampled = cut_real or cut_syn or cut_holdout
+    subsample = {
+        "max_records": max_records,
+        "subsampled": subsampled,
+        "statement": (f"The real data, the holdout and the synthetic data were each cut to a "
+                      f"random subsample of at most {max_records:,} rows (max_records) before "
+                      "computing the utility numbers." if subsampled and max_records else
+                      "Every row of each table was used."),
+    }
+    fid = metrics.fidelity_summary(real, synthetic, schema=schema, max_records=None)
     tvd = metrics.tvd_table(real, synthetic, schema=schema)
     cov = metrics.coverage(real, synthetic, schema).set_index("column")["coverage"]
     columns = [{"column": str(row.column), "tvd": _r(row.tvd, 4),
@@ -793,9 +847,13 @@ def _utility(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.Dat
     else:
         try:
             res = metrics.ml_efficacy(real, synthetic, holdout, target=target, schema=schema,
-                                      random_state=random_state, n_threads=n_jobs)
+                                      random_state=random_state, n_threads=n_jobs,
+                                      max_records=None)
         except DataValidationError as exc:
-            ml_reason = f"Train-on-synthetic could not run: {exc}"
+            # a message with numbers might quote counts of the real data
+            ml_reason = "Train-on-synthetic could not run: " + (
+                str(exc) if _safe_text([str(exc)]) else "the real data do not support it "
+                "(for example a single class of the target).")
         else:
             ml = {"target": res["target"], "positive": res["positive"],
                   "tstr_auc": _r(res["tstr_auc"], 4), "trtr_auc": _r(res["trtr_auc"], 4),
@@ -812,6 +870,7 @@ def _utility(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.Dat
             "matrix": [[_r(v, 3) for v in row] for row in assoc.to_numpy()]},
         "ml_efficacy": ml,
         "ml_efficacy_reason": ml_reason,
+        "subsample": subsample,
     }
 
 
@@ -911,9 +970,10 @@ class AuditReport:
     content: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.content, Mapping) or self.content.get("format") != REPORT_FORMAT:
+        fmt = self.content.get("format") if isinstance(self.content, Mapping) else None
+        if fmt != REPORT_FORMAT:
             raise DataValidationError(f"not a privsynth audit report (format "
-                                      f"{getattr(self.content, 'get', dict().get)('format')!r}, "
+                                      f"{fmt!r}, "
                                       f"expected {REPORT_FORMAT!r})")
         if self.content.get("version") != REPORT_VERSION:
             raise DataValidationError(
@@ -1033,6 +1093,7 @@ def audit(
     random_state: int = 0,
     risk_options: Mapping[str, Any] | None = None,
     n_jobs: int | None = 1,
+    max_records: int | None = DEFAULT_MAX_RECORDS,
 ) -> AuditReport:
     """Audit a synthetic release: privacy claim, hazards, attacks and utility.
 
@@ -1076,6 +1137,11 @@ def audit(
         searches). One by default: on small shared machines more threads
         oversubscribe the cores and run several times slower; None uses every
         core, which pays off on large tables. Results do not depend on it.
+    max_records : int or None
+        Large data: the utility numbers are computed on random subsamples of at
+        most this many rows of each table (None: every row), and the report
+        says so. The attacks subsample on their own (``risk_options``
+        ``max_records``, 5,000 members and non-members by default).
 
     Returns
     -------
@@ -1104,6 +1170,10 @@ def audit(
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
                                or n_jobs < 1):
         raise ParameterError(f"n_jobs must be None or a positive integer, got {n_jobs!r}")
+    if max_records is not None and (isinstance(max_records, bool)
+                                    or not isinstance(max_records, int) or max_records < 100):
+        raise ParameterError(f"max_records must be None or an integer >= 100, "
+                             f"got {max_records!r}")
     if risk_options is not None and not isinstance(risk_options, Mapping):
         raise ParameterError("risk_options must be a mapping of assess_risk keyword arguments")
 
@@ -1153,7 +1223,7 @@ def audit(
                 f"{_fmt(attack_eps) if attack_eps is not None else 'none'}).",
                 evaluation=True))
     utility_doc = _utility(real_v, holdout_v, synth_v if synth_v is not None else synthetic,
-                           schema, target, random_state, skipped, n_jobs)
+                           schema, target, random_state, skipped, n_jobs, max_records)
 
     identity = _identity(synthetic, synthetic_path, model, model_path, release_id)
     doc: dict[str, Any] = {
@@ -1163,7 +1233,7 @@ def audit(
         "edition": "steward",
         "sections": [{"id": i, "title": t} for i, t in SECTIONS],
         "identity": identity,
-        "data": _data(schema, n_hat, len(synthetic), ignored),
+        "data": _data(schema, n_hat, len(synthetic), ignored, _constraint_stats(model)),
         "threat_model": _threat_model(),
         "ledger": ledger,
         "epsilon": _epsilon_reading(claim),
@@ -1174,6 +1244,7 @@ def audit(
         "configuration": _configuration(model, schema, accountant, {
             "target": target, "attacks": attacks, "random_state": random_state,
             "holdout_given": holdout is not None, "n_jobs": n_jobs,
+            "max_records": max_records,
             "risk_options": {k: (v if isinstance(v, int | float | str | bool) or v is None
                                  else type(v).__name__)
                              for k, v in (risk_options or {}).items()},

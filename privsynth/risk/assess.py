@@ -12,8 +12,10 @@ from privsynth.risk.audit_bound import tpr_upper_bound
 from privsynth.risk.distance import diagnostics_encoded
 from privsynth.risk.membership import (
     DEFAULT_FPRS,
+    LARGE_DATA_FACTOR,
     AttackScores,
     SynthesizerLike,
+    about,
     check_fprs,
     check_seed,
     density_scores,
@@ -108,7 +110,10 @@ def assess_risk(
         Seed of every random choice of the assessment (not of privacy noise).
     max_records : int
         Cap on each balanced evaluation set (members, non-members) and on the
-        rows used by the diagnostics; the result says when it subsampled.
+        rows used by the diagnostics; the result says when it subsampled. Large
+        data: training and synthetic tables longer than ``10 * max_records``
+        rows (the holdout: ``20 * max_records``) are first cut to a random
+        subsample of that size, and a caveat says so.
     fprs : sequence of float, optional
         False positive rates for the TPR. Default (0.001, 0.01), each reported
         only when the evaluation has ``ceil(10 / fpr)`` non-members; rates
@@ -187,20 +192,27 @@ def assess_risk(
 
     diagnostics = diagnostics_encoded(split.train_all, split.holdout_all, split.synthetic,
                                       gens["diagnostics"], max_records, n_jobs)
+    # Row counts of the private tables (and set sizes derived from them) are private:
+    # caveats show only the public cap max_records or a coarsely rounded size.
     if split.subsampled:
         caveats.append(
-            f"Attacks were run on random subsamples of {n_eval} members and {n_eval} "
-            f"non-members (max_records={max_records}).")
-        # the exact training row count is private (rule 3): it is never printed
+            f"Attacks were run on random subsamples of {about(n_eval, max_records)} members "
+            f"and as many non-members (max_records={max_records}).")
     caveats.append(
-        f"The holdout was split at random: {split.reference.n_rows} rows served as the "
-        "reference population (density and shadow attacks), the others as non-members.")
+        "The holdout was split at random: one half served as the reference population "
+        "(density and shadow attacks), the other half as non-members.")
+    if split.precut:
+        caveats.append(
+            f"Large data: the training and synthetic data were first cut to random subsamples "
+            f"of at most {LARGE_DATA_FACTOR * max_records} rows and the holdout to "
+            f"{2 * LARGE_DATA_FACTOR * max_records} (max_records={max_records}); distances "
+            "are to the nearest row of those subsamples, which weakens the attacks somewhat.")
     unsupported = [f for f in rates if n_eval < min_nonmembers(f)]
     if unsupported:
         caveats.append(
             "Some TPRs are not reported because the evaluation has too few non-members: "
             + ", ".join(f"FPR {f:g} needs {min_nonmembers(f)}" for f in unsupported)
-            + f", there are {n_eval}.")
+            + f", there are {about(n_eval, max_records)}.")
     if not schema.is_public:
         caveats.append("The schema's domains were read from the data without DP: the "
                        "release is not end-to-end differentially private.")
@@ -224,11 +236,10 @@ def assess_risk(
         "max_records": max_records,
         "n_members": n_eval,
         "n_nonmembers": n_eval,
-        "n_train": split.train_all.n_rows,
-        "n_holdout": split.holdout_all.n_rows,
-        "n_reference": split.reference.n_rows,
+        # no exact n_train / n_holdout / n_reference: private counts stay out of outputs
         "n_synthetic": split.synthetic.n_rows,
         "subsampled": split.subsampled,
+        "large_data_precut": split.precut,
         "confidence": confidence,
         "n_bootstrap": n_bootstrap,
         "density_k": k,
@@ -247,4 +258,4 @@ def assess_risk(
     )
 
 
-__all__ = ["assess_risk"]
+__all__ = ["about", "assess_risk"]

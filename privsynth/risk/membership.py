@@ -83,6 +83,10 @@ MIN_FALSE_POSITIVES = 10
 MIN_EVAL_RECORDS = 10
 #: Points of the ROC curve kept for plotting.
 ROC_POINTS = 101
+#: Large data: the training and synthetic tables are first cut to random subsamples
+#: of ``LARGE_DATA_FACTOR * max_records`` rows (the holdout to twice that), so that
+#: the searches and the shadow fits take bounded time whatever the table sizes.
+LARGE_DATA_FACTOR = 10
 
 DISTANCE_DESCRIPTION = (
     "score = closeness of the record to its nearest synthetic record (Gower distance)"
@@ -235,6 +239,22 @@ def check_fprs(fprs: object) -> tuple[float, ...]:
     return tuple(out)
 
 
+def about(n: int, cap: int | None = None) -> str:
+    """``n`` for a caveat: exact when it is the public ``cap``, else rounded to 2 figures.
+
+    Sizes derived from a private table's row count must not be printed exactly.
+
+    >>> about(5000, 5000), about(747, 5000), about(12345), about(7)
+    ('5000', 'about 750', 'about 12000', 'fewer than 10')
+    """
+    if cap is not None and n == cap:
+        return str(n)
+    if n < 10:
+        return "fewer than 10"
+    digits = len(str(n)) - 2
+    return f"about {round(n, -digits)}"
+
+
 def require_fprs(fprs: Sequence[float], n_nonmembers: int, where: str) -> None:
     """Raise if ``n_nonmembers`` cannot support an explicitly asked FPR."""
     for f in fprs:
@@ -302,8 +322,10 @@ def evaluate_attack(
             tprs[_fpr_key(f)] = tpr_at_fpr(m, n, f)
         else:
             tprs[_fpr_key(f)] = None
+            # the set size may derive from a private row count: rounded (see about)
             notes.append(f"TPR at FPR {f:g} not reported: it needs at least "
-                         f"{min_nonmembers(f)} non-members, the evaluation has {n.size}")
+                         f"{min_nonmembers(f)} non-members, the evaluation has "
+                         f"{about(n.size)}")
     if m.size >= 2 and n.size >= 2:
         eps_lb = best_epsilon_lower_bound(m, n, delta, confidence,
                                           random_state=int(rng.integers(2**31)))
@@ -348,6 +370,8 @@ class Split:
     train_all: Encoded
     holdout_all: Encoded
     subsampled: bool
+    #: the raw tables were first cut to LARGE_DATA_FACTOR * max_records rows (large data)
+    precut: bool = False
 
 
 def check_max_records(max_records: object) -> int:
@@ -398,6 +422,18 @@ def prepare(
         raise DataValidationError(
             f"the training data has {len(train)} rows; the attacks need at least "
             f"{MIN_EVAL_RECORDS} members")
+    # large data: cut the raw tables first (only then is the generator used, so small
+    # tables split exactly as before)
+    cap = LARGE_DATA_FACTOR * max_records
+    precut = False
+    if len(train) > cap:
+        train, precut = train.iloc[np.sort(rng.choice(len(train), cap, replace=False))], True
+    if len(holdout) > 2 * cap:
+        holdout, precut = holdout.iloc[np.sort(rng.choice(len(holdout), 2 * cap,
+                                                          replace=False))], True
+    if len(synthetic) > cap:
+        synthetic = synthetic.iloc[np.sort(rng.choice(len(synthetic), cap, replace=False))]
+        precut = True
     tr = encode(train, schema, "the training data")
     ho = encode(holdout, schema, "the holdout")
     syn = encode(synthetic, schema, "the synthetic data")
@@ -420,7 +456,8 @@ def prepare(
         reference_rows=reference_rows,
         train_all=tr,
         holdout_all=ho,
-        subsampled=n_eval < tr.n_rows or n_eval < eval_rows.size,
+        subsampled=precut or n_eval < tr.n_rows or n_eval < eval_rows.size,
+        precut=precut,
     )
 
 
@@ -457,8 +494,9 @@ def density_scores(split: Split, d_syn: F64, d_ref: F64, k: int) -> AttackScores
     floor = 1e-3 / split.members.n_columns
     score = np.mean(np.log(d_ref[:, :k] + floor) - np.log(d_syn[:, :k] + floor), axis=1)
     n_m = split.members.n_rows
-    note = (f"k = {k} nearest neighbours among {split.synthetic.n_rows} synthetic and "
-            f"{split.reference.n_rows} reference rows")
+    # the reference size is half the private holdout: not printed (a count of private rows)
+    note = (f"k = {k} nearest neighbours among {split.synthetic.n_rows} synthetic rows and "
+            "the reference half of the holdout")
     return AttackScores("density", DENSITY_DESCRIPTION, score[:n_m], score[n_m:], (note,))
 
 
