@@ -95,9 +95,9 @@ def _numeric_edges(lo: float, hi: float, max_bins: int, integral: bool) -> tuple
         return (float(lo_i), *(float(v) for v in inner))
     if hi == lo:
         return (lo, hi)
-    inner = np.linspace(lo, hi, max_bins)
+    edges = np.linspace(lo, hi, max_bins)
     # point bin [lo, lo] then (lo, hi] cut in equal widths
-    return (lo, *(float(v) for v in inner))
+    return (lo, *(float(v) for v in edges))
 
 
 def column_bins(column: Column, max_bins: int) -> ColumnBins:
