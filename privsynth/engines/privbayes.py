@@ -398,7 +398,7 @@ class PrivBayes(Synthesizer):
             fine_to_level[missing_code] = n_val_levels
         n_levels = int(fine_to_level.max()) + 1
         level_mass = np.bincount(fine_to_level, weights=mass, minlength=n_levels)
-        vl = level_mass[:n_val_levels]
+        vl = level_mass[:n_val_levels].astype(np.float64)
         if isinstance(col, CategoricalColumn):
             lp = _categorical_groups(vl, self.max_parent_levels - (missing_code is not None))
         else:
