@@ -45,7 +45,7 @@ class Generator(nn.Module):
         self.out = nn.Linear(d, data_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(x))  # type: ignore[no-any-return]
+        return self.out(self.body(x))
 
 
 class Discriminator(nn.Module):
@@ -62,7 +62,7 @@ class Discriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)  # type: ignore[no-any-return]
+        return self.net(x).squeeze(1)
 
 
 def gumbel(shape: torch.Size, generator: torch.Generator) -> torch.Tensor:

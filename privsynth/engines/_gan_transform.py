@@ -100,6 +100,34 @@ class GanLayout:
     def onehot_span(self, column: int) -> Span:
         return self._onehot[column]
 
+    def groups(self, max_groups: int) -> list[IntArray]:
+        """Per column, the coarse group of each code (public, from the schema only).
+
+        Discrete columns keep one group per code. A numeric column with more
+        than ``max_groups`` value codes keeps its point bin at the lower bound
+        (zero-inflated columns) and merges the other bins into contiguous runs;
+        missing is its own group. Used for the 2-way marginals that guide the
+        generator.
+
+        >>> from privsynth.schema import Schema
+        >>> s = Schema.from_dict({"columns": [
+        ...     {"name": "x", "kind": "integer", "lower": 0, "upper": 9, "nullable": True}]})
+        >>> GanLayout(s, max_bins=10).groups(4)[0].tolist()
+        [0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4]
+        """
+        out: list[IntArray] = []
+        for b in self.discretizer.bins:
+            nv = b.n_values
+            if not b.column.is_numeric or nv <= max_groups:
+                out.append(np.arange(b.size, dtype=np.int64))
+                continue
+            inner = 1 + ((np.arange(1, nv) - 1) * (max_groups - 1)) // (nv - 1)
+            g = np.concatenate([[0], inner]).astype(np.int64)
+            if b.missing_code is not None:
+                g = np.concatenate([g, [max_groups]]).astype(np.int64)
+            out.append(g)
+        return out
+
     # ---------------------------------------------------------------- encode
     def encode(self, df: pd.DataFrame) -> tuple[F32Array, IntArray]:
         """Row vectors (n, dim) and the codes of the discrete columns (n, n_discrete).

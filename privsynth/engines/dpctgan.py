@@ -10,12 +10,19 @@ What is private, and what it costs (each item is a ledger entry):
    every categorical / boolean column. They give the frequencies from which
    the conditional vectors of synthetic rows are drawn, and their sums give a
    noisy row count ``n_hat``. No exact count is used anywhere.
-2. The rest: the discriminator, trained with DP-SGD (Opacus): Poisson
+2. ``marginal_share`` of epsilon (at delta / 2): noisy 2-way tables of every
+   column pair (discrete Gaussian, one event per pair; numeric columns in
+   ``marginal_bins`` public groups). The generator is trained to match them
+   (post-processing); this is what makes the relations between columns survive
+   epsilon = 1, where the noisy discriminator alone only teaches marginals.
+3. The rest: the discriminator, trained with DP-SGD (Opacus): Poisson
    sampling of real records at rate ``q = batch_size / n_hat``, per-sample
    gradient clipping to ``max_grad_norm``, Gaussian noise whose multiplier is
    calibrated by privsynth's accountant for exactly the planned number of
-   steps, charged as one ``SubsampledGaussianEvent`` *before* training starts.
-   Training runs exactly that many steps.
+   steps so that the *whole ledger* (earlier releases, 1 and 2, and this
+   event) composes to at most the budget (PLD), charged as one
+   ``SubsampledGaussianEvent`` *before* training starts. Training runs
+   exactly that many steps.
 
 Everything else is free: the numeric representation uses public bins from
 the schema (not CTGAN's data-fitted Gaussian mixtures), and the generator
@@ -52,7 +59,7 @@ import secrets
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,10 +69,18 @@ import pandas as pd
 
 from privsynth import mechanisms
 from privsynth._modelfile import read_model, write_model
-from privsynth.accounting import Accountant, PureDPEvent, SubsampledGaussianEvent, compose
+from privsynth.accounting import (
+    Accountant,
+    DiscreteGaussianEvent,
+    Event,
+    PureDPEvent,
+    SubsampledGaussianEvent,
+    compose,
+)
 from privsynth.engines._gan_transform import GanLayout
 from privsynth.engines.base import Synthesizer, check_epsilon, check_n, check_random_state
 from privsynth.errors import (
+    BudgetExceededError,
     DataValidationError,
     MissingExtraError,
     ModelFileError,
@@ -104,6 +119,9 @@ _QUIET = (
 )
 
 
+_RDP_ORDERS = [1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [80, 128, 256]
+
+
 def gan_available() -> bool:
     """True when torch and opacus can be imported (the ``gan`` extra is installed)."""
     try:
@@ -139,53 +157,75 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-@functools.lru_cache(maxsize=64)
-def _noise_multiplier(epsilon: float, delta: float, q: float, steps: int) -> float:
-    """Smallest DP-SGD noise multiplier (within ~0.2%) meeting (epsilon, delta) by OUR accountant.
+def _smallest_feasible(eps_of: Callable[[float], float], start: float, epsilon: float,
+                       *, max_evals: int = 8) -> float:
+    """Smallest noise ``s`` (within ~0.3% of epsilon) with ``eps_of(s) <= epsilon``.
 
-    Opacus' RDP bound (looser than PLD) gives a feasible starting point; a few
-    secant steps on log-epsilon vs log-sigma, each judged by
-    :func:`privsynth.accounting.compose`, tighten it. The result is always
-    checked feasible by ``compose``; the slow bisection of
-    :func:`privsynth.accounting.dpsgd_noise_multiplier` is the fallback.
+    ``eps_of`` decreases with ``s`` and is our accountant's composition; only a
+    value it judged feasible is returned. Starts at ``start`` (a close guess),
+    raises it until feasible, then takes secant steps on log-epsilon vs log-s.
+    """
+    s, e = start, eps_of(start)
+    pts = [(s, e)]
+    while not e <= epsilon:
+        s *= 1.25
+        if s > 1e6:
+            raise BudgetExceededError(
+                "DPCTGAN: no noise level fits what is left of the budget after the earlier "
+                "releases; ask for a larger epsilon, or a new budget for a new data set")
+        e = eps_of(s)
+        pts.append((s, e))
+    best, e_best = s, e
+    target = epsilon * (1 - 5e-4)
+    for _ in range(max_evals):
+        if e_best >= epsilon * (1 - 3e-3):
+            break
+        if len(pts) >= 2 and pts[-1][0] != pts[-2][0] and 0 < pts[-1][1] != pts[-2][1] > 0:
+            (s1, e1), (s2, e2) = pts[-2], pts[-1]
+            slope = (math.log(e2) - math.log(e1)) / (math.log(s2) - math.log(s1))
+            nxt = math.exp(math.log(s2) + (math.log(target) - math.log(e2)) / slope) \
+                if slope < 0 else s2 * 0.9
+        else:
+            nxt = s * 0.9
+        nxt = min(max(nxt, best * 0.5), best * (1 - 1e-4))
+        s, e = nxt, eps_of(nxt)
+        pts.append((s, e))
+        if e <= epsilon and s < best:
+            best, e_best = s, e
+    return best
+
+
+@functools.lru_cache(maxsize=64)
+def _noise_multiplier(epsilon: float, delta: float, q: float, steps: int,
+                      prior: tuple[Event, ...] = ()) -> float:
+    """Smallest DP-SGD noise multiplier such that the events ``prior`` (the ledger) and
+    ``steps`` Poisson-sampled steps at rate ``q`` compose to at most (``epsilon``,
+    ``delta``) by OUR accountant (:func:`privsynth.accounting.compose`, PLD).
+
+    Calibrating against the whole ledger matters: the joint PLD composition of the
+    noisy tables and DP-SGD is much tighter than adding separately calibrated parts.
+    Opacus' RDP calibration (cheap, looser) for the epsilon left after the pure
+    events of ``prior`` gives the starting guess; every candidate is judged by
+    ``compose`` (the same composition as
+    :func:`privsynth.accounting.dpsgd_noise_multiplier`, whose bisection is slower).
     """
     from opacus.accountants.utils import get_noise_multiplier
 
-    from privsynth.accounting import dpsgd_noise_multiplier
-
     def eps_of(s: float) -> float:
-        return compose([SubsampledGaussianEvent(q, s, steps)], delta).epsilon
+        return compose([*prior, SubsampledGaussianEvent(q, s, steps)], delta).epsilon
 
+    pure = math.fsum(e.pure_epsilon or 0.0 for e in prior)
+    guess_eps = max(epsilon - pure, 0.05 * epsilon)
     with _quiet():
         try:
-            s_hi = float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
-                                              sample_rate=q, steps=steps, accountant="rdp",
-                                              epsilon_tolerance=0.005 * epsilon))
+            start = float(get_noise_multiplier(target_epsilon=guess_eps, target_delta=delta,
+                                               sample_rate=q, steps=steps, accountant="rdp",
+                                               epsilon_tolerance=0.01 * guess_eps))
         except ValueError as exc:
             raise ParameterError(f"no DP-SGD noise reaches epsilon={epsilon:g} at "
                                  f"delta={delta:g}: {exc}") from exc
-    e_hi = eps_of(s_hi)
-    if not e_hi <= epsilon:
-        return dpsgd_noise_multiplier(epsilon, delta, sampling_rate=q, steps=steps)
-    best = s_hi
-    pts = [(s_hi, e_hi)]
-    s = s_hi * 0.93
-    target = epsilon * (1 - 5e-4)
-    for _ in range(6):
-        e = eps_of(s)
-        if e <= epsilon and s < best:
-            best = s
-            if e >= epsilon * (1 - 2e-3):
-                break
-        pts.append((s, e))
-        (s1, e1), (s2, e2) = pts[-2], pts[-1]
-        if not (e1 > 0 and e2 > 0) or s1 == s2 or e1 == e2:
-            break
-        slope = (math.log(e2) - math.log(e1)) / (math.log(s2) - math.log(s1))
-        if slope >= 0:
-            break
-        s = math.exp(math.log(s2) + (math.log(target) - math.log(e2)) / slope)
-    return best
+    # PLD is tighter than RDP: start a little lower
+    return _smallest_feasible(eps_of, start * 0.95, epsilon)
 
 
 def _check_dims(name: str, value: object) -> tuple[int, ...]:
@@ -222,6 +262,14 @@ class DPCTGAN(Synthesizer):
         Per-sample gradient clipping norm of DP-SGD.
     count_share : float, default 0.05
         Share of epsilon spent on noisy category counts.
+    marginal_share : float, default 0.3
+        Share of epsilon spent on noisy 2-way marginals of every column pair
+        (numeric columns coarsened to ``marginal_bins`` groups), which the
+        generator is trained to match (post-processing). 0 turns this off.
+    marginal_bins : int, default 8
+        Groups per numeric column in those marginals.
+    marginal_weight : float, default 10.0
+        Weight of the marginal-matching term in the generator's loss.
     max_bins : int, default 32
         Public bins per numeric column (see :class:`~privsynth.transform.Discretizer`).
     generator_steps : int, default 1
@@ -243,6 +291,9 @@ class DPCTGAN(Synthesizer):
         discriminator_lr: float = 1e-3,
         max_grad_norm: float = 1.0,
         count_share: float = 0.05,
+        marginal_share: float = 0.3,
+        marginal_bins: int = 8,
+        marginal_weight: float = 10.0,
         max_bins: int = 32,
         generator_steps: int = 1,
         verbose: bool = False,
@@ -257,6 +308,9 @@ class DPCTGAN(Synthesizer):
         self.discriminator_lr = discriminator_lr
         self.max_grad_norm = max_grad_norm
         self.count_share = count_share
+        self.marginal_share = marginal_share
+        self.marginal_bins = marginal_bins
+        self.marginal_weight = marginal_weight
         self.max_bins = max_bins
         self.generator_steps = generator_steps
         self.verbose = verbose
@@ -268,11 +322,11 @@ class DPCTGAN(Synthesizer):
 
         for name, lo, hi in (("epochs", 1, 100_000), ("batch_size", 2, 10_000_000),
                              ("embedding_dim", 1, 4096), ("max_bins", 2, 1024),
-                             ("generator_steps", 1, 100)):
+                             ("generator_steps", 1, 100), ("marginal_bins", 2, 64)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise bad(name, f"an integer in [{lo}, {hi}]")
-        for name in ("generator_lr", "discriminator_lr", "max_grad_norm"):
+        for name in ("generator_lr", "discriminator_lr", "max_grad_norm", "marginal_weight"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
                     or v <= 0:
@@ -280,6 +334,12 @@ class DPCTGAN(Synthesizer):
         v = self.count_share
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 0.5:
             raise bad("count_share", "a number in (0, 0.5)")
+        v = self.marginal_share
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 0.6:
+            raise bad("marginal_share", "a number in [0, 0.6]")
+        if self.count_share + self.marginal_share > 0.8:
+            raise ParameterError("DPCTGAN: count_share + marginal_share must be at most 0.8 "
+                                 "(the rest trains the discriminator)")
         _check_dims("generator_dim", self.generator_dim)
         _check_dims("discriminator_dim", self.discriminator_dim)
 
@@ -335,7 +395,6 @@ class DPCTGAN(Synthesizer):
                 "Choose delta much smaller than 1/n, e.g. delta=1e-6 for 30,000 rows "
                 "(about 1/n^2 to 1/n^1.5)")
         delta = float(delta)
-        torch = _import_torch()
         acct = accountant if accountant is not None else Accountant(eps, delta)
         if acct.delta <= 0:
             raise ParameterError(
@@ -346,12 +405,16 @@ class DPCTGAN(Synthesizer):
         # a pure epsilon event is the conservative stand-in (the exact DP-SGD
         # event needs the noisy row count, and is checked again before training).
         acct.check([PureDPEvent(eps, mechanism="dpctgan")], label="DPCTGAN.fit")
+        before = compose(acct.ledger.events, delta_cal).epsilon
+        torch = _import_torch()  # after the preflight: a refusal is immediate
         noise = noise if noise is not None else Noise()
 
         from privsynth.engines.privbayes import _conform
 
         layout = GanLayout(schema, self.max_bins)
-        x_np, cond_codes = layout.encode(_conform(data, schema))
+        conformed = _conform(data, schema)
+        x_np, cond_codes = layout.encode(conformed)
+        data_codes = layout.discretizer.encode(conformed)
         n = len(x_np)
 
         # ---- 1. noisy category counts -> condition frequencies and n_hat
@@ -371,26 +434,38 @@ class DPCTGAN(Synthesizer):
                                                      noise=noise, label="dpctgan/row_count")))
         n_hat = max(float(np.mean(sums)), 2.0)
 
-        # ---- 2. the DP-SGD plan, charged before any training
+        # ---- 2. noisy 2-way marginals of every column pair (guide the generator)
+        targets = self._noisy_marginals(layout, data_codes, acct=acct, noise=noise,
+                                        epsilon=eps * self.marginal_share, delta=delta_cal / 2,
+                                        n_hat=n_hat)
+
+        # ---- 3. the DP-SGD plan, charged before any training. Its noise is calibrated
+        # against the whole ledger (earlier releases, the counts and marginals above), so
+        # that this fit adds at most epsilon and the total stays within the budget.
         q = _round_rate(self.batch_size / n_hat)
         steps = max(1, round(self.epochs / q))
-        eps_sgd = eps - eps_counts
-        sigma = _noise_multiplier(eps_sgd, delta_cal, q, steps)
+        target = min(acct.epsilon, before + eps)
+        sigma = _noise_multiplier(target, delta_cal, q, steps, tuple(acct.ledger.events))
         event = SubsampledGaussianEvent(q, sigma, steps)
         acct.spend(event, label="dpctgan/dpsgd", reproducible_noise=noise.reproducible)
         self._log(f"noisy n {n_hat:.0f}; DP-SGD: q={q:.4g}, sigma={sigma:.4g}, steps={steps}")
 
-        # ---- 3. training
+        # ---- 4. training
         seeds = _seeds(noise, 3)
         with _quiet(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seeds[0])
             gen, opacus_acct, stats = self._train(
                 torch, layout, x_np, cond_codes, probs, n_hat=n_hat, q=q, sigma=sigma,
-                steps=steps, delta=delta_cal, sample_seed=seeds[1], noise_seed=seeds[2])
+                steps=steps, delta=delta_cal, sample_seed=seeds[1], noise_seed=seeds[2],
+                targets=targets)
 
         self.schema_ = schema
         self.accountant_ = acct
-        self.epsilon_ = eps
+        # what this fit added to the ledger's composed total (<= eps by calibration);
+        # claiming the requested eps instead would exceed a fresh ledger's own total
+        # and make the audit report believe the fit was charged elsewhere
+        self.epsilon_ = min(eps, max(0.0, compose(acct.ledger.events, delta_cal).epsilon
+                                     - before))
         self.delta_ = delta_cal
         self.n_hat_ = n_hat
         self.noise_multiplier_ = sigma
@@ -405,11 +480,45 @@ class DPCTGAN(Synthesizer):
         self._generator = gen
         return self
 
+    def _noisy_marginals(self, layout: GanLayout, codes: npt.NDArray[np.int64], *,
+                         acct: Accountant, noise: Noise, epsilon: float, delta: float,
+                         n_hat: float) -> _MarginalTargets | None:
+        """Noisy 2-way tables of every column pair (discrete Gaussian, one per pair).
+
+        A record adds 1 to one cell of each table, so each table has L2 (and L1)
+        sensitivity 1 and the ``P`` tables are ``P`` discrete Gaussian events
+        the accountant composes. Clipped at 0 and normalized (post-processing).
+        """
+        d = len(layout.schema.columns)
+        if self.marginal_share <= 0 or d < 2:
+            return None
+        pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+        sigma = _marginal_sigma(epsilon, delta, len(pairs))
+        if sigma is None:  # too little budget for useful tables: leave it to DP-SGD
+            return None
+        groups = layout.groups(self.marginal_bins)
+        sizes = [int(g.max()) + 1 for g in groups]
+        gc = np.stack([groups[j][codes[:, j]] for j in range(d)], axis=1)
+        tables: list[FloatArray] = []
+        weights: list[float] = []
+        for i, j in pairs:
+            flat = np.bincount(gc[:, i] * sizes[j] + gc[:, j], minlength=sizes[i] * sizes[j])
+            noisy = mechanisms.discrete_gaussian(
+                flat, sigma=sigma, accountant=acct, noise=noise,
+                label=f"dpctgan/marginal/{layout.schema.columns[i].name}"
+                      f"|{layout.schema.columns[j].name}")
+            tables.append(_frequencies(noisy).reshape(sizes[i], sizes[j]))
+            # trust a table by its expected signal-to-noise mass (public quantities)
+            weights.append(n_hat / (n_hat + 0.8 * sigma * sizes[i] * sizes[j]))
+        return _MarginalTargets(groups, sizes, pairs, tables, weights)
+
     def _train(self, torch: Any, layout: GanLayout, x_np: npt.NDArray[np.float32],
                cond_codes: npt.NDArray[np.int64], probs: list[FloatArray], *, n_hat: float,
                q: float, sigma: float, steps: int, delta: float, sample_seed: int,
-               noise_seed: int) -> tuple[Any, Any, list[dict[str, float]]]:
+               noise_seed: int, targets: _MarginalTargets | None = None
+               ) -> tuple[Any, Any, list[dict[str, float]]]:
         from opacus.accountants import PRVAccountant
+        from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
         from opacus.grad_sample import GradSampleModuleFastGradientClipping
         from opacus.optimizers import DPOptimizerFastGradientClipping
         from opacus.utils.fast_gradient_clipping_utils import DPLossFastGradientClipping
@@ -423,6 +532,7 @@ class DPCTGAN(Synthesizer):
         codes_all = torch.from_numpy(cond_codes)
         n = x_all.shape[0]
         cond = _CondSampler(torch, layout, probs)
+        marg = _MarginalLoss(torch, layout, targets) if targets is not None else None
         # fixed (public) number of synthetic rows per step: the expected real batch
         m_fake = max(1, round(q * n_hat))
 
@@ -486,6 +596,8 @@ class DPCTGAN(Synthesizer):
                 fake = nets.activate(raw, layout.spans, tau, g)
                 loss_g = torch.nn.functional.softplus(-gsm(torch.cat([fake, fc], 1))).mean()
                 loss_g = loss_g + cond.loss(raw, col, cat)
+                if marg is not None:
+                    loss_g = loss_g + self.marginal_weight * marg.loss(raw, col, cat)
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
@@ -501,27 +613,45 @@ class DPCTGAN(Synthesizer):
                        "seconds": time.perf_counter() - t0}
                 loss_d_sum = loss_g_sum = 0.0
                 if self.verbose:
-                    row["epsilon"] = compose([SubsampledGaussianEvent(q, sigma, step + 1)],
-                                             delta).epsilon
+                    # a quick RDP upper bound for the progress line; the ledger holds the
+                    # tight (PLD) figure of the whole run, charged before training
+                    rdp = compute_rdp(q=q, noise_multiplier=sigma, steps=step + 1,
+                                      orders=_RDP_ORDERS)
+                    row["epsilon"] = float(get_privacy_spent(orders=_RDP_ORDERS, rdp=rdp,
+                                                             delta=delta)[0])
                     self._log(f"epoch {row['epoch']:.1f} step {step + 1}/{steps}: "
                               f"loss D {row['loss_d']:.3f}, loss G {row['loss_g']:.3f}, "
-                              f"DP-SGD epsilon so far {row['epsilon']:.3f} "
+                              f"DP-SGD epsilon so far <= {row['epsilon']:.3f} "
                               f"({row['seconds']:.0f} s)")
                 stats.append(row)
         gen.eval()
         return gen, opacus_acct, stats
 
     # ------------------------------------------------------------------ sample
-    def sample(self, n: int, *, random_state: int | None = None) -> pd.DataFrame:
-        """Draw ``n`` synthetic rows (post-processing; costs no privacy budget)."""
+    def sample(self, n: int, *, random_state: int | None = None,
+               conditions: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows (post-processing; costs no privacy budget).
+
+        ``conditions`` and the schema's constraints go through the generic
+        rejection path of :class:`~privsynth.engines.base.Synthesizer`.
+        """
         self._check_fitted()
         n = check_n(n)
         seed = check_random_state(random_state)
         torch = _import_torch()
+        seed = seed if seed is not None else secrets.randbits(63)
+
+        def draw(m: int, rng: np.random.Generator) -> pd.DataFrame:
+            return self._draw(torch, m, int(rng.integers(0, 2**63 - 1)))
+
+        return self._sample_constrained(n, random_state=seed, draw=draw, conditions=conditions)
+
+    def _draw(self, torch: Any, n: int, seed: int) -> pd.DataFrame:
+        """``n`` raw rows of the generator, drawn with a torch generator seeded by ``seed``."""
         from privsynth.engines import _gan_nets as nets
 
         layout = self._layout
-        g = torch.Generator().manual_seed(seed if seed is not None else secrets.randbits(63))
+        g = torch.Generator().manual_seed(seed)
         cond = _CondSampler(torch, layout, self.cond_probs_)
         d = len(layout.schema.columns)
         codes = np.zeros((n, d), dtype=np.int64)
@@ -682,6 +812,89 @@ class _CondSampler:
                 total = total + torch.nn.functional.cross_entropy(
                     raw[rows, sp.start:sp.stop], cat[rows], reduction="sum")
         return total / len(col)
+
+
+class _MarginalTargets:
+    """The noisy, normalized pair tables (DP outputs) and how to read codes into them."""
+
+    def __init__(self, groups: list[npt.NDArray[np.int64]], sizes: list[int],
+                 pairs: list[tuple[int, int]], tables: list[FloatArray],
+                 weights: list[float]) -> None:
+        self.groups = groups
+        self.sizes = sizes
+        self.pairs = pairs
+        self.tables = tables
+        self.weights = weights
+
+
+class _MarginalLoss:
+    """Weighted mean total-variation distance between the generator's expected pair
+    tables and the noisy ones.
+
+    A generated row draws each column from the softmax of its logits (exactly as
+    :meth:`DPCTGAN.sample` does), so the expected pair table of a batch is the mean
+    of outer products of per-column group probabilities: one matrix product for all
+    pairs at once. The conditioned column takes its condition, as in ``sample``.
+    """
+
+    def __init__(self, torch: Any, layout: GanLayout, t: _MarginalTargets) -> None:
+        self.torch = torch
+        d = len(layout.schema.columns)
+        self.spans = [layout.onehot_span(j) for j in range(d)]
+        self.disc_index = {j: i for i, j in enumerate(layout.discrete)}
+        width = sum(sp.size for sp in self.spans)
+        starts = np.cumsum([0, *t.sizes])
+        m = np.zeros((width, int(starts[-1])), dtype=np.float32)
+        pos = 0
+        for j, sp in enumerate(self.spans):
+            m[pos + np.arange(sp.size), starts[j] + t.groups[j]] = 1.0
+            pos += sp.size
+        target = np.zeros((int(starts[-1]),) * 2, dtype=np.float32)
+        weight = np.zeros_like(target)
+        total = float(sum(t.weights))
+        for (i, j), tab, w in zip(t.pairs, t.tables, t.weights, strict=True):
+            target[starts[i]:starts[i + 1], starts[j]:starts[j + 1]] = tab
+            weight[starts[i]:starts[i + 1], starts[j]:starts[j + 1]] = 0.5 * w / total
+        self.group_matrix = torch.from_numpy(m)
+        self.target = torch.from_numpy(target)
+        self.weight = torch.from_numpy(weight)
+
+    def loss(self, raw: torch.Tensor, col: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        torch = self.torch
+        parts = []
+        for j, sp in enumerate(self.spans):
+            p = torch.softmax(raw[:, sp.start:sp.stop], dim=1)
+            i = self.disc_index.get(j)
+            if i is not None:
+                given = torch.nn.functional.one_hot(cat.clamp(max=sp.size - 1), sp.size)
+                p = torch.where((col == i)[:, None], given.to(p.dtype), p)
+            parts.append(p)
+        q = torch.cat(parts, dim=1) @ self.group_matrix
+        joint = q.T @ q / max(len(q), 1)
+        return (self.weight * (joint - self.target).abs()).sum()
+
+
+@functools.lru_cache(maxsize=64)
+def _marginal_sigma(epsilon: float, delta: float, pairs: int) -> float | None:
+    """Smallest discrete Gaussian sigma (within ~0.3% of epsilon) so that ``pairs`` tables
+    compose to (epsilon, delta) by our accountant; None above 1e4 (useless tables).
+
+    The start is the zCDP calibration (a valid but looser bound): rho = pairs /
+    (2 sigma^2) and epsilon = rho + 2 sqrt(rho log(1/delta)).
+    """
+    def eps_of(s: float) -> float:
+        return compose([DiscreteGaussianEvent(s, 1)] * pairs, delta).epsilon
+
+    log_d = math.log(1 / delta)
+    rho = (math.sqrt(log_d + epsilon) - math.sqrt(log_d)) ** 2
+    start = math.sqrt(pairs / (2 * rho))
+    if start > 1e4:
+        return None
+    try:
+        sigma = _smallest_feasible(eps_of, start * 0.9, epsilon, max_evals=5)
+    except BudgetExceededError:
+        return None
+    return sigma if sigma <= 1e4 else None
 
 
 def _round_rate(q: float) -> float:
