@@ -56,7 +56,7 @@ def _decode(obj: Any) -> Any:
     if isinstance(obj, dict):
         if "__ndarray__" in obj:
             dtype, shape = obj.get("dtype"), obj.get("shape")
-            if dtype not in _DTYPES or not isinstance(shape, list) \
+            if not isinstance(dtype, str) or dtype not in _DTYPES or not isinstance(shape, list) \
                     or not all(isinstance(s, int) and s >= 0 for s in shape):
                 raise ModelFileError("the model file holds an array of unsupported form")
             try:
@@ -100,9 +100,9 @@ def write_model(path: str | Path, engine: str, payload: dict[str, Any], *,
     from privsynth import __version__
 
     body = _encode(payload)
-    doc = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "engine": engine,
-           "privsynth": __version__, "sha256": _digest(body), "payload": body}
     try:
+        doc = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "engine": engine,
+               "privsynth": __version__, "sha256": _digest(body), "payload": body}
         text = json.dumps(doc, allow_nan=False)
     except ValueError as exc:
         raise ModelFileError(f"the model holds non-finite numbers and cannot be saved: {exc}") \
@@ -115,11 +115,12 @@ def read_model(path: str | Path, engine: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        why = getattr(exc, "strerror", None) or exc
+        raise ModelFileError(f"cannot read model file {path}: {why}") from exc
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(
             f"{path} is not a privsynth model file (not JSON); it may be truncated or a file of "
             "another kind. privsynth never loads pickle files."
@@ -136,10 +137,15 @@ def read_model(path: str | Path, engine: str) -> dict[str, Any]:
             f"{path} holds a {doc.get('engine')!r} model, not {engine!r}; load it with that engine"
         )
     body = doc.get("payload")
-    if not isinstance(body, dict) or doc.get("sha256") != _digest(body):
+    try:
+        # a payload holding NaN/Infinity (never written by write_model) cannot be hashed
+        sealed = isinstance(body, dict) and doc.get("sha256") == _digest(body)
+    except ValueError:
+        sealed = False
+    if not sealed:
         raise ModelFileError(f"{path}: the checksum does not match; the file was modified or "
                              "corrupted. Refusing to load it.")
-    return _decode(body)  # type: ignore[no-any-return]
+    return _decode(body)
 
 
 def peek_engine(path: str | Path) -> str:
@@ -151,5 +157,5 @@ def peek_engine(path: str | Path) -> str:
         if not isinstance(engine, str):
             raise TypeError
         return engine
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, RecursionError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path} is not a readable privsynth model file") from exc

@@ -23,6 +23,8 @@ import csv
 import gzip
 import io
 import re
+import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +45,8 @@ _RESERVED = ("dtype", "header", "names", "index_col", "keep_default_na", "na_val
 # ragged-row check (which reports line numbers) is then left to pandas
 _LINE_ALTERING = ("comment", "skiprows", "skipfooter", "lineterminator", "quoting", "engine")
 _SAMPLE_BYTES = 1 << 16
+# what a damaged .gz file raises, wherever the damage is (header, deflate stream, CRC)
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 _MAX_LINES_SHOWN = 5
 
 
@@ -80,7 +84,7 @@ def _check_sample(path: Path, encoding: str) -> None:
     try:
         with _open_binary(path) as fh:
             sample = fh.read(_SAMPLE_BYTES)
-    except (gzip.BadGzipFile, EOFError, OSError) as exc:
+    except (*_GZIP_ERRORS, OSError) as exc:
         raise _fail(
             path,
             "the file is not a valid gzip file",
@@ -144,7 +148,7 @@ def _first_undecodable_line(path: Path, encoding: str) -> int | None:
                     raw.decode(encoding)
                 except UnicodeDecodeError:
                     return number
-    except (OSError, EOFError):  # pragma: no cover - the file changed under us
+    except (OSError, EOFError, zlib.error):  # pragma: no cover - the file changed under us
         return None
     return None
 
@@ -205,6 +209,9 @@ def _read_csv(
         )
     except UnicodeDecodeError as exc:
         raise _encoding_error(path, encoding, _first_undecodable_line(path, encoding)) from exc
+    except _GZIP_ERRORS as exc:  # damage past the sample checked above
+        raise _fail(path, "the file is not a valid gzip file (it is damaged or truncated)",
+                    "re-compress it from the original") from exc
     except pd.errors.EmptyDataError as exc:
         raise _fail(path, "the file has no header line", "expected a header and rows") from exc
     except pd.errors.ParserError as exc:
@@ -232,7 +239,7 @@ def _read_csv(
             f"the header has empty column name(s) at position(s) {empty}",
             "name every column (a trailing delimiter on the header line makes an empty name)",
         )
-    dup = sorted({h for h in header if header.count(h) > 1})
+    dup = sorted(h for h, k in Counter(header).items() if k > 1)  # linear: wide files exist
     if dup:
         raise _fail(
             path,
@@ -254,12 +261,17 @@ def _read_csv(
                     f"{'do' if len(bad) != 1 else 'does'} not have {width} fields like the header",
                     "fix those rows (a missing delimiter, or a delimiter inside an unquoted value)",
                 )
-    if missing_values:
+    if missing_values and data.size:
+        # one vectorized pass over all cells (every field is text here): a per-column
+        # loop costs seconds on files with thousands of columns
         tokens = [t.strip() for t in missing_values]
-        for name in data.columns:
-            col = data[name]
-            data[name] = col.where(~col.str.strip().isin(tokens).to_numpy(dtype=bool), np.nan)
+        cells = data.to_numpy(dtype=object, copy=True)  # may be a read-only view otherwise
+        cells[np.isin(_strip_all(cells), tokens)] = np.nan
+        data = pd.DataFrame(cells, columns=data.columns, index=data.index)
     return data
+
+
+_strip_all = np.frompyfunc(str.strip, 1, 1)
 
 
 def _read_parquet(path: Path, kwargs: dict[str, Any]) -> pd.DataFrame:

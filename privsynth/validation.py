@@ -355,13 +355,16 @@ def _numeric(
     values = np.where(missing, np.nan, values)
     if isinstance(col, FloatColumn):
         return pd.Series(values, index=s.index, dtype="float64")
+    # Only in-domain values are cast: under "error" an out-of-domain value (say 1e19)
+    # was recorded as a problem but is still in ``values``, and would overflow int64.
+    fits = ok & ~missing if policy == "clip" else ok & ~missing & ~outside
     if col.nullable:
-        ints = np.where(ok & ~missing, values, 0).astype(np.int64)
+        ints = np.where(fits, values, 0).astype(np.int64)
         arr = pd.array(ints, dtype="Int64")
         arr[~(ok & ~missing)] = pd.NA
         return pd.Series(arr, index=s.index)
     # when some rows are not ok a problem was recorded and nothing is returned
-    return pd.Series(np.where(ok, values, 0).astype(np.int64), index=s.index)
+    return pd.Series(np.where(fits, values, 0).astype(np.int64), index=s.index)
 
 
 def _naive_utc(ts: pd.Timestamp) -> pd.Timestamp:

@@ -339,7 +339,7 @@ def test_wrong_version_truncated_or_foreign_ledger_is_refused() -> None:
 def test_ledger_recording_more_than_its_budget_is_refused() -> None:
     data = _busy_accountant().to_dict()
     data["budget"]["epsilon"] = 0.5  # entries (and checksum) untouched
-    with pytest.raises(LedgerError, match="checksum|more spending than its budget"):
+    with pytest.raises(LedgerError, match=r"checksum|more spending than its budget"):
         Accountant.from_dict(data)
     data["budget"] = {"epsilon": -1}
     with pytest.raises(LedgerError, match="budget is missing or invalid"):

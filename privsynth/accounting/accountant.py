@@ -36,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from privsynth.accounting.events import Event
 from privsynth.accounting.ledger import Ledger, LedgerEntry, _now
 from privsynth.errors import BudgetExceededError, LedgerError, ParameterError, PrivsynthError
@@ -80,14 +82,17 @@ def _versions() -> dict[str, str]:
 def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
     """Epsilon at ``delta`` of the PLD composition of (event, multiplicity) pairs."""
     total = None
-    for event, count in events:
-        one = event.to_pld()
-        if count > 1:
-            one = one.self_compose(count)
-        total = one if total is None else total.compose(one)
-    if total is None:
-        return 0.0
-    return float(total.get_epsilon_for_delta(delta))
+    # For epsilons in the hundreds, exp(-epsilon) underflows and scipy warns of an
+    # overflow inside the discrete Laplace PLD; the (pessimistic) result is still right.
+    with np.errstate(over="ignore", under="ignore"):
+        for event, count in events:
+            one = event.to_pld()
+            if count > 1:
+                one = one.self_compose(count)
+            total = one if total is None else total.compose(one)
+        if total is None:
+            return 0.0
+        return float(total.get_epsilon_for_delta(delta))
 
 
 @lru_cache(maxsize=512)
@@ -294,7 +299,10 @@ class Accountant:
             acct = cls(budget["epsilon"], budget.get("delta", 0.0))
         except (KeyError, TypeError, ParameterError) as exc:
             raise LedgerError(f"the ledger's budget is missing or invalid: {exc}") from exc
-        acct.ledger = Ledger.from_dict(data.get("entries"))  # type: ignore[arg-type]
+        try:
+            acct.ledger = Ledger.from_dict(data.get("entries"))  # type: ignore[arg-type]
+        except TypeError as exc:  # e.g. an unhashable event kind; the ledger is malformed
+            raise LedgerError(f"the ledger's entries are malformed: {exc}") from exc
         digest = data.get("sha256")
         if digest != acct.digest():
             raise LedgerError(
@@ -312,13 +320,15 @@ class Accountant:
         if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
             try:
                 text = Path(text_or_path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, ValueError) as exc:  # ValueError: undecodable, or a NUL in the path
                 raise LedgerError(f"cannot read ledger file {text_or_path}: {exc}") from exc
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise LedgerError(f"the ledger is not valid JSON: {exc.msg} (line {exc.lineno})") \
                 from exc
+        except RecursionError as exc:  # json recurses once per nesting level
+            raise LedgerError("the ledger is nested too deeply to be a privsynth ledger") from exc
         return cls.from_dict(data)
 
 

@@ -111,7 +111,7 @@ def read_ledger(path: str | Path) -> Accountant:
         raise LedgerError(f"cannot read ledger {p}: {exc.strerror or exc}") from exc
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise LedgerError(
             f"ledger {p} is not valid JSON (corrupted or truncated); refusing to use it. "
             "Restore it from a backup.") from exc

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import pandas as pd
 
+from privsynth._limits import check_allocation
 from privsynth.accounting import Accountant
 from privsynth.constraints import (
     DEFAULT_MAX_TRIES,
@@ -36,7 +37,12 @@ from privsynth.constraints import (
     parse_constraints,
     rejection_sample,
 )
-from privsynth.errors import ConstraintError, NotFittedError, ParameterError, PrivsynthError
+from privsynth.errors import (
+    ConstraintError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+)
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
 
@@ -46,6 +52,9 @@ S = TypeVar("S", bound="Synthesizer")
 #: conditioning: a numeric condition accepts raw rows in the value's bin (then
 #: sets the exact value). Coarse enough that rejection stays affordable.
 GENERIC_CONDITION_BINS = 32
+#: Memory one sampled cell needs (int64 working codes and the output frame), for
+#: the resource check before sampling (see :mod:`privsynth._limits`).
+SAMPLE_BYTES_PER_CELL = 48
 
 #: A raw sampler: (rows, generator) -> DataFrame with the schema's columns.
 RawDraw = Callable[[int, np.random.Generator], pd.DataFrame]
@@ -206,6 +215,9 @@ class Synthesizer(ABC):
         from privsynth.transform import Discretizer
 
         schema = self.schema_
+        # about 48 bytes a cell: int64 working codes and the output frame
+        check_allocation(float(n) * len(schema.columns) * SAMPLE_BYTES_PER_CELL,
+                         f"a sample of {n:,} rows x {len(schema.columns)} columns")
         rules = parse_constraints(schema, constraints)
         conds = normalize_conditions(conditions, schema, rules)
         rng = np.random.default_rng(random_state)
@@ -280,5 +292,6 @@ def load_model(path: str | Path) -> Synthesizer:
 
     engine = peek_engine(path)
     if engine not in _REGISTRY:
-        raise PrivsynthError(f"{path} holds a model of unknown engine {engine!r}")
+        raise ModelFileError(f"{path} holds a model of unknown engine {engine!r}; this version "
+                             f"of privsynth knows {names()}")
     return get(engine).load(path)

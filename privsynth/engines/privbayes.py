@@ -50,6 +50,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth import mechanisms
+from privsynth._limits import check_allocation
 from privsynth._modelfile import read_model, write_model
 from privsynth.accounting import Accountant, PureDPEvent
 from privsynth.backends import Clique, CountingBackend, open_backend
@@ -68,6 +69,8 @@ FloatArray = npt.NDArray[np.float64]
 #: per cell (d_ = indicator of the new record), whose L1 norm is at most
 #: (3n + 1)/(n + 1) < 3. So |dG| <= (1 + 3) / 2 = 2, for every n.
 _SCORE_SENSITIVITY = 2.0
+# int64 counts, int64 noisy counts, float64 projection and float64 table
+_TABLE_BYTES_PER_CELL = 32
 
 #: Candidate (child, parents) pairs scored per structure step at most; above
 #: it, parent sets are a random (data-independent) selection. Bounds the work
@@ -270,6 +273,10 @@ class PrivBayes(Synthesizer):
         eps = check_epsilon(epsilon)
         if not isinstance(schema, Schema):
             raise SchemaError("fit needs schema=Schema(...); use privsynth.Schema.from_json")
+        # counts, noise and float copies of the largest table allowed (before any data)
+        check_allocation(float(self.max_clique_cells) * _TABLE_BYTES_PER_CELL,
+                         f"one table of up to {self.max_clique_cells:,} cells "
+                         "(max_clique_cells)")
         acct = accountant if accountant is not None else Accountant(eps)
         # Preflight: refuse before touching the data.
         acct.check([PureDPEvent(eps, mechanism="privbayes")], label="PrivBayes.fit")
@@ -335,6 +342,10 @@ class PrivBayes(Synthesizer):
         # ---- 3. conditional tables
         cells = [n_lv[c] * int(np.prod([n_pv[p] for p in ps], dtype=np.int64))
                  for c, ps in network]
+        # After the structure was charged (its spending stays on the ledger); every
+        # table is below max_clique_cells, checked before the data was touched.
+        check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
+                         f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
         weights = np.sqrt(np.asarray(cells, dtype=np.float64))
         eps_each = list(eps_tables * weights / weights.sum())
         eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])
@@ -714,7 +725,8 @@ class PrivBayes(Synthesizer):
             model.reproducible_noise_ = bool(p["reproducible_noise"])
         except ModelFileError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError, SchemaError, ParameterError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError, SchemaError,
+                ParameterError) as exc:
             raise ModelFileError(f"{path}: the PrivBayes model is malformed: {exc}") from exc
         model.accountant_ = Accountant(max(model.epsilon_, 1e-12))
         model.levels_ = levels
