@@ -47,6 +47,8 @@ from privsynth.schema import (
 )
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,23 @@ def column_bins(column: Column, max_bins: int) -> ColumnBins:
     if isinstance(column, FloatColumn):
         return ColumnBins(column, _numeric_edges(column.lower, column.upper, max_bins, False))
     raise ParameterError(f"unsupported column kind {column.kind!r}")
+
+
+def finish_numeric(c: Column, x: FloatArray, missing: BoolArray | None) -> pd.Series:
+    """Decoded numeric values as the column's output dtype: rounded to the float
+    column's decimals and kept in its bounds, missing where ``missing``."""
+    if isinstance(c, FloatColumn):
+        if c.decimals is not None:
+            x = np.round(x, c.decimals)
+        x = np.clip(x, c.lower, c.upper)
+    if missing is not None:
+        x = np.where(missing, np.nan, x)
+    if isinstance(c, DatetimeColumn):
+        return c.from_units(pd.Series(x)).rename(c.name)
+    if isinstance(c, IntegerColumn):
+        s = pd.Series(x, name=c.name)
+        return s.astype("Int64") if c.nullable else s.astype(np.int64)
+    return pd.Series(x, name=c.name, dtype=np.float64)
 
 
 class Discretizer:
@@ -218,16 +237,7 @@ class Discretizer:
             point = k == 0
             x = np.where(point, lo, lo + rng.random(len(k)) * (hi - lo))
             x = np.where(point | (x > lo), x, hi)  # (lo, hi]: avoid the excluded lower edge
-        if isinstance(c, FloatColumn) and c.decimals is not None:
-            x = np.clip(np.round(x, c.decimals), c.lower, c.upper)
-        if missing is not None:
-            x = np.where(missing, np.nan, x)
-        if isinstance(c, DatetimeColumn):
-            return c.from_units(pd.Series(x)).rename(c.name)
-        if isinstance(c, IntegerColumn):
-            s = pd.Series(x, name=c.name)
-            return s.astype("Int64") if c.nullable else s.astype(np.int64)
-        return pd.Series(x, name=c.name, dtype=np.float64)
+        return finish_numeric(c, x, missing)
 
     def decode(self, codes: IntArray, rng: np.random.Generator) -> pd.DataFrame:
         """A DataFrame with the schema's columns from codes of shape (n_rows, n_columns)."""

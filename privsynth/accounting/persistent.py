@@ -49,12 +49,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from privsynth._modelfile import atomic_write_text
 from privsynth.accounting.accountant import Accountant
 from privsynth.accounting.ledger import Ledger, LedgerEntry
 from privsynth.errors import LedgerError, PrivsynthError
@@ -146,25 +146,12 @@ def _write_ledger(path: Path, data: dict[str, Any]) -> None:
     data = dict(data)
     data["seal_sha256"] = _seal(data)
     text = json.dumps(data, indent=2, allow_nan=True) + "\n"
-    folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        atomic_write_text(path, text)
     except OSError as exc:
-        raise LedgerError(f"cannot write ledger {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise LedgerError(f"cannot write ledger {path}: {exc.strerror or exc}; nothing "
-                              "was spent") from exc
-        raise
-    _fsync_dir(folder)
+        raise LedgerError(f"cannot write ledger {path}: {exc.strerror or exc}; nothing "
+                          "was spent") from exc
+    _fsync_dir(path.parent)
 
 
 @contextlib.contextmanager

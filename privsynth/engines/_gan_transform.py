@@ -38,8 +38,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privsynth.schema import DatetimeColumn, FloatColumn, IntegerColumn, Schema
-from privsynth.transform import ColumnBins, Discretizer
+from privsynth.schema import DatetimeColumn, Schema
+from privsynth.transform import ColumnBins, Discretizer, finish_numeric
 
 IntArray = npt.NDArray[np.int64]
 F32Array = npt.NDArray[np.float32]
@@ -194,18 +194,7 @@ def _decode_numeric(bins: ColumnBins, codes: IntArray, offsets: FloatArray) -> p
         x = np.clip(lo + np.floor(frac * width), lo, lo + width - 1.0)
     else:
         x = np.where(hi > lo, lo + frac * (hi - lo), lo)
-    if isinstance(c, FloatColumn):
-        if c.decimals is not None:
-            x = np.round(x, c.decimals)
-        x = np.clip(x, c.lower, c.upper)
-    if missing is not None:
-        x = np.where(missing, np.nan, x)
-    if isinstance(c, DatetimeColumn):
-        return c.from_units(pd.Series(x)).rename(c.name)
-    if isinstance(c, IntegerColumn):
-        s = pd.Series(x, name=c.name)
-        return s.astype("Int64") if c.nullable else s.astype(np.int64)
-    return pd.Series(x, name=c.name, dtype=np.float64)
+    return finish_numeric(c, x, missing)
 
 
 __all__ = ["GanLayout", "Span"]

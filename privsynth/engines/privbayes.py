@@ -54,6 +54,7 @@ from privsynth._limits import check_allocation
 from privsynth._modelfile import read_model, write_model
 from privsynth.accounting import Accountant, PureDPEvent
 from privsynth.backends import Clique, CountingBackend, open_backend
+from privsynth.backends.base import check_columns
 from privsynth.engines.base import Synthesizer, check_epsilon, check_n, check_random_state
 from privsynth.errors import DataValidationError, ModelFileError, ParameterError, SchemaError
 from privsynth.mechanisms import Noise
@@ -805,15 +806,7 @@ def _draw_within(lev: _Levels, level: IntArray, rng: np.random.Generator) -> Int
 
 def _conform(data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """The data's schema columns, validated when the validation module is available."""
-    cols = list(data.columns)
-    if len(set(cols)) != len(cols):
-        raise DataValidationError("the data has duplicated column names; rename them")
-    missing = [c for c in schema.names if c not in cols]
-    extra = [c for c in cols if c not in schema.names]
-    if missing or extra:
-        raise DataValidationError(
-            f"the data's columns do not match the schema: missing {missing}, not in schema "
-            f"{extra}; drop or describe the extra columns")
+    check_columns(list(data.columns), schema)
     if len(data) == 0:
         raise DataValidationError("the data has no rows")
     from privsynth.validation import validate
