@@ -95,17 +95,40 @@ def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
         return float(total.get_epsilon_for_delta(delta))
 
 
+# A PLD's discretized support grows with an event's epsilon and integer sensitivity;
+# beyond these bounds (far above any real budget) it can take minutes and gigabytes
+# (found by fuzzing forged ledgers), so the event is composed by sum or RDP instead.
+_PLD_MAX_EPSILON = 20.0
+_PLD_MAX_SENSITIVITY = 1000
+_PLD_MAX_RDP_EPSILON = 50.0
+
+
+def _pld_safe(event: Event, delta: float) -> bool:
+    """Whether building ``event``'s PLD is cheap (see ``_PLD_MAX_*``)."""
+    sens = getattr(event, "sensitivity", 1)
+    if isinstance(sens, int) and sens > _PLD_MAX_SENSITIVITY:
+        return False
+    eps = event.pure_epsilon if event.pure_epsilon is not None else getattr(event, "epsilon", None)
+    if isinstance(eps, int | float):
+        return eps <= _PLD_MAX_EPSILON
+    return _rdp_epsilon(((event, 1),), delta) <= _PLD_MAX_RDP_EPSILON
+
+
 @lru_cache(maxsize=512)
 def _rdp_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
     from dp_accounting.rdp import RdpAccountant
 
     acc = RdpAccountant(orders=list(_RDP_ORDERS))
-    for event, count in events:
-        dp_event = event.to_dp_event()
-        if dp_event is None:
-            return math.inf
-        acc.compose(dp_event, count)
-    return float(acc.get_epsilon(delta))
+    try:
+        for event, count in events:
+            dp_event = event.to_dp_event()
+            if dp_event is None:
+                return math.inf
+            acc.compose(dp_event, count)
+        return float(acc.get_epsilon(delta))
+    except (OverflowError, FloatingPointError, ZeroDivisionError):  # absurd parameters
+        # (e.g. epsilons near 1e300): no finite guarantee is claimed
+        return math.inf
 
 
 def compose(events: Sequence[Event], delta: float) -> Spent:
@@ -131,12 +154,15 @@ def compose(events: Sequence[Event], delta: float) -> Spent:
         return Spent(math.inf, delta, "none")
     grouped_all = tuple(Counter(events).items())
     grouped_other = tuple(Counter(other).items())
-    candidates = [
-        Spent(_pld_epsilon(grouped_all, delta), delta, "pld"),
-        Spent(pure_sum + _pld_epsilon(grouped_other, delta), delta, "sum+pld"),
-    ]
+    candidates = []
+    if all(_pld_safe(e, delta) for e in set(other)):
+        if all(_pld_safe(e, delta) for e in set(pure)):
+            candidates.append(Spent(_pld_epsilon(grouped_all, delta), delta, "pld"))
+        candidates.append(Spent(pure_sum + _pld_epsilon(grouped_other, delta), delta, "sum+pld"))
     if own_delta == 0:
         candidates.append(Spent(_rdp_epsilon(grouped_all, delta), delta, "rdp"))
+    if not candidates:  # no method applies cheaply: no finite guarantee is claimed
+        return Spent(math.inf, delta, "none")
     return min(candidates, key=lambda s: s.epsilon)
 
 

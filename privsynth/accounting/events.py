@@ -52,11 +52,19 @@ def _dp_params(epsilon: float, delta: float) -> Any:
 _PLD_GRID = 1e-4
 
 
+_MIN_PARAM, _MAX_PARAM = 1e-12, 1e12
+
+
 def _positive(name: str, value: float, cls: str) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         raise ParameterError(f"{cls}: {name} must be a finite number, got {value!r}")
     if value <= 0:
         raise ParameterError(f"{cls}: {name} must be positive, got {value!r}")
+    # Far outside any meaningful mechanism; such values (e.g. in a forged ledger) make the
+    # accounting libraries divide by zero or overflow instead of answering.
+    if not _MIN_PARAM <= value <= _MAX_PARAM:
+        raise ParameterError(f"{cls}: {name} = {value!r} is outside [{_MIN_PARAM:g}, "
+                             f"{_MAX_PARAM:g}], the range privsynth accounts for")
 
 
 @dataclass(frozen=True)
