@@ -72,6 +72,8 @@ FloatArray = npt.NDArray[np.float64]
 _SCORE_SENSITIVITY = 2.0
 # int64 counts, int64 noisy counts, float64 projection and float64 table
 _TABLE_BYTES_PER_CELL = 32
+#: Relative probability floor of a value or level the noisy counts made empty.
+_MASS_FLOOR = 1e-6
 
 #: Candidate (child, parents) pairs scored per structure step at most; above
 #: it, parent sets are a random (data-independent) selection. Bounds the work
@@ -420,8 +422,10 @@ class PrivBayes(Synthesizer):
         level_to_parent[:n_val_levels] = lp
         if missing_code is not None:
             level_to_parent[n_val_levels] = int(lp.max()) + 1
-        # P(fine | level): the noisy mass within each level, uniform if none
-        within = mass.copy()
+        # P(fine | level): the noisy mass within each level, uniform if none. A floor of
+        # a millionth of the mean cell keeps every value of the domain possible (norm-sub
+        # zeroes cells), so conditioning on a rare value (sample(conditions=...)) works.
+        within = mass + _MASS_FLOOR * mass.sum() / m
         for g in range(n_levels):
             members = fine_to_level == g
             tot = within[members].sum()
@@ -553,6 +557,7 @@ class PrivBayes(Synthesizer):
         t = _project_rows(noisy.astype(np.float64).reshape(n_child, n_par).T)
         marg = t.sum(axis=0)
         marg = marg / marg.sum() if marg.sum() > 0 else np.full(n_child, 1.0 / n_child)
+        marg = (marg + _MASS_FLOOR / n_child) / (1.0 + _MASS_FLOOR)  # no impossible level
         # shrink rare parent configurations toward the child's marginal: a
         # pseudo-count of one noise scale spread by the marginal
         t = t + scale * marg[None, :]
