@@ -25,10 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from privsynth import mechanisms
+from privsynth._types import FloatArray
 from privsynth.accounting import Accountant, ApproxDPEvent, Event, ExponentialEvent
 from privsynth.errors import BudgetExceededError, DataValidationError, ParameterError, SchemaError
 from privsynth.schema import (
@@ -45,7 +45,6 @@ from privsynth.schema import (
 
 __all__ = ["infer_dp"]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Quantiles used as the lower and upper bound of numeric columns.
 DEFAULT_QUANTILES = (0.005, 0.995)

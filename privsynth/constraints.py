@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._types import BoolArray, FloatArray
 from privsynth.errors import ConstraintError
 from privsynth.schema import (
     BooleanColumn,
@@ -59,9 +60,6 @@ from privsynth.schema import (
     IntegerColumn,
     Schema,
 )
-
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
 
 #: Default bound on rejection sampling: at most ``max_tries`` raw rows per
 #: requested row, and an error when fewer than ``1 / max_tries`` are accepted.

@@ -47,6 +47,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from privsynth._types import IntArray
 from privsynth.accounting.events import (
     ApproxDPEvent,
     DiscreteGaussianEvent,
@@ -55,8 +56,6 @@ from privsynth.accounting.events import (
     ExponentialEvent,
 )
 from privsynth.errors import ParameterError
-
-IntArray = npt.NDArray[np.int64]
 
 # Denominator used to turn epsilons into fractions (rounded down: less epsilon used).
 _EPS_DENOM = 1_000_000

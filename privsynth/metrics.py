@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._types import FloatArray, IntArray
 from privsynth.errors import DataValidationError, ParameterError
 from privsynth.schema import (
     BooleanColumn,
@@ -55,9 +56,6 @@ from privsynth.schema import (
     DatetimeColumn,
     Schema,
 )
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 #: Most column subsets averaged by :func:`marginal_tvd` for ``way=3``.
 MAX_TRIPLES = 500

@@ -32,9 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from privsynth._types import BoolArray, FloatArray, IntArray
 from privsynth.errors import DataValidationError, ParameterError
 from privsynth.schema import (
     BooleanColumn,
@@ -45,10 +45,6 @@ from privsynth.schema import (
     IntegerColumn,
     Schema,
 )
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)

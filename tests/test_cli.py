@@ -333,16 +333,21 @@ def test_fit_bad_input(run: Run, files: dict[str, Path], ledger: Path, tmp_path:
     assert not (tmp_path / "m.json").exists()
 
 
-def test_fit_above_the_remaining_budget_refuses_before_reading_data(
-        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    FileAccountant.open(ledger).spend(LaplaceEvent(0.75), label="earlier release")
-    before = ledger.read_bytes()
+def _forbid_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any read of the data file fail the test (refusals must come first)."""
 
     def no_reading(*args: object, **kwargs: object) -> None:
         raise AssertionError("the data was read")
 
     monkeypatch.setattr("privsynth.io.read_table", no_reading)
+
+
+def test_fit_above_the_remaining_budget_refuses_before_reading_data(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    FileAccountant.open(ledger).spend(LaplaceEvent(0.75), label="earlier release")
+    before = ledger.read_bytes()
+    _forbid_reading(monkeypatch)
     code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
                        "--epsilon", "0.5", "--ledger", ledger, "--out", tmp_path / "m.json")
     assert code == 3
@@ -354,11 +359,7 @@ def test_fit_on_a_tampered_ledger_refuses_before_reading_data(
         run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     tamper(ledger)
-
-    def no_reading(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the data was read")
-
-    monkeypatch.setattr("privsynth.io.read_table", no_reading)
+    _forbid_reading(monkeypatch)
     code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
                        "--epsilon", "0.1", "--ledger", ledger, "--out", tmp_path / "m.json")
     assert code == 4

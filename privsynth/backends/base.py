@@ -33,14 +33,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._types import FloatArray, IntArray
 from privsynth.errors import DataValidationError
 from privsynth.schema import Schema
 from privsynth.transform import Discretizer
 
-IntArray = npt.NDArray[np.int64]
 #: Encoded rows: shape (rows, columns), any unsigned/signed integer dtype.
 CodeArray = npt.NDArray[np.integer]
-FloatArray = npt.NDArray[np.float64]
 
 # SplitMix64 constants (Steele, Lea & Flood 2014): a counter-based generator
 # whose i-th output depends only on (key, i), so a partition can draw its

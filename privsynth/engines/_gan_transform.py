@@ -38,12 +38,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._types import FloatArray, IntArray
 from privsynth.schema import DatetimeColumn, Schema
 from privsynth.transform import ColumnBins, Discretizer, finish_numeric
 
-IntArray = npt.NDArray[np.int64]
 F32Array = npt.NDArray[np.float32]
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from privsynth._types import FloatArray, IntArray
 from privsynth.errors import ConstraintError, ResourceLimitError
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 #: Largest factor built during elimination (cells); beyond it inference is refused.
 MAX_FACTOR_CELLS = 20_000_000

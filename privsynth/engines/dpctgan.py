@@ -69,6 +69,7 @@ import pandas as pd
 
 from privsynth import mechanisms
 from privsynth._modelfile import read_model, write_model
+from privsynth._types import FloatArray
 from privsynth.accounting import (
     Accountant,
     DiscreteGaussianEvent,
@@ -94,7 +95,6 @@ from privsynth.schema import Schema
 if TYPE_CHECKING:
     import torch
 
-FloatArray = npt.NDArray[np.float64]
 
 INSTALL_HINT = 'pip install "privsynth[gan]"'
 

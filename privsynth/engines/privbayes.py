@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from privsynth import mechanisms
 from privsynth._limits import check_allocation
 from privsynth._modelfile import read_model, write_model
+from privsynth._types import FloatArray, IntArray
 from privsynth.accounting import Accountant, PureDPEvent
 from privsynth.backends import Clique, CountingBackend, open_backend
 from privsynth.backends.base import check_columns
@@ -60,9 +60,6 @@ from privsynth.errors import DataValidationError, ModelFileError, ParameterError
 from privsynth.mechanisms import Noise
 from privsynth.schema import CategoricalColumn, Schema
 from privsynth.transform import Discretizer
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 #: Sensitivity of G(X, P) = 1/2 ||C(X,P) - C(X)C(P)/n||_1 under add/remove-one.
 #: Adding record (x0, p0): the joint table moves by 1 in L1; the product table
