@@ -14,6 +14,7 @@
 from typing import Any
 
 from privsynth import datasets
+from privsynth._version import __version__
 from privsynth.accounting import Accountant
 from privsynth.engines import load_model
 from privsynth.engines.privbayes import PrivBayes
@@ -35,7 +36,6 @@ from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
 from privsynth.validation import validate
 
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

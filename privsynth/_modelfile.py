@@ -97,7 +97,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def write_model(path: str | Path, engine: str, payload: dict[str, Any], *,
                 arrays: bool = True) -> None:
     """Write ``payload`` (JSON values and numpy arrays) as a checksummed model file."""
-    from privsynth import __version__
+    from privsynth._version import __version__
 
     body = _encode(payload)
     try:

@@ -764,7 +764,7 @@ def _data_options(p: argparse.ArgumentParser, *, out_of_domain: bool = True) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``privsynth`` command."""
-    from privsynth import __version__
+    from privsynth._version import __version__
 
     common = _common()
     parser = _Parser(

@@ -232,7 +232,7 @@ def _engine_name(model: Any) -> str | None:
 # ---------------------------------------------------------------------------
 def _identity(synthetic: pd.DataFrame, synthetic_path: str | Path | None,
               model: Any, model_path: str | Path | None, release_id: str | None) -> dict[str, Any]:
-    from privsynth import __version__
+    from privsynth._version import __version__
 
     if release_id is None:
         release_id = str(uuid.uuid4())
