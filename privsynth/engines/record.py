@@ -1,0 +1,221 @@
+"""What a fitted model tells the world about its own fit: one typed value, :class:`FitRecord`.
+
+Everything the audit report, the CLI and the release manifest need from a
+model comes from ``model.record_`` (never from engine attributes read with
+``getattr``). A record is built by the engine template at the end of ``fit``,
+saved in the model file and read back by ``load``, so a loaded model states
+the same guarantee as the fitted one and stays linked to its ledger entries.
+
+The guarantee stated (``epsilon``, ``delta``) is **this fit's own**: its
+events composed alone (``method``). The data set's guarantee is the ledger's
+total, which the report states separately. ``entries`` are the fit's own
+ledger entries (events, labels, ids); their ids link the model to a ledger
+(``ledger`` says which kind of ledger recorded them, if any).
+
+>>> from privsynth.accounting import DiscreteLaplaceEvent, Ledger
+>>> led = Ledger()
+>>> e = led.append(DiscreteLaplaceEvent(0.5), label="hist", release="r1")
+>>> rec = FitRecord(engine="demo", params={}, epsilon=0.5, delta=0.0, method="sum",
+...                 entries=(e,), release="r1", ledger=LedgerRef("memory"),
+...                 noisy_rows=100.0, reproducible_noise=False)
+>>> FitRecord.from_dict(rec.to_dict()) == rec
+True
+>>> rec.recorded
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from privsynth.accounting.ledger import LedgerEntry
+from privsynth.errors import ModelFileError
+
+LedgerKind = Literal["file", "memory", "none"]
+
+
+@dataclass(frozen=True)
+class LedgerRef:
+    """Which ledger recorded a fit's spends.
+
+    ``kind`` is ``"file"`` (a :class:`~privsynth.accounting.persistent.FileAccountant`:
+    the data set's persistent ledger), ``"memory"`` (an in-memory
+    :class:`~privsynth.accounting.Accountant` given by the caller) or
+    ``"none"`` (``fit(accountant=None)``: the spend is recorded nowhere but in
+    the model itself). ``dataset`` and ``head`` identify a file ledger: the
+    data set's name and the ledger's chain head right after the fit.
+    """
+
+    kind: LedgerKind
+    path: str | None = None
+    dataset: str | None = None
+    head: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": self.path, "dataset": self.dataset,
+                "head": self.head}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LedgerRef:
+        kind = data.get("kind")
+        if kind not in ("file", "memory", "none"):
+            raise ModelFileError(f"unknown ledger kind {kind!r} in the model's fit record")
+        return cls(kind, _opt_str(data.get("path")), _opt_str(data.get("dataset")),
+                   _opt_str(data.get("head")))
+
+
+@dataclass(frozen=True)
+class PrivacyUnit:
+    """What one neighbouring change adds or removes: a row, or a unit with up to k rows."""
+
+    column: str | None = None
+    max_rows: int = 1
+
+    @property
+    def is_row(self) -> bool:
+        return self.column is None
+
+    def describe(self) -> str:
+        """Plain words for reports.
+
+        >>> PrivacyUnit().describe()
+        'one row of the training table'
+        >>> PrivacyUnit("tailnum", 20).describe()
+        "one value of 'tailnum' with up to 20 of its rows"
+        """
+        if self.column is None:
+            return "one row of the training table"
+        return f"one value of {self.column!r} with up to {self.max_rows} of its rows"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "max_rows": self.max_rows}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrivacyUnit:
+        col = data.get("column")
+        k = data.get("max_rows", 1)
+        if (col is not None and not isinstance(col, str)) or isinstance(k, bool) \
+                or not isinstance(k, int) or k < 1:
+            raise ModelFileError("the model's privacy unit is malformed")
+        return cls(col, k)
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """The record of one fit: its own guarantee, its ledger entries, and what reports need.
+
+    Attributes
+    ----------
+    engine : str
+        Registered engine name (``"privbayes"``, ``"dpctgan"``).
+    params : mapping
+        The engine's constructor parameters (public configuration).
+    epsilon, delta : float
+        This fit's own guarantee: its events composed alone at ``delta``.
+    method : str
+        How those events were composed (``"sum"``, ``"pld"``, ...).
+    entries : tuple of LedgerEntry
+        The fit's own ledger entries, in order; their ids link the model to a ledger.
+    release : str
+        The release id stamped on the entries.
+    ledger : LedgerRef
+        Which ledger recorded the entries (``kind="none"``: nowhere else).
+    noisy_rows : float or None
+        The engine's noisy row count (a DP output), if it has one.
+    reproducible_noise : bool
+        True when the fit used seeded test noise (the release is NOT private).
+    hazards : tuple of str
+        Engine-specific hazards for the report (e.g. floating-point DP-SGD noise).
+    noise : tuple of str
+        Plain-words description of every noise source used by the fit.
+    contents : str
+        What the model file holds (all DP outputs), in plain words.
+    description : mapping
+        Engine-specific, JSON-ready details for the report (network, caps, DP-SGD plan...).
+    unit : PrivacyUnit
+        The privacy unit the guarantee protects.
+    """
+
+    engine: str
+    params: Mapping[str, Any]
+    epsilon: float
+    delta: float
+    method: str
+    entries: tuple[LedgerEntry, ...]
+    release: str
+    ledger: LedgerRef
+    noisy_rows: float | None
+    reproducible_noise: bool
+    hazards: tuple[str, ...] = ()
+    noise: tuple[str, ...] = ()
+    contents: str = ""
+    description: Mapping[str, Any] = field(default_factory=dict)
+    unit: PrivacyUnit = field(default_factory=PrivacyUnit)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the spend is recorded in a ledger other than the model itself."""
+        return self.ledger.kind != "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (model files, reports)."""
+        return {
+            "engine": self.engine,
+            "params": dict(self.params),
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "method": self.method,
+            "entries": [e.to_dict() for e in self.entries],
+            "release": self.release,
+            "ledger": self.ledger.to_dict(),
+            "noisy_rows": self.noisy_rows,
+            "reproducible_noise": self.reproducible_noise,
+            "hazards": list(self.hazards),
+            "noise": list(self.noise),
+            "contents": self.contents,
+            "description": dict(self.description),
+            "unit": self.unit.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FitRecord:
+        """Rebuild a record from :meth:`to_dict`; raises ModelFileError on anything wrong."""
+        from privsynth.errors import LedgerError
+
+        if not isinstance(data, Mapping):
+            raise ModelFileError("the model's fit record must be a JSON object")
+        try:
+            entries = tuple(LedgerEntry.from_dict(e) for e in data["entries"])
+            rows = data.get("noisy_rows")
+            return cls(
+                engine=str(data["engine"]),
+                params=dict(data.get("params") or {}),
+                epsilon=float(data["epsilon"]),
+                delta=float(data["delta"]),
+                method=str(data["method"]),
+                entries=entries,
+                release=str(data.get("release", "")),
+                ledger=LedgerRef.from_dict(data["ledger"]),
+                noisy_rows=None if rows is None else float(rows),
+                reproducible_noise=bool(data["reproducible_noise"]),
+                hazards=tuple(str(h) for h in data.get("hazards", ())),
+                noise=tuple(str(h) for h in data.get("noise", ())),
+                contents=str(data.get("contents", "")),
+                description=dict(data.get("description") or {}),
+                unit=PrivacyUnit.from_dict(data.get("unit") or {}),
+            )
+        except (KeyError, TypeError, ValueError, LedgerError) as exc:
+            raise ModelFileError(f"the model's fit record is malformed: {exc}") from exc
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ModelFileError("the model's ledger reference is malformed")
+    return value
+
+
+__all__ = ["FitRecord", "LedgerRef", "PrivacyUnit"]
