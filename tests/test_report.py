@@ -260,10 +260,10 @@ def test_no_private_value_or_count_in_any_output(adult_release: dict[str, Any],
     public = _numbers(outputs["public_json"])
     # the steward edition's marginal charts label the schema's public bins ("250–251"):
     # computed from the schema alone, so their numbers are public too
-    from privsynth.report.report import _public_bins
+    from privsynth.report.evaluation.marginals import public_bins
 
     for col in adult_release["model"].schema_.columns:
-        labels, _ = _public_bins(col, train[col.name].iloc[:0])
+        labels, _ = public_bins(col, train[col.name].iloc[:0])
         public |= _numbers(" ".join(labels))
     forbidden |= {c for c in cells if c >= 100 and c % 100 and c not in public}
     for key, text in outputs.items():
@@ -365,6 +365,21 @@ def test_html_is_self_contained(outputs: dict[str, str]) -> None:
 # ---------------------------------------------------------------------------
 # hazards
 # ---------------------------------------------------------------------------
+def test_every_hazard_check_is_documented_and_unique() -> None:
+    from privsynth.report.hazards import HAZARD_CHECKS
+
+    ids = [c.id for c in HAZARD_CHECKS]
+    assert len(ids) == len(set(ids))
+    page = (Path(__file__).resolve().parents[1] / "docs" / "report.md").read_text("utf-8")
+    table = {line.split("|")[1].strip() for line in page.splitlines()
+             if line.startswith("| ") and line.count("|") >= 3}
+    missing = [c.title for c in HAZARD_CHECKS if c.title not in table]
+    assert not missing, f"hazards missing from the table in docs/report.md: {missing}"
+    # every id the checks produce in a report comes from the table or the engine
+    report = _tiny_report()
+    assert {h["id"] for h in report.to_dict()["hazards"]} <= set(ids)
+
+
 def test_schema_read_from_data_fails() -> None:
     report = _tiny_report(schema=_tiny_schema(source="data (not DP)"))
     h = _hazard(report, "schema-source")

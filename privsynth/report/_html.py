@@ -9,7 +9,7 @@
   anything even if some text slipped through;
 - every string from the document is escaped with :func:`html.escape`;
 - section headings are ``<h2 id="...">`` with the stable ids of
-  :data:`privsynth.report.report.SECTIONS`, present in both editions.
+  :data:`privsynth.report.document.SECTIONS`, present in both editions.
 """
 
 from __future__ import annotations

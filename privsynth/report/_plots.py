@@ -4,7 +4,7 @@ No plotting library: each function returns one ``<svg>`` element as a string
 that the HTML embeds directly, so the report is a single file that renders
 offline and prints cleanly. Every piece of text is escaped; coordinates are
 rounded to 0.1 px. Figures take *aggregates* only (shares, curves, a matrix),
-already chosen by :mod:`privsynth.report.report` to be safe to show.
+already chosen by the report's section modules to be safe to show.
 
 The SVGs carry no ``xmlns`` attribute (inline SVG in HTML5 does not need it),
 so the report contains no URL at all.

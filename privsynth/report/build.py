@@ -1,0 +1,176 @@
+"""The public entry point :func:`audit`: check the inputs, build every section, one document.
+
+The sections are built by their own modules (identity, data, threat model,
+ledger, claim, hazards, evaluation, residual risk, configuration); the model
+is read once, through :func:`~privsynth.report.model_facts.model_facts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privsynth._checks import check_bool, check_int
+from privsynth.errors import ParameterError
+from privsynth.report.claim import epsilon_section, make_claim
+from privsynth.report.configuration import configuration_section
+from privsynth.report.data import constraint_stats, data_section
+from privsynth.report.document import REPORT_FORMAT, REPORT_VERSION, SECTIONS, AuditReport
+from privsynth.report.evaluation import DEFAULT_MAX_RECORDS
+from privsynth.report.evaluation.attacks import attacks_section
+from privsynth.report.evaluation.utility import utility_section
+from privsynth.report.hazards import Facts, count, hazards_section
+from privsynth.report.identity import identity_section
+from privsynth.report.inputs import check_frame, check_synthetic, resolve_schema
+from privsynth.report.ledger import ledger_section
+from privsynth.report.model_facts import model_facts
+from privsynth.report.residual_risk import residual_risk_section
+from privsynth.report.threat_model import threat_model_section
+from privsynth.schema import Schema
+
+
+def audit(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    schema: Schema | None = None,
+    holdout: pd.DataFrame | None = None,
+    model: object = None,
+    accountant: Any = None,
+    target: str | None = None,
+    synthetic_path: str | Path | None = None,
+    model_path: str | Path | None = None,
+    release_id: str | None = None,
+    attacks: bool = True,
+    random_state: int = 0,
+    risk_options: Mapping[str, Any] | None = None,
+    n_jobs: int | None = 1,
+    max_records: int | None = DEFAULT_MAX_RECORDS,
+) -> AuditReport:
+    """Audit a synthetic release: privacy claim, hazards, attacks and utility.
+
+    Parameters
+    ----------
+    real : DataFrame
+        The private training data of the release. Columns not in the schema are
+        ignored (the report says how many, not which).
+    synthetic : DataFrame
+        The synthetic release.
+    schema : Schema, optional
+        The public schema; defaults to ``model.schema_``. One of the two is required.
+    holdout : DataFrame, optional
+        Real records of the same population *not* used for training (a test
+        split). Needed by the membership attacks (as non-members) and by
+        train-on-synthetic-test-on-real; without it both are skipped and the
+        report says so.
+    model : fitted engine, optional
+        The model that produced ``synthetic`` (``PrivBayes``, ``DPCTGAN``, ...).
+        Supplies the schema, the accountant, the noisy row count, the release's
+        own (epsilon, delta), engine hazards (``hazards_``) and the configuration.
+    accountant : Accountant, optional
+        The data set's accountant; defaults to ``model.accountant_``.
+    target : str, optional
+        Column for the train-on-synthetic, test-on-real classifier.
+    synthetic_path, model_path : path, optional
+        The released files, hashed with SHA-256 (without ``synthetic_path`` the
+        synthetic DataFrame's CSV text is hashed).
+    release_id : str, optional
+        Identifier of the release; a random UUID4 by default.
+    attacks : bool
+        Run the membership attacks of :func:`privsynth.risk.assess_risk` (needs ``holdout``).
+    random_state : int
+        Seed of the evaluation (subsampling, bootstraps, classifiers); never of privacy noise.
+    risk_options : mapping, optional
+        Extra keyword arguments for :func:`~privsynth.risk.assess_risk`, e.g.
+        ``{"max_records": 2000, "n_bootstrap": 50}`` or
+        ``{"engine_factory": lambda: PrivBayes()}`` to add the shadow-model attack.
+    n_jobs : int or None
+        Threads of the evaluation (the classifier and the nearest-neighbour
+        searches). One by default: on small shared machines more threads
+        oversubscribe the cores and run several times slower; None uses every
+        core, which pays off on large tables. Results do not depend on it.
+    max_records : int or None
+        Large data: the utility numbers are computed on random subsamples of at
+        most this many rows of each table (None: every row), and the report
+        says so. The attacks subsample on their own (``risk_options``
+        ``max_records``, 5,000 members and non-members by default).
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    ParameterError
+        No schema and no fitted model; a schema that differs from the model's;
+        an unknown target; unreadable files.
+    NotFittedError
+        An unfitted model.
+    DataValidationError
+        ``real`` or ``holdout`` lack schema columns or hold values outside the
+        schema (the message names columns and counts, never values).
+    """
+    facts = model_facts(model)
+    schema = resolve_schema(schema, facts)
+    if accountant is None and facts is not None:
+        accountant = facts.accountant
+    if target is not None and target not in schema.names:
+        raise ParameterError(f"target {target!r} is not a column of the schema")
+    check_int("random_state", random_state, lo=0, where="audit")
+    check_bool("attacks", attacks, where="audit")
+    check_int("n_jobs", n_jobs, lo=1, none_ok=True, where="audit")
+    check_int("max_records", max_records, lo=100, none_ok=True, where="audit")
+    if risk_options is not None and not isinstance(risk_options, Mapping):
+        raise ParameterError("risk_options must be a mapping of assess_risk keyword arguments")
+
+    real_v, ignored = check_frame(real, "the real data", schema)
+    holdout_v = check_frame(holdout, "the holdout", schema)[0] if holdout is not None else None
+    synth_v, synthetic_problems = check_synthetic(synthetic, schema)
+    n_hat = facts.noisy_rows if facts is not None else None
+    # cheap sections first: a bad release id or an unreadable file fails before the evaluation
+    identity = identity_section(synthetic, synthetic_path, facts, model_path, release_id)
+    data = data_section(schema, n_hat, len(synthetic), ignored,
+                        constraint_stats(facts.constraint_stats if facts else None))
+
+    ledger = ledger_section(accountant)
+    claim = make_claim(ledger, facts)
+    skipped = ("The synthetic data do not match the public schema; evaluation skipped."
+               if synth_v is None else None)
+    evaluated = synth_v if synth_v is not None else synthetic
+    tested_eps, tested_delta = claim.tested()
+    attack_doc = attacks_section(real_v, holdout_v, evaluated, schema, tested_eps, tested_delta,
+                                 random_state, attacks, skipped,
+                                 {"n_jobs": n_jobs, **(risk_options or {})})
+    utility_doc = utility_section(real_v, holdout_v, evaluated, schema, target, random_state,
+                                  skipped, n_jobs, max_records)
+    hazards = hazards_section(Facts(schema, facts, model_path, ledger, claim,
+                                    synthetic_problems, attack_doc))
+    doc: dict[str, Any] = {
+        "format": REPORT_FORMAT,
+        "version": REPORT_VERSION,
+        "public": False,
+        "edition": "steward",
+        "sections": [{"id": i, "title": t} for i, t in SECTIONS],
+        "identity": identity,
+        "data": data,
+        "threat_model": threat_model_section(),
+        "ledger": ledger,
+        "epsilon": epsilon_section(claim),
+        "hazards": hazards,
+        "hazard_counts": count(hazards),
+        "attacks": attack_doc,
+        "utility": utility_doc,
+        "configuration": configuration_section(facts, schema, accountant, {
+            "target": target, "attacks": attacks, "random_state": random_state,
+            "holdout_given": holdout is not None, "n_jobs": n_jobs,
+            "max_records": max_records,
+            "risk_options": {k: (v if isinstance(v, int | float | str | bool) or v is None
+                                 else type(v).__name__)
+                             for k, v in (risk_options or {}).items()},
+        }),
+    }
+    doc["residual_risk"] = residual_risk_section(doc)
+    return AuditReport(doc)

@@ -1,0 +1,164 @@
+"""The audit report as a document: :class:`AuditReport`, its format and its two editions.
+
+A report is one JSON document (format :data:`REPORT_FORMAT`, version
+:data:`REPORT_VERSION`, sections :data:`SECTIONS`); the HTML is a pure
+function of the JSON of the same edition, so the HTML never shows anything
+the JSON of that edition does not hold. The public edition drops everything
+computed on the real data without DP.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from privsynth.errors import DataValidationError
+from privsynth.report.hazards import count
+from privsynth.report.residual_risk import residual_risk_section
+
+REPORT_FORMAT = "privsynth.audit"
+REPORT_VERSION = 1
+
+#: Section ids (the HTML headings' ``id`` attributes) and titles, in order.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("identity", "Release identity"),
+    ("data", "Data description (public schema)"),
+    ("threat-model", "Privacy unit and threat model"),
+    ("ledger", "Privacy ledger"),
+    ("epsilon", "What the guarantee means"),
+    ("hazards", "Hazards checklist"),
+    ("attacks", "Empirical attacks"),
+    ("utility", "Utility"),
+    ("residual-risk", "Residual risk"),
+    ("configuration", "Appendix: configuration"),
+)
+
+PUBLIC_OMISSION = (
+    "Omitted from the public edition: these numbers are computed on the private data "
+    "without differential privacy."
+)
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The audit of one synthetic release: a JSON document with HTML and JSON views.
+
+    Build it with :func:`audit`; read it back with :meth:`from_json`.
+
+    Attributes
+    ----------
+    content : dict
+        The full document (the steward's edition), JSON types only. Use
+        :meth:`to_dict` rather than this attribute: it returns a copy, and the
+        public edition on request.
+    """
+
+    content: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        fmt = self.content.get("format") if isinstance(self.content, Mapping) else None
+        if fmt != REPORT_FORMAT:
+            raise DataValidationError(f"not a privsynth audit report (format "
+                                      f"{fmt!r}, "
+                                      f"expected {REPORT_FORMAT!r})")
+        if self.content.get("version") != REPORT_VERSION:
+            raise DataValidationError(
+                f"audit report version {self.content.get('version')!r} is not supported "
+                f"(this privsynth reads version {REPORT_VERSION})")
+
+    # -- editions -----------------------------------------------------------
+    def to_dict(self, *, public: bool = False) -> dict[str, Any]:
+        """The report as JSON types; ``public=True`` drops everything computed on real data.
+
+        The public edition keeps the identity, the schema, the threat model, the
+        ledger, the reading of epsilon, the hazards that do not depend on the
+        evaluation, the residual risk (rebuilt) and the configuration; the
+        attacks and utility sections say they were omitted.
+        """
+        doc = copy.deepcopy(dict(self.content))
+        if not public or doc.get("public"):
+            return doc
+        doc["public"] = True
+        doc["edition"] = "public"
+        for key in ("attacks", "utility"):
+            doc[key] = {"included": False, "reason": PUBLIC_OMISSION}
+        doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
+        doc["hazard_counts"] = count(doc["hazards"])
+        doc["residual_risk"] = residual_risk_section(doc)
+        return doc
+
+    def to_json(self, path: str | Path | None = None, *, public: bool = False,
+                indent: int = 2) -> str:
+        """JSON text of the report (see ``docs/report.md``); also written to ``path``."""
+        text = json.dumps(self.to_dict(public=public), indent=indent, allow_nan=False,
+                          ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def to_html(self, path: str | Path | None = None, *, public: bool = False) -> str:
+        """One self-contained HTML page (inline CSS and SVG, no script, no URL)."""
+        from privsynth.report._html import render
+
+        text = render(self.to_dict(public=public))
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers (for the command line), from the steward's edition."""
+        doc = self.content
+        ledger = doc["ledger"]
+        utility = doc["utility"]
+        attacks = doc["attacks"]
+        fid = utility.get("fidelity", {}) if utility.get("included") else {}
+        ml = utility.get("ml_efficacy") if utility.get("included") else None
+        return {
+            "release_id": doc["identity"]["release_id"],
+            "epsilon": doc["epsilon"]["epsilon"],
+            "delta": doc["epsilon"]["delta"],
+            "method": ledger["spent"]["method"] if doc["epsilon"]["source"] == "ledger"
+            else doc["epsilon"]["method"],
+            "tvd1": fid.get("tvd1"),
+            "tvd2": fid.get("tvd2"),
+            "tstr_auc": ml.get("tstr_auc") if ml else None,
+            "max_attack_auc": attacks.get("max_auc") if attacks.get("included") else None,
+            "max_epsilon_lower_bound": attacks.get("max_epsilon_lower_bound")
+            if attacks.get("included") else None,
+            "hazards_fail": doc["hazard_counts"]["fail"],
+            "hazards_warn": doc["hazard_counts"]["warn"],
+        }
+
+    # -- reading back -----------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditReport:
+        """A report from its :meth:`to_dict` form (checks format and version)."""
+        if not isinstance(data, Mapping):
+            raise DataValidationError(f"an audit report must be a JSON object, got "
+                                      f"{type(data).__name__}")
+        return cls(copy.deepcopy(dict(data)))
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> AuditReport:
+        """Read a report written by :meth:`to_json` (JSON text or a file path)."""
+        text = str(text_or_path)
+        if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
+            try:
+                text = Path(text_or_path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise DataValidationError(f"cannot read audit report {text_or_path}: "
+                                          f"{exc.strerror or exc}") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataValidationError(f"an audit report is not valid JSON: {exc.msg}") from exc
+        return cls.from_dict(data)
+
+
+def schema_path() -> Path:
+    """Path of the JSON Schema (draft 2020-12) that every report document satisfies."""
+    return Path(__file__).with_name("audit.schema.json")

@@ -1,0 +1,268 @@
+"""Section "Hazards checklist": a table of small checks, each giving one hazard.
+
+A check is a function of the audit's :class:`Facts` that returns a
+``(status, explanation)`` finding, or None when it does not apply. The table
+:data:`HAZARD_CHECKS` gives each check its stable id and title; the checklist
+is the table's findings in order, followed by the hazards the engine reports
+about its own fit. Adding a hazard is adding one function and one row.
+
+>>> [c.id for c in HAZARD_CHECKS][:3]
+['claim', 'schema-source', 'row-count']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from privsynth.report._values import fmt
+from privsynth.report.claim import Claim
+from privsynth.report.ledger import METHOD_TEXT
+from privsynth.report.model_facts import ModelFacts
+from privsynth.schema import Schema
+
+STATUSES = ("pass", "warn", "fail")
+_REL_TOL = 1e-9
+
+_MODEL_CONTENTS = {
+    "privbayes": "the public schema, the engine's parameters, the learned network structure "
+                 "and the noisy conditional tables (all DP outputs)",
+    "dpctgan": "the public schema, the engine's parameters, generator weights trained with "
+               "DP-SGD and noisy category frequencies (all DP outputs)",
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the hazard checks may look at (all computed before the checks run)."""
+
+    schema: Schema
+    model: ModelFacts | None
+    model_path: str | Path | None
+    ledger: Mapping[str, Any]
+    claim: Claim
+    synthetic_problems: Sequence[Mapping[str, Any]]
+    attacks: Mapping[str, Any]
+
+    @property
+    def n_hat(self) -> float | None:
+        """The engine's noisy row count, if any."""
+        return self.model.noisy_rows if self.model is not None else None
+
+
+#: A check's result: (status, explanation); None when the check does not apply.
+Finding = tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class HazardCheck:
+    """One row of the hazard table: a stable id, a title and the check."""
+
+    id: str
+    title: str
+    check: Callable[[Facts], Finding]
+    evaluation: bool = False  # looks at evaluation results computed without DP
+
+
+def make_hazard(hid: str, title: str, status: str, explanation: str,
+                evaluation: bool = False) -> dict[str, Any]:
+    """A hazard as it appears in the report document."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown hazard status {status!r}")
+    return {"id": hid, "title": title, "status": status, "explanation": explanation,
+            "evaluation": evaluation}
+
+
+# ---------------------------------------------------------------------------
+# the checks
+# ---------------------------------------------------------------------------
+def claim_known(f: Facts) -> Finding:
+    if f.claim.epsilon is not None:
+        return None
+    return ("fail", "Neither a ledger with a bounded total nor a fitted model with its "
+                    "epsilon was given: the report cannot state a guarantee.")
+
+
+def schema_public(f: Facts) -> Finding:
+    if f.schema.source == "public":
+        return ("pass", "The schema (column domains and category lists) is declared public: "
+                        "it was written from documentation, not read from the data.")
+    if f.schema.source == "dp":
+        return ("pass", "The schema was estimated from the data with differential privacy; "
+                        "its cost is part of the ledger.")
+    return ("fail", "The schema was read from the data without differential privacy "
+                    f"(source {f.schema.source!r}). Its bounds and category lists may "
+                    "disclose real values exactly: the release is not end-to-end "
+                    "differentially private. Write the schema from public documentation "
+                    "or estimate it with Schema.infer_dp.")
+
+
+def row_count_noisy(f: Facts) -> Finding:
+    if f.model is None:
+        return ("warn", "No model was given to the audit, so it cannot confirm that the "
+                        "engine used a noisy row count.")
+    if f.n_hat is None:
+        return ("warn", f"The {f.model.engine} model does not expose a noisy row count "
+                        "(n_hat_); the audit cannot confirm the row count was not used "
+                        "exactly.")
+    return ("pass", f"The engine works with a noisy row count (about {round(f.n_hat):,}, "
+                    "a DP output charged to the ledger); the exact count is never used "
+                    "to calibrate noise nor released. This report shows only the noisy "
+                    "count.")
+
+
+def delta_small(f: Facts) -> Finding:
+    delta = f.claim.delta
+    if delta == 0:
+        return ("pass", "delta = 0: the guarantee is pure epsilon-DP.")
+    if f.n_hat is None:
+        return ("warn", f"delta = {delta:.3g}, but no noisy row count is available to "
+                        "compare it with 1/n. delta should be well below 1/n.")
+    n1 = max(f.n_hat, 1.0)
+    if delta <= n1 ** -1.1:
+        st, why = "pass", "well below 1/n"
+    elif delta <= 1.0 / n1:
+        st, why = "warn", ("below 1/n but not by much: a mechanism that publishes a random "
+                           "record with probability delta would be allowed")
+    else:
+        st, why = "fail", ("above 1/n: a mechanism that publishes about delta * n whole "
+                           "records would satisfy this guarantee")
+    return (st, f"delta = {delta:.3g} against 1/n = {1.0 / n1:.3g} (n from the noisy "
+                f"row count); {why}. Pass needs delta <= 1/n^1.1.")
+
+
+def noise_secure(f: Facts) -> Finding:
+    repro = any(e["reproducible_noise"] for e in f.ledger["entries"])
+    if repro or (f.model is not None and f.model.reproducible_noise):
+        return ("fail", "Privacy noise was drawn from a seeded, reproducible generator "
+                        "(Noise.insecure_for_tests): anyone with the seed can remove it. "
+                        "This release is NOT differentially private; refit with the "
+                        "default noise before publishing.")
+    return ("pass", "No ledger entry and no model records reproducible (seeded) noise: "
+                    "privsynth's samplers reseed from the operating system's CSPRNG.")
+
+
+def model_file_safe(f: Facts) -> Finding:
+    engine = f.model.engine if f.model is not None else None
+    contents = _MODEL_CONTENTS.get(engine or "", "the engine's DP outputs")
+    if f.model_path is not None:
+        from privsynth._modelfile import peek_engine
+        from privsynth.errors import ModelFileError
+
+        try:
+            file_engine = peek_engine(f.model_path)
+        except ModelFileError:
+            return ("fail", "The model file is not a privsynth model file; the audit "
+                            "cannot vouch for what it contains.")
+        contents = _MODEL_CONTENTS.get(file_engine, "the engine's DP outputs")
+        return ("pass", f"The model file is a checksummed privsynth model file "
+                        f"({file_engine}). By construction it holds {contents}; no "
+                        "training row is written and it is never pickled.")
+    if f.model is not None:
+        return ("pass", f"By construction, the {engine} model's save() writes {contents}; "
+                        "no training row is written and the file is never pickled.")
+    return ("warn", "No model was given to the audit; if a model file is released, "
+                    "audit it with model= and model_path=.")
+
+
+def budget_respected(f: Facts) -> Finding:
+    spent, budget = f.ledger["spent"], f.ledger["budget"]
+    if not f.ledger["given"] or not f.ledger["entries"]:
+        return ("warn", "The ledger is missing or empty (a model loaded from a file has a "
+                        "fresh accountant): the report cannot show what was spent on this "
+                        "data set. Pass the data set's accountant= (or load its ledger).")
+    if spent["epsilon"] is None:
+        return ("fail", "The composition of the ledger is unbounded at the budget's delta.")
+    ok = spent["epsilon"] <= budget["epsilon"] * (1 + _REL_TOL) + 1e-12
+    return ("pass" if ok else "fail",
+            f"Spent epsilon {spent['epsilon']:.4g} of the budget "
+            f"{budget['epsilon']:.4g} (delta {spent['delta']:.3g} of "
+            f"{budget['delta']:.3g}).")
+
+
+def composition_stated(f: Facts) -> Finding:
+    method = f.ledger["spent"]["method"]
+    if f.ledger["entries"] and method in METHOD_TEXT:
+        return ("pass", f"The total is composed by {method!r}: {METHOD_TEXT[method]}. The "
+                        "tightest valid bound of several methods is used.")
+    return ("warn", "No composed total is available (empty or missing ledger).")
+
+
+def ledger_covers_model(f: Facts) -> Finding:
+    if f.claim.ledger_covers_model is False:
+        return ("fail", f"The model's own epsilon ({f.claim.release_epsilon:.4g}) is not "
+                        "covered by the ledger's total: this fit was charged to another "
+                        "accountant. The report adds both (basic composition); pass the "
+                        "accountant the model was fitted with.")
+    if f.claim.ledger_covers_model:
+        return ("pass", "The ledger's total covers the model's own epsilon.")
+    return None
+
+
+def synthetic_in_schema(f: Facts) -> Finding:
+    if f.synthetic_problems:
+        parts = "; ".join(f"{p.get('column')}: {p.get('problem')} ({p.get('rows', '?')} rows)"
+                          for p in f.synthetic_problems)
+        return ("fail", "The synthetic data do not match the public schema (" + parts +
+                        "). Values outside the public domains cannot come from the DP "
+                        "model and may be copies of real values. The evaluation was "
+                        "skipped.")
+    return ("pass", "Every synthetic value lies in its column's public domain.")
+
+
+def attacks_consistent(f: Facts) -> Finding:
+    a = f.attacks
+    if not a.get("included"):
+        return None
+    if a["exceeds_claim"]:
+        return ("fail", f"An attack proves epsilon >= {a['max_epsilon_lower_bound']} with "
+                        "95 % confidence, above the claimed epsilon: a privacy bug, a wrong "
+                        "accounting or a non-private step.")
+    eps = f.claim.tested()[0]
+    return ("pass", f"No attack proves more than epsilon >= "
+                    f"{a['max_epsilon_lower_bound']} (claim: "
+                    f"{fmt(eps) if eps is not None else 'none'}).")
+
+
+#: The hazard table, in the order of the checklist.
+HAZARD_CHECKS: tuple[HazardCheck, ...] = (
+    HazardCheck("claim", "A finite privacy guarantee is known", claim_known),
+    HazardCheck("schema-source", "Domains are public", schema_public),
+    HazardCheck("row-count", "Row count is noisy", row_count_noisy),
+    HazardCheck("delta", "Delta is much smaller than 1/n", delta_small),
+    HazardCheck("noise", "Noise from a secure generator", noise_secure),
+    HazardCheck("model-file", "Model file holds no training rows", model_file_safe),
+    HazardCheck("budget", "Spending within the budget", budget_respected),
+    HazardCheck("composition", "Composition method stated", composition_stated),
+    HazardCheck("ledger-coverage", "The ledger records this release", ledger_covers_model),
+    HazardCheck("synthetic-schema", "Synthetic data stay within the public schema",
+                synthetic_in_schema),
+    HazardCheck("attacks", "Empirical attacks are consistent with the claim",
+                attacks_consistent, evaluation=True),
+)
+
+
+def engine_hazards(model: ModelFacts | None) -> list[dict[str, Any]]:
+    """The hazards the engine reports about its own fit (``insecure ...`` ones fail)."""
+    if model is None:
+        return []
+    return [make_hazard(f"engine-{i}", f"Engine hazard ({model.engine})",
+                        "fail" if text.lower().startswith("insecure") else "warn", text)
+            for i, text in enumerate(model.hazards, start=1)]
+
+
+def hazards_section(facts: Facts) -> list[dict[str, Any]]:
+    """The checklist: every applicable check of the table, then the engine's own hazards."""
+    out = []
+    for row in HAZARD_CHECKS:
+        found = row.check(facts)
+        if found is not None:
+            out.append(make_hazard(row.id, row.title, found[0], found[1], row.evaluation))
+    return out + engine_hazards(facts.model)
+
+
+def count(hazards: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many hazards have each status."""
+    return {s: sum(1 for h in hazards if h["status"] == s) for s in STATUSES}

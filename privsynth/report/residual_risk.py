@@ -1,0 +1,60 @@
+"""Section "Residual risk": the verdict and what the guarantee leaves open."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from privsynth.report._values import fmt
+
+
+def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement is rebuilt from the document of one edition (public or not)."""
+    counts = doc["hazard_counts"]
+    eps = doc["epsilon"]["epsilon"]
+    delta = doc["epsilon"]["delta"]
+    if eps is None or counts["fail"]:
+        failed = ", ".join(h["title"].lower() for h in doc["hazards"] if h["status"] == "fail")
+        verdict = ("fail", f"Do not publish this release as differentially private: "
+                           f"{counts['fail']} check(s) failed ({failed}).")
+    elif counts["warn"]:
+        verdict = ("warn", f"The release can be described as ({fmt(eps)}, {delta:.3g})-"
+                           f"differentially private, with the {counts['warn']} warning(s) of "
+                           "the checklist stated alongside it.")
+    else:
+        verdict = ("pass", f"The release is ({fmt(eps)}, {delta:.3g})-differentially private "
+                           "for one record, as described above.")
+    points = [
+        "Differential privacy limits what can be learned about any one record; it does not "
+        "hide facts about the population that many records share, which is what the release "
+        "is for. Inferences about a person from such facts (for example from their group's "
+        "statistics) remain possible.",
+        "A person who contributes several records is protected at a multiple of epsilon "
+        "(k records: k times epsilon).",
+    ]
+    if delta:
+        points.append(f"With probability up to delta = {delta:.3g} the epsilon bound may not "
+                      "hold.")
+    for h in doc["hazards"]:
+        if h["status"] != "pass" and not h.get("evaluation"):
+            points.append(f"{h['title']} ({h['status']}): {h['explanation']}")
+    attacks = doc["attacks"]
+    if attacks.get("included"):
+        worst = attacks.get("max_auc")
+        bound = attacks.get("max_epsilon_lower_bound")
+        if attacks.get("exceeds_claim"):
+            points.append(f"An empirical attack proves epsilon >= {bound}, above the claim: "
+                          "the claim does not hold for this release.")
+        else:
+            points.append(f"The strongest membership attack tried reached ROC AUC {worst} "
+                          f"(0.5 is guessing) and proves only epsilon >= {bound}. Attacks are "
+                          "evidence, not a guarantee: stronger attacks may exist.")
+    elif not doc["public"]:
+        points.append("No empirical attack was run: " + str(attacks.get("reason")))
+    points.append("The evaluation numbers of the steward's edition of this report (utility, "
+                  "attacks, distance diagnostics) are computed on the private data without "
+                  "DP; share that edition only with people allowed to see the data's "
+                  "aggregates." if not doc["public"] else
+                  "This is the public edition: it holds only the public schema, DP outputs, "
+                  "the ledger and the checklist.")
+    return {"verdict": verdict[0], "statement": verdict[1], "points": points}
