@@ -262,14 +262,16 @@ def to_dictionary_csv(schema: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------ NIST JSON
 def _nist_column(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     where = f"dictionary entry {name!r}"
-    description = str(spec.get("description", "")).strip()
-    extras = [str(spec[k]).strip() for k in ("details", "link") if spec.get(k)]
+    description = str(spec.get("description", "")).strip().rstrip(".")
+    extras = [str(spec["details"]).strip()] if spec.get("details") else []
+    if spec.get("link"):
+        extras.append(f"See {str(spec['link']).strip()}")
     values = spec.get("values")
     col: dict[str, Any] = {"name": name, "kind": None}
     if values is None:
         col["todo"] = ("the dictionary gives no values for this column: declare its kind and "
                        "public domain from the documentation it cites")
-        col["description"] = " ".join([description, *extras]).strip()
+        col["description"] = ". ".join([description, *extras]).strip()
         return col
     values = need_mapping(values, f"{where}: values")
     codes = {str(k): str(v) for k, v in values.items() if k not in ("min", "max")}
@@ -297,7 +299,7 @@ def _nist_column(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     else:
         col.update(kind="categorical", categories=list(codes))
     text = description + (f". Codes: {labels}" if labels else "")
-    col["description"] = " ".join([text, *extras]).strip()
+    col["description"] = ". ".join([text, *extras]).strip()
     return col
 
 
