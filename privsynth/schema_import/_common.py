@@ -187,24 +187,31 @@ _ORDER = ("name", "kind", "nullable", "missing_values", "categories", "lower", "
           "coarse", "decimals", "resolution", "format", "description", "todo")
 
 
-def clean_column(col: Mapping[str, Any]) -> dict[str, Any]:
+def clean_column(col: Mapping[str, Any], *, draft: bool = True) -> dict[str, Any]:
     """A column in its tidy JSON form: keys in a fixed order, empty optional keys left out.
 
     ``None`` domain keys of the declared kind stay (they are the holes a draft
-    shows the steward); ``nullable`` false, an empty ``description`` or
-    ``todo`` and other keys set to ``None`` are dropped.
+    shows the steward). In a draft, ``nullable`` is kept exactly as declared
+    (absent means *not declared*, which ``infer_dp`` treats as "may be
+    missing"); in a complete schema ``nullable: false`` is the default and is
+    left out. An empty ``description`` or ``todo`` and keys set to ``None``
+    are dropped.
 
     >>> clean_column({"kind": "integer", "name": "n", "nullable": False, "upper": 3})
-    {'name': 'n', 'kind': 'integer', 'lower': None, 'upper': 3}
+    {'name': 'n', 'kind': 'integer', 'nullable': False, 'lower': None, 'upper': 3}
+    >>> clean_column({"kind": "boolean", "name": "b", "nullable": False}, draft=False)
+    {'name': 'b', 'kind': 'boolean'}
     """
     kind = col.get("kind")
     domain = DOMAIN_KEYS.get(kind, ()) if isinstance(kind, str) else ()
     out: dict[str, Any] = {}
     for key in (*_ORDER, *sorted(set(col) - set(_ORDER))):
+        if key not in col and key not in ("name", "kind", *domain):
+            continue
         value = col.get(key)
         if key in ("name", "kind") or key in domain:
             out[key] = value
-        elif key == "nullable" and value is False:
+        elif key == "nullable" and value is False and not draft:
             continue
         elif key in ("description", "todo") and not value:
             continue
@@ -223,12 +230,12 @@ def assemble(columns: Sequence[Mapping[str, Any]], *, source: str = "public",
     >>> assemble([{"name": "x", "kind": None}])["format"]
     'privsynth.schema-draft'
     """
-    cols = [clean_column(c) for c in columns]
-    names = [c["name"] for c in cols]
+    names = [c["name"] for c in columns]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise SchemaError(f"the description names column(s) {dup} more than once")
-    draft = any(has_holes(c) for c in cols)
+    draft = any(has_holes(c) for c in columns)
+    cols = [clean_column(c, draft=draft) for c in columns]
     out: dict[str, Any] = {"format": DRAFT_FORMAT if draft else SCHEMA_FORMAT,
                            "version": VERSION, "source": source}
     if draft:

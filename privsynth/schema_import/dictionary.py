@@ -15,7 +15,7 @@ common synonyms accepted in brackets):
 ``lower``          lower bound (``min``, ``minimum``)
 ``upper``          upper bound (``max``, ``maximum``)
 ``description``    free text (``label``, ``title``)
-``nullable``       true/false (empty: false)
+``nullable``       true/false (empty: not declared, i.e. false once complete)
 ``missing_values`` tokens meaning missing in this column, ``|``-separated
                    (``missing``, ``na_values``)
 ``decimals``,      as in the schema format
@@ -54,6 +54,7 @@ from typing import Any
 from privsynth._checks import FALSE_TOKENS, TRUE_TOKENS
 from privsynth.errors import SchemaError
 from privsynth.schema_import._common import (
+    DRAFT_FORMAT,
     KINDS,
     assemble,
     distinct,
@@ -242,10 +243,12 @@ def to_dictionary_csv(schema: Mapping[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*_EXPORT_HEADER, *extra])
+    in_draft = schema.get("format") == DRAFT_FORMAT
     for col in columns:
+        declared = "nullable" in col or not in_draft  # a schema's default is false
         row = {
             "name": col["name"], "kind": col.get("kind") or "",
-            "nullable": "true" if col.get("nullable") else "false",
+            "nullable": ("true" if col.get("nullable") else "false") if declared else "",
             "categories": _cell(col["categories"]) if col.get("categories") is not None
             else "",
             "lower": "" if col.get("lower") is None else str(col["lower"]),
@@ -267,8 +270,9 @@ def _nist_column(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if spec.get("link"):
         extras.append(f"See {str(spec['link']).strip()}")
     values = spec.get("values")
-    col: dict[str, Any] = {"name": name, "kind": None}
+    col: dict[str, Any] = {"name": name, "kind": None, "nullable": False}
     if values is None:
+        del col["nullable"]  # not said either
         col["todo"] = ("the dictionary gives no values for this column: declare its kind and "
                        "public domain from the documentation it cites")
         col["description"] = ". ".join([description, *extras]).strip()

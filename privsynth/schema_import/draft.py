@@ -230,7 +230,7 @@ def load_draft(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise SchemaError(f"duplicated column names in the draft: {dup}")
-    out["columns"] = [clean_column(c) for c in cols]
+    out["columns"] = [clean_column(c, draft=fmt == DRAFT_FORMAT) for c in cols]
     out["constraints"] = [dict(c) for c in constraints]
     return out
 
