@@ -209,6 +209,7 @@ def test_summary_and_headline_numbers(adult_release: dict[str, Any]) -> None:
     assert s["max_epsilon_lower_bound"] <= 1.0
     doc = report.to_dict()
     assert doc["residual_risk"]["verdict"] == "pass"
+    assert doc["attacks"]["verdict"] == "no problem found"  # about 750 against 750
     assert len(doc["ledger"]["entries"]) == len(adult_release["acct"].history)
     assert doc["ledger"]["sha256"] == adult_release["acct"].to_dict()["sha256"]
     assert [m["column"] for m in doc["utility"]["marginals"]] == \
@@ -490,9 +491,40 @@ def test_small_audit_with_holdout_runs_attacks() -> None:
         {"distance", "density"}
     assert doc["utility"]["ml_efficacy"]["target"] == "smoker"
     assert _hazard(report, "attacks")["evaluation"] is True
+    # 100 members against 100 non-members cannot tell guessing from an AUC of 0.6
+    assert doc["attacks"]["verdict"] == "inconclusive"
+    assert _hazard(report, "attacks")["status"] == "warn"
+    assert "Inconclusive" in report.to_html()
     with pytest.raises(ParameterError, match="risk_options must not set 'epsilon'"):
         audit(_tiny_frame(), _tiny_frame(seed=1), holdout=_tiny_frame(seed=2),
               model=_FakeModel(_tiny_schema()), risk_options={"epsilon": 5.0})
+
+
+def test_attack_verdicts_never_claim_proof() -> None:
+    schema = _tiny_schema()
+    real = _tiny_frame(400, seed=0)
+    # the case: 35 members against 35 non-members is inconclusive, never a pass
+    small = audit(real, _tiny_frame(400, seed=1), holdout=_tiny_frame(70, seed=2),
+                  model=_FakeModel(schema), risk_options={"n_bootstrap": 20})
+    att = small.to_dict()["attacks"]
+    assert att["verdict"] == "inconclusive" and att["exceeds_claim"] is False
+    assert _hazard(small, "attacks")["status"] == "warn"
+    # a "release" that copies distinct training rows, claiming epsilon 0.01: problem found
+    wide = Schema.from_dict({"source": "public", "columns": [
+        {"name": "x", "kind": "float", "lower": 0, "upper": 1},
+        {"name": "smoker", "kind": "categorical", "categories": ["no", "yes"]}]})
+    rng = np.random.default_rng(3)
+    rows, other = (pd.DataFrame({"x": rng.random(400), "smoker": rng.choice(["no", "yes"], 400)})
+                   for _ in range(2))
+    copied = audit(rows, rows.copy(), holdout=other, model=_FakeModel(wide, epsilon=0.01),
+                   risk_options={"n_bootstrap": 0})
+    att = copied.to_dict()["attacks"]
+    assert att["verdict"] == "problem found" and att["exceeds_claim"] is True
+    assert _hazard(copied, "attacks")["status"] == "fail"
+    assert copied.to_dict()["residual_risk"]["verdict"] == "fail"
+    for rep in (small, copied):
+        for text in (rep.to_json(), rep.to_html()):
+            assert "proves" not in text.lower() and "PRIVACY PROBLEM" not in text
 
 
 def test_constraints_are_listed_with_their_sampling_statistics() -> None:

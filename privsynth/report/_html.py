@@ -268,10 +268,13 @@ def _attacks(doc: Mapping[str, Any]) -> str:
         return _omitted(a)
     out = [f'<div class="callout warn">{_e(a["note"])}</div>']
     claim = a.get("claimed_epsilon")
-    if a.get("exceeds_claim"):
-        out.append(f'<div class="callout fail"><b>Privacy problem:</b> an attack proves '
-                   f"epsilon &gt;= {_num(a['max_epsilon_lower_bound'])}, above the claimed "
-                   f"epsilon {_num(claim)}.</div>")
+    verdict = a.get("verdict")
+    if verdict:
+        cls = {"problem found": "fail", "inconclusive": "warn"}.get(verdict, "pass")
+        out.append(f'<div class="callout {cls}"><b>{_e(verdict.capitalize())}.</b> '
+                   f"{_e(a.get('verdict_reason'))} Largest empirical lower bound on epsilon: "
+                   f"{_num(a['max_epsilon_lower_bound'])}; claimed epsilon: {_num(claim)}."
+                   "</div>")
     fprs = sorted({k for r in a["results"] for k in r["tpr_at_fpr"]}, key=float)
     rows = []
     for r in a["results"]:

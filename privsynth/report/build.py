@@ -156,7 +156,7 @@ def audit(
         "sections": [{"id": i, "title": t} for i, t in SECTIONS],
         "identity": identity,
         "data": data,
-        "threat_model": threat_model_section(),
+        "threat_model": threat_model_section(facts),
         "ledger": ledger,
         "epsilon": epsilon_section(claim),
         "hazards": hazards,

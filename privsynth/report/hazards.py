@@ -212,18 +212,15 @@ def synthetic_in_schema(f: Facts) -> Finding:
     return ("pass", "Every synthetic value lies in its column's public domain.")
 
 
-def attacks_consistent(f: Facts) -> Finding:
+def attacks_found_nothing(f: Facts) -> Finding:
     a = f.attacks
     if not a.get("included"):
         return None
-    if a["exceeds_claim"]:
-        return ("fail", f"An attack proves epsilon >= {a['max_epsilon_lower_bound']} with "
-                        "95 % confidence, above the claimed epsilon: a privacy bug, a wrong "
-                        "accounting or a non-private step.")
     eps = f.claim.tested()[0]
-    return ("pass", f"No attack proves more than epsilon >= "
-                    f"{a['max_epsilon_lower_bound']} (claim: "
-                    f"{fmt(eps) if eps is not None else 'none'}).")
+    claim = fmt(eps) if eps is not None else "none"
+    status = {"problem found": "fail", "inconclusive": "warn"}.get(a["verdict"], "pass")
+    return (status, f"{a['verdict'].capitalize()}: {a['verdict_reason']} (largest empirical "
+                    f"lower bound on epsilon {a['max_epsilon_lower_bound']}; claim: {claim}.)")
 
 
 #: The hazard table, in the order of the checklist.
@@ -239,8 +236,8 @@ HAZARD_CHECKS: tuple[HazardCheck, ...] = (
     HazardCheck("ledger-coverage", "The ledger records this release", ledger_covers_model),
     HazardCheck("synthetic-schema", "Synthetic data stay within the public schema",
                 synthetic_in_schema),
-    HazardCheck("attacks", "Empirical attacks are consistent with the claim",
-                attacks_consistent, evaluation=True),
+    HazardCheck("attacks", "Empirical attacks found no problem", attacks_found_nothing,
+                evaluation=True),
 )
 
 

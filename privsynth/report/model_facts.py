@@ -40,6 +40,10 @@ class ModelFacts:
         The accountant the model was fitted with.
     constraint_stats : tuple or None
         Statistics of the model's last constrained sampling call, unchecked.
+    unit : str
+        The privacy unit in words ("" when the model does not say: one row).
+    noise : tuple of str
+        Every noise source of the fit, in words.
     """
 
     engine: str
@@ -53,6 +57,8 @@ class ModelFacts:
     description: Any = None
     accountant: Any = None
     constraint_stats: tuple[Any, ...] | None = field(default=None)
+    unit: str = ""
+    noise: tuple[str, ...] = ()
 
 
 def model_facts(model: object) -> ModelFacts | None:

@@ -40,15 +40,10 @@ def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
             points.append(f"{h['title']} ({h['status']}): {h['explanation']}")
     attacks = doc["attacks"]
     if attacks.get("included"):
-        worst = attacks.get("max_auc")
-        bound = attacks.get("max_epsilon_lower_bound")
-        if attacks.get("exceeds_claim"):
-            points.append(f"An empirical attack proves epsilon >= {bound}, above the claim: "
-                          "the claim does not hold for this release.")
-        else:
-            points.append(f"The strongest membership attack tried reached ROC AUC {worst} "
-                          f"(0.5 is guessing) and proves only epsilon >= {bound}. Attacks are "
-                          "evidence, not a guarantee: stronger attacks may exist.")
+        points.append(f"Empirical attacks: {attacks['verdict']}. {attacks['verdict_reason']} "
+                      f"The strongest membership attack tried reached ROC AUC "
+                      f"{attacks.get('max_auc')} (0.5 is guessing); the largest empirical "
+                      f"lower bound on epsilon is {attacks.get('max_epsilon_lower_bound')}.")
     elif not doc["public"]:
         points.append("No empirical attack was run: " + str(attacks.get("reason")))
     points.append("The evaluation numbers of the steward's edition of this report (utility, "
