@@ -119,6 +119,40 @@ class CriteriaResult:
         return cls(singling_out=parts[0], linkability=parts[1], inference=parts[2])
 
 
+#: Risk at and above which a verdict reads "high", and below which "low".
+HIGH_RISK = 0.5
+LOW_RISK = 0.1
+
+VERDICTS: dict[str, str] = {
+    "not detected": "the attack did no better on the people in the data than on other people "
+                    "of the same population (the difference is within chance)",
+    "low": "the attack did slightly better on the people in the data than on others",
+    "moderate": "the attack did clearly better on the people in the data than on others",
+    "high": "the attack succeeded on the people in the data far more often than on others: "
+            "the release gives them away",
+}
+
+
+def verdict(result: CriterionResult) -> str:
+    """A plain reading of one criterion: ``not detected``, ``low``, ``moderate`` or ``high``.
+
+    ``not detected`` when the risk's interval reaches 0 (no excess beyond
+    chance); otherwise by the risk: below 0.1 ``low``, from 0.5 ``high``.
+    The words' meanings are in :data:`VERDICTS`.
+
+    >>> from privsynth.risk.success_rate import score_attack
+    >>> verdict(score_attack("linkability", 3, 1000, 2, 1000, columns=["a", "b"]))
+    'not detected'
+    >>> verdict(score_attack("linkability", 900, 1000, 10, 1000, columns=["a", "b"]))
+    'high'
+    """
+    if result.risk_ci[0] <= 0.0:
+        return "not detected"
+    if result.risk < LOW_RISK:
+        return "low"
+    return "high" if result.risk >= HIGH_RISK else "moderate"
+
+
 def _cut(enc: Encoded, cap: int, rng: np.random.Generator) -> tuple[Encoded, bool]:
     if enc.n_rows <= cap:
         return enc, False
@@ -255,4 +289,5 @@ def assess_criteria(
                             model=use_model, n_jobs=n_jobs)
 
 
-__all__ = ["LARGE_DATA_FACTOR", "CriteriaResult", "assess_criteria"]
+__all__ = ["HIGH_RISK", "LARGE_DATA_FACTOR", "LOW_RISK", "VERDICTS", "CriteriaResult",
+           "assess_criteria", "verdict"]
