@@ -229,6 +229,7 @@ def inference_encoded(
         n_attacks=best.n_attacks, columns=best.columns, confidence=confidence,
         secret=best.secret,
         details={"attack": best.details["attack"], "secrets": list(secrets),
+                 "known": None if known is None else list(known),
                  "tolerance": tolerance, "by_secret": by_secret, "description": DESCRIPTION},
         notes=tuple(notes))
 
