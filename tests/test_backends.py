@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import sys
 import warnings
@@ -16,7 +17,12 @@ import pytest
 from privsynth.backends import Clique, NumpyBackend, bernoulli_rows, open_backend, row_uniforms
 from privsynth.backends.base import compact_dtype, count_clique
 from privsynth.engines.privbayes import PrivBayes
-from privsynth.errors import DataValidationError, MissingExtraError, ParameterError
+from privsynth.errors import (
+    DataValidationError,
+    MissingExtraError,
+    ParameterError,
+    PrivsynthError,
+)
 from privsynth.mechanisms import InsecureNoiseWarning, Noise
 from privsynth.schema import Schema
 from privsynth.transform import Discretizer
@@ -226,3 +232,166 @@ def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "dask", None)
     with pytest.raises(MissingExtraError, match=r'pip install "privsynth\[dask\]"'):
         import_dask()
+
+
+# ---------------------------------------------------------------- broken files, every backend
+# One reader for every file (privsynth.io): whatever backend reads a broken file, fit
+# raises a DataValidationError that names the file and the line and never a value.
+FILE_BACKENDS = [("numpy", {}), ("chunked", {"chunk_rows": 7}), ("dask", {}),
+                 ("dask", {"blocksize": 40}), ("dask", {"persist": False, "blocksize": None})]
+
+
+def _csv_text(df: pd.DataFrame) -> str:
+    return str(df.to_csv(index=False, lineterminator="\n"))
+
+
+def _broken_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Broken variants of a valid CSV: (path, what the message must say)."""
+    lines = _csv_text(_data(40)).splitlines(keepends=True)
+    out: dict[str, tuple[Path, str]] = {}
+
+    def write(name: str, raw: bytes, says: str) -> None:
+        path = tmp_path / name
+        path.write_bytes(raw)
+        out[name] = (path, says)
+
+    long_row = lines[30].rstrip("\n") + ",SECRET-EXTRA\n"
+    write("ragged_long.csv", "".join([*lines[:30], long_row, *lines[31:]]).encode(),
+          "line 31 has 6 fields but the header has 5")
+    short_row = ",".join(lines[25].split(",")[:3]) + "\n"
+    write("ragged_short.csv", "".join([*lines[:25], short_row, *lines[26:]]).encode(),
+          "line 26 has 3 fields but the header has 5")
+    latin = [*lines[:33], lines[33].replace(lines[33].split(",")[4], "g\xe9"), *lines[34:]]
+    write("latin1.csv", "".join(latin).encode("latin-1"), "line 34 are not valid utf-8")
+    write("empty.csv", b"", "the file is empty")
+    write("binary.csv", bytes(range(256)) * 8, "binary")
+    write("damaged.csv.gz", gzip.compress("".join(lines).encode())[:-30],
+          "not a valid gzip file")
+    write("dup_header.csv", ("cat,cat,age,score,flag\n" + "".join(lines[1:])).encode(),
+          "repeats the column name")
+    return out
+
+
+@pytest.mark.parametrize("backend, options", FILE_BACKENDS,
+                         ids=[f"{b}-{'-'.join(f'{k}{v}' for k, v in o.items())}"
+                              for b, o in FILE_BACKENDS])
+def test_fit_on_broken_files_raises_a_clear_error_through_every_backend(
+        client: Any, tmp_path: Path, backend: str, options: dict[str, Any]) -> None:
+    for name, (path, says) in _broken_files(tmp_path).items():
+        with pytest.raises(PrivsynthError) as info:
+            PrivBayes().fit(path, schema=SCHEMA, epsilon=1.0, backend=backend,
+                            backend_options=options)
+        assert isinstance(info.value, DataValidationError), (name, info.value)
+        message = str(info.value)
+        assert says in message, (name, message)
+        assert path.name in message, (name, message)
+        assert "SECRET" not in message and "g\xe9" not in message
+
+
+def test_a_latin1_file_is_read_when_the_encoding_is_given(client: Any, tmp_path: Path) -> None:
+    df = _data(300)
+    df.loc[df["cat"] == "a", "cat"] = "\xe9"
+    schema = Schema.from_dict({"columns": [
+        {"name": "cat", "kind": "categorical", "categories": ["\xe9", "b", "c", "d", "e"]},
+        *SCHEMA.to_dict()["columns"][1:]]})
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(_csv_text(df).encode("latin-1"))
+    ref = NumpyBackend(df, Discretizer(schema)).histograms()
+    for backend in ("numpy", "chunked", "dask"):
+        with open_backend(str(path), Discretizer(schema), backend,
+                          encoding="latin-1") as counter:
+            for a, b in zip(ref, counter.histograms(), strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_missing_value_tokens_reach_every_backend(client: Any, tmp_path: Path) -> None:
+    df = _data(300)
+    text = _csv_text(df.assign(score=df["score"].map(lambda v: "NA" if pd.isna(v) else v)))
+    path = tmp_path / "na.tsv"
+    path.write_text(text.replace(",", "\t"))
+    disc = Discretizer(SCHEMA)
+    ref = NumpyBackend(df, disc).histograms()
+    for backend in ("numpy", "chunked", "dask"):
+        with pytest.raises(DataValidationError, match="score"):
+            open_backend(path, disc, backend).histograms()
+        with open_backend(path, disc, backend, missing_values=("", "NA")) as counter:
+            for a, b in zip(ref, counter.histograms(), strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- the chunked backend alone
+def test_chunked_counts_equal_numpy_counts_for_every_chunk_size(tmp_path: Path) -> None:
+    from privsynth.backends.chunked import ChunkedBackend
+
+    df = _data(500)
+    for i, part in enumerate([df.iloc[:200], df.iloc[200:]]):
+        part.to_csv(tmp_path / f"p{i}.csv.gz", index=False)
+    disc = Discretizer(SCHEMA)
+    ref = NumpyBackend(df, disc)
+    for chunk_rows in (97, 10_000):
+        for cache in (True, False):
+            back = ChunkedBackend(str(tmp_path / "p*.csv.gz"), disc, chunk_rows=chunk_rows,
+                                  cache_codes=cache)
+            for _ in range(2):  # a second pass (from the cache, or re-read) gives the same
+                for a, b in zip(ref.histograms(), back.histograms(), strict=True):
+                    np.testing.assert_array_equal(a, b)
+            assert back.n_rows == 500
+            np.testing.assert_array_equal(ref.bernoulli_subsample(0.3, 4),
+                                          back.bernoulli_subsample(0.3, 4))
+            for a, b in zip(ref.joint_counts(_cliques()), back.joint_counts(_cliques()),
+                            strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_chunked_checks_its_arguments_and_headers_up_front(tmp_path: Path) -> None:
+    from privsynth.backends.chunked import ChunkedBackend
+
+    disc = Discretizer(SCHEMA)
+    path = tmp_path / "t.csv"
+    _data(20).to_csv(path, index=False)
+    for bad in ({"chunk_rows": 0}, {"chunk_rows": True}, {"cache_codes": 1},
+                {"missing_values": "NA"}, {"encoding": "no-such-codec"}):
+        with pytest.raises(ParameterError):
+            ChunkedBackend(path, disc, **bad)
+    with pytest.raises(DataValidationError, match="chunked backend reads CSV or Parquet"):
+        open_backend(_data(20), disc, "chunked")
+    other = tmp_path / "other.csv"
+    other.write_text("cat,age\na,3\n")
+    with pytest.raises(DataValidationError, match=r"missing \['score', 'flag', 'grp'\]"):
+        ChunkedBackend(other, disc)  # refused before any pass over the rows
+    with pytest.raises(DataValidationError, match="no rows"):
+        header_only = tmp_path / "h" / "h.csv"
+        header_only.parent.mkdir()
+        header_only.write_text("cat,age,score,flag,grp\n")
+        ChunkedBackend(header_only, disc).histograms()
+
+
+def test_numpy_backend_reads_files_and_refuses_options_for_frames(tmp_path: Path) -> None:
+    df = _data(200)
+    df.iloc[:120].to_csv(tmp_path / "a.csv", index=False)
+    df.iloc[120:][["grp", "cat", "age", "score", "flag"]].to_csv(tmp_path / "b.csv",
+                                                                 index=False)
+    disc = Discretizer(SCHEMA)
+    back = open_backend(str(tmp_path / "*.csv"), disc, "numpy")
+    for a, b in zip(NumpyBackend(df, disc).histograms(), back.histograms(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ParameterError, match="numpy backend takes only"):
+        open_backend(df, disc, "numpy", chunk_rows=5)
+
+
+# ---------------------------------------------------------------- files: suffixes and globs
+def test_files_resolve_in_sorted_order_with_one_list_of_suffixes(tmp_path: Path) -> None:
+    from privsynth.io.formats import TABLE_SUFFIXES, file_format, resolve_files
+
+    for name in ("b.csv", "a.txt.gz", "c.tsv", "notes.md", "d.parquet"):
+        (tmp_path / name).write_text("x")
+    assert [p.name for p in resolve_files(tmp_path)] == ["a.txt.gz", "b.csv", "c.tsv",
+                                                         "d.parquet"]
+    assert [p.name for p in resolve_files(str(tmp_path / "*.csv"))] == ["b.csv"]
+    assert file_format(resolve_files([tmp_path / "a.txt.gz", tmp_path / "b.csv"])) == "csv"
+    assert file_format([tmp_path / "c.tsv"]) == "tsv"
+    with pytest.raises(DataValidationError, match="mix formats"):
+        file_format(resolve_files(tmp_path))
+    with pytest.raises(DataValidationError, match=r"unsupported file type '\.md'"):
+        file_format([tmp_path / "notes.md"])
+    assert {".csv", ".csv.gz", ".tsv", ".txt", ".parquet", ".pq"} <= set(TABLE_SUFFIXES)

@@ -408,6 +408,53 @@ def test_read_table_wide_and_degenerate_files(tmp_path: Path) -> None:
         _check_read(_outcome("read_table", functools.partial(read_table, bad)))
 
 
+# --------------------------------------------------------------------------- counting backends
+# fit reads files through a counting backend; every backend reads them with privsynth.io,
+# so a hostile file gives a PrivsynthError (never pandas' or the codec's own exception)
+# whichever backend reads it.
+_BACKENDS = st.sampled_from([("numpy", {}), ("chunked", {"chunk_rows": 2}),
+                             ("dask", {"blocksize": 64}), ("dask", {"blocksize": None})])
+
+
+def _fit_file(tmp: Path, raw: bytes, name: str, backend: tuple[str, dict[str, Any]]) -> None:
+    pytest.importorskip("dask.dataframe")
+    path = tmp / name
+    path.write_bytes(raw)
+    kind, options = backend
+
+    def fit() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tiny tables: PrivBayes warns about the noise
+            return PrivBayes().fit(path, schema=SCHEMA, epsilon=1.0, backend=kind,
+                                   backend_options=options)
+
+    result = _outcome(f"fit({kind} backend)", fit, private=True)
+    assert isinstance(result, PrivBayes | PrivsynthError), type(result)
+
+
+@_fuzz(40, raw=_mutations(VALID_CSV), gz=st.booleans(), backend=_BACKENDS)
+def _backend_mutated(tmp_path_factory: Any, raw: bytes, gz: bool,
+                     backend: tuple[str, dict[str, Any]]) -> None:
+    _fit_file(tmp_path_factory.mktemp("fit"), gzip.compress(raw, mtime=0) if gz else raw,
+              "t.csv.gz" if gz else "t.csv", backend)
+
+
+@_fuzz(30, rows=st.lists(st.lists(_weird_text, min_size=0, max_size=6), min_size=0, max_size=4),
+       encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]), backend=_BACKENDS)
+def _backend_generated(tmp_path_factory: Any, rows: list[list[str]], encoding: str,
+                       backend: tuple[str, dict[str, Any]]) -> None:
+    text = "\n".join(",".join(r) for r in [["cat", "flag", "n", "x", "when"], *rows])
+    try:
+        raw = text.encode(encoding)
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8")
+    _fit_file(tmp_path_factory.mktemp("fitgen"), raw, "t.csv", backend)
+
+
+test_fit_backends_mutated_csv, test_fit_backends_mutated_csv_deep = _backend_mutated
+test_fit_backends_generated_csv, test_fit_backends_generated_csv_deep = _backend_generated
+
+
 # --------------------------------------------------------------------------- model files
 @pytest.fixture(scope="module")
 def model_bytes(tmp_path_factory: Any) -> bytes:

@@ -4,10 +4,16 @@ An engine asks a :class:`CountingBackend` for exact one-way histograms, joint
 counts of cliques and a small Bernoulli row subsample; it adds the privacy
 noise itself, in the driver. Backends:
 
-- ``"numpy"`` (default for a pandas DataFrame): in memory;
+- ``"numpy"`` (default for a pandas DataFrame): in memory (files are read whole);
 - ``"dask"`` (default for a dask DataFrame or a path/glob; ``pip install
   "privsynth[dask]"``): partition by partition on the current Dask scheduler;
 - ``"chunked"``: CSV/Parquet files read chunk by chunk in one process.
+
+Every backend reads files through :mod:`privsynth.io`, so the same file
+types are accepted and a broken file raises the same
+:class:`~privsynth.errors.DataValidationError` whichever backend reads it.
+File options for every backend: ``encoding`` (CSV/TSV, default ``"utf-8"``)
+and ``missing_values`` (default ``("",)``).
 
 >>> import pandas as pd
 >>> from privsynth.schema import Schema
@@ -25,9 +31,9 @@ from typing import Any
 import pandas as pd
 
 from privsynth.backends.base import Clique, CountingBackend, bernoulli_rows, row_uniforms
-from privsynth.backends.files import is_path_source
 from privsynth.backends.memory import NumpyBackend
 from privsynth.errors import DataValidationError, ParameterError
+from privsynth.io.formats import is_path_source
 from privsynth.transform import Discretizer
 
 BACKENDS = ("chunked", "dask", "numpy")
@@ -51,7 +57,7 @@ def open_backend(data: Any, discretizer: Discretizer, backend: str | None = None
         dask DataFrame or files.
     **options
         Passed to the backend (e.g. ``persist=False``, ``blocksize="128MB"``,
-        ``chunk_rows=500_000``).
+        ``chunk_rows=500_000``, ``encoding="latin-1"``, ``missing_values=("", "NA")``).
     """
     from privsynth.backends.dask_backend import is_dask_frame
 
@@ -65,9 +71,11 @@ def open_backend(data: Any, discretizer: Discretizer, backend: str | None = None
                 "fit needs a pandas DataFrame, a dask DataFrame or a path/glob of CSV or "
                 "Parquet files; read other sources with privsynth.read_table")
     if backend == "numpy":
-        if options:
-            raise ParameterError(f"the numpy backend takes no options, got {sorted(options)}")
-        return NumpyBackend(data, discretizer)
+        allowed = {"missing_values", "encoding"}
+        if set(options) - allowed:
+            raise ParameterError(f"the numpy backend takes only the options {sorted(allowed)}, "
+                                 f"got {sorted(options)}")
+        return NumpyBackend(data, discretizer, **options)
     if backend == "dask":
         from privsynth.backends.dask_backend import DaskBackend
 

@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth._types import FloatArray, IntArray
-from privsynth.errors import DataValidationError
+from privsynth.errors import DataValidationError, ParameterError
 from privsynth.schema import Schema
 from privsynth.transform import Discretizer
 
@@ -141,12 +141,13 @@ def check_columns(names: Sequence[object], schema: Schema) -> None:
             f"{extra}; drop or describe the extra columns")
 
 
-def encode_frame(df: pd.DataFrame, disc: Discretizer, dtype: np.dtype[np.integer] | None = None
-                 ) -> CodeArray:
+def encode_frame(df: pd.DataFrame, disc: Discretizer, dtype: np.dtype[np.integer] | None = None,
+                 missing_values: Sequence[str] = ("",)) -> CodeArray:
     """Validate one frame (or partition) against the schema and encode it.
 
     An empty frame gives an empty code array (partitions may be empty; the
-    whole table being empty is checked once, by the backend).
+    whole table being empty is checked once, by the backend). Text cells equal
+    to one of ``missing_values`` (after stripping) are missing.
     """
     from privsynth.validation import validate
 
@@ -155,8 +156,23 @@ def encode_frame(df: pd.DataFrame, disc: Discretizer, dtype: np.dtype[np.integer
     if len(df) == 0:
         return np.empty((0, d), dtype=dt)
     check_columns(list(df.columns), disc.schema)
-    codes = disc.encode(validate(df[list(disc.schema.names)], disc.schema))
+    valid = validate(df[list(disc.schema.names)], disc.schema,
+                     missing_values=tuple(missing_values))
+    codes = disc.encode(valid)
     return codes if codes.dtype == dt else codes.astype(dt)
+
+
+def check_missing_values(missing_values: object) -> tuple[str, ...]:
+    """``missing_values`` as a tuple of strings, else a ParameterError.
+
+    >>> check_missing_values(["", "NA"])
+    ('', 'NA')
+    """
+    if isinstance(missing_values, str) or not isinstance(missing_values, Sequence) or not all(
+            isinstance(t, str) for t in missing_values):
+        raise ParameterError(f"missing_values={missing_values!r}; allowed: a sequence of "
+                             "strings, e.g. ('', 'NA')")
+    return tuple(missing_values)
 
 
 class CountingBackend(ABC):

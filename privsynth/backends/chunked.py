@@ -27,6 +27,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from privsynth._checks import check_bool, check_int
 from privsynth.backends.base import (
     Clique,
     CodeArray,
@@ -34,24 +35,27 @@ from privsynth.backends.base import (
     IntArray,
     bernoulli_rows,
     check_columns,
+    check_missing_values,
     compact_dtype,
     count_cliques,
     encode_frame,
     histograms,
 )
-from privsynth.backends.files import (
-    CSV_TEXT_OPTIONS,
-    Source,
-    file_format,
-    require_pyarrow,
-    resolve_files,
-)
-from privsynth.errors import DataValidationError, ParameterError
+from privsynth.errors import DataValidationError
+from privsynth.io.checks import check_encoding
+from privsynth.io.formats import Source, file_format, resolve_files
+from privsynth.io.parquet import parquet_batches, parquet_layout
+from privsynth.io.text import csv_frames, read_csv_header
 from privsynth.transform import Discretizer
 
 
 class ChunkedBackend(CountingBackend):
     """Counts over CSV/TSV/Parquet files read ``chunk_rows`` rows at a time, in one process.
+
+    Files are read by :mod:`privsynth.io` (the reader behind
+    :func:`privsynth.read_table`): a ragged row, a wrongly encoded byte or a
+    damaged gzip stream raises the same
+    :class:`~privsynth.errors.DataValidationError`, naming the file and line.
 
     Parameters
     ----------
@@ -63,21 +67,31 @@ class ChunkedBackend(CountingBackend):
         Rows per chunk (memory is about one chunk of raw text).
     cache_codes : bool, default True
         Keep the encoded chunks between passes (see the module docstring).
+    missing_values : sequence of str, default ("",)
+        Text meaning "missing" in CSV/TSV fields.
+    encoding : str, default "utf-8"
+        Encoding of CSV/TSV files.
     """
 
     name: ClassVar[str] = "chunked"
 
     def __init__(self, source: Source, discretizer: Discretizer, *, chunk_rows: int = 1_000_000,
-                 cache_codes: bool = True) -> None:
+                 cache_codes: bool = True, missing_values: Sequence[str] = ("",),
+                 encoding: str = "utf-8") -> None:
         super().__init__(discretizer)
-        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise ParameterError(f"chunk_rows={chunk_rows!r}; allowed: an integer >= 1")
+        self.chunk_rows = check_int("chunk_rows", chunk_rows, lo=1)
+        self.cache_codes = check_bool("cache_codes", cache_codes)
+        self.missing_values = check_missing_values(missing_values)
+        self.encoding = check_encoding(encoding)
         self.files = resolve_files(source)
         self.format = file_format(self.files)
-        if self.format == "parquet":
-            require_pyarrow()
-        self.chunk_rows = chunk_rows
-        self.cache_codes = cache_codes
+        # the headers (footers for Parquet) are checked now, before any pass
+        for f in self.files:
+            if self.format == "parquet":
+                names = parquet_layout(f)[0]
+            else:
+                names = read_csv_header(f, encoding=self.encoding)
+            check_columns(names, discretizer.schema)
         self._dtype = compact_dtype(self.sizes)
         self._cache: list[CodeArray] | None = None
         self._n: int | None = None
@@ -86,23 +100,9 @@ class ChunkedBackend(CountingBackend):
     def _frames(self) -> Iterator[pd.DataFrame]:
         for f in self.files:
             if self.format == "parquet":
-                import pyarrow.parquet as pq
-
-                pf = pq.ParquetFile(f)
-                check_columns(pf.schema_arrow.names, self.discretizer.schema)
-                for batch in pf.iter_batches(batch_size=self.chunk_rows):
-                    yield batch.to_pandas()
+                yield from parquet_batches(f, self.chunk_rows)
             else:
-                sep = "\t" if self.format == "tsv" else ","
-                reader = pd.read_csv(f, sep=sep, chunksize=self.chunk_rows,
-                                     **CSV_TEXT_OPTIONS)
-                with reader:
-                    first = True
-                    for chunk in reader:
-                        if first:
-                            check_columns(list(chunk.columns), self.discretizer.schema)
-                            first = False
-                        yield chunk
+                yield from csv_frames(f, chunk_rows=self.chunk_rows, encoding=self.encoding)
 
     def _chunks(self) -> Iterator[CodeArray]:
         if self._cache is not None:
@@ -110,7 +110,7 @@ class ChunkedBackend(CountingBackend):
             return
         kept: list[CodeArray] = []
         for frame in self._frames():
-            codes = encode_frame(frame, self.discretizer, self._dtype)
+            codes = encode_frame(frame, self.discretizer, self._dtype, self.missing_values)
             if self.cache_codes:
                 kept.append(codes)
             yield codes

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
+from privsynth._checks import check_bool, check_int
 from privsynth.backends.base import (
     Clique,
     CodeArray,
@@ -35,20 +35,17 @@ from privsynth.backends.base import (
     IntArray,
     bernoulli_rows,
     check_columns,
+    check_missing_values,
     compact_dtype,
     count_cliques,
     encode_frame,
     histograms,
 )
-from privsynth.backends.files import (
-    CSV_TEXT_OPTIONS,
-    Source,
-    file_format,
-    is_path_source,
-    require_pyarrow,
-    resolve_files,
-)
-from privsynth.errors import DataValidationError, MissingExtraError
+from privsynth.errors import DataValidationError, MissingExtraError, ParameterError
+from privsynth.io.checks import check_encoding
+from privsynth.io.formats import Source, file_format, is_path_source, resolve_files
+from privsynth.io.parquet import parquet_layout, read_row_group
+from privsynth.io.text import csv_blocks, read_csv_block, read_csv_header
 from privsynth.transform import Discretizer
 
 INSTALL_HINT = 'pip install "privsynth[dask]"'
@@ -102,12 +99,6 @@ def _part_subsample(codes: CodeArray, offset: int, rate: float, key: int) -> Cod
     return np.asarray(codes[bernoulli_rows(key, offset, len(codes), rate)])
 
 
-def _read_row_group(path: str, index: int, columns: list[str]) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path).read_row_group(index, columns=columns).to_pandas()
-
-
 def _concat(parts: list[CodeArray]) -> CodeArray:
     return np.concatenate(parts, axis=0)
 
@@ -120,6 +111,21 @@ def _tree(dask: Any, tasks: list[Any], combine: Callable[[list[Any]], Any]) -> A
     return tasks[0]
 
 
+def _block_bytes(blocksize: object) -> int | None:
+    """``blocksize`` ("64MB", an int of bytes, or None) as bytes."""
+    if blocksize is None:
+        return None
+    if isinstance(blocksize, str):
+        from dask.utils import parse_bytes
+
+        try:
+            blocksize = parse_bytes(blocksize)
+        except (ValueError, TypeError):
+            raise ParameterError(f"blocksize={blocksize!r}; allowed: a size such as '64MB', "
+                                 "a number of bytes, or None") from None
+    return check_int("blocksize", blocksize, lo=1)
+
+
 class DaskBackend(CountingBackend):
     """Counts computed partition by partition on a Dask scheduler.
 
@@ -128,8 +134,12 @@ class DaskBackend(CountingBackend):
     data : dask DataFrame, str, Path or list of them
         A dask DataFrame with the schema's columns, or CSV/TSV (optionally
         gzipped) or Parquet files: a path, a directory, a glob, or a list.
-        Files are read in sorted order; CSV fields are read as text and the
-        schema decides their meaning (as in ``privsynth.read_table``).
+        Files are read in sorted order by :mod:`privsynth.io` (the reader
+        behind ``privsynth.read_table``: fields are text, the schema decides
+        their meaning, and a ragged row, a wrongly encoded byte or a damaged
+        gzip stream is a DataValidationError naming the file and line). The
+        headers (Parquet footers) are read in the driver, the rows on the
+        workers, one byte block (Parquet row group) per partition.
     discretizer : Discretizer
         Public bins of the schema.
     persist : bool, default True
@@ -137,20 +147,30 @@ class DaskBackend(CountingBackend):
         50 million rows x 20 columns) in the cluster's memory, so the data is
         read and validated once instead of once per pass. With ``False``,
         every pass re-reads the source (for tables whose codes do not fit).
-    blocksize : str or int, default "64MB"
-        Partition size when reading uncompressed CSV files.
+    blocksize : str, int or None, default "64MB"
+        Partition size when reading uncompressed CSV files; ``None`` reads
+        each file as one partition (needed when quoted fields span lines).
+        Gzipped files are always one partition each.
+    missing_values : sequence of str, default ("",)
+        Text meaning "missing" in CSV/TSV fields (and text columns).
+    encoding : str, default "utf-8"
+        Encoding of CSV/TSV files.
     """
 
     name: ClassVar[str] = "dask"
 
     def __init__(self, data: Any, discretizer: Discretizer, *, persist: bool = True,
-                 blocksize: str | int = "64MB") -> None:
+                 blocksize: str | int | None = "64MB", missing_values: Sequence[str] = ("",),
+                 encoding: str = "utf-8") -> None:
         super().__init__(discretizer)
         self._dask = dask = import_dask()
         import dask.dataframe as dd
 
+        persist = check_bool("persist", persist)
+        tokens = check_missing_values(missing_values)
         if is_path_source(data):
-            parts = self._read_files(dask, dd, data, blocksize)
+            parts = self._read_files(dask, data, _block_bytes(blocksize),
+                                     check_encoding(encoding))
         elif isinstance(data, dd.DataFrame):
             check_columns(list(data.columns), discretizer.schema)
             parts = data.to_delayed()
@@ -158,37 +178,34 @@ class DaskBackend(CountingBackend):
             raise DataValidationError("the Dask backend needs a dask DataFrame or a path/glob "
                                       "of CSV or Parquet files")
         dtype = compact_dtype(self.sizes)
-        self._parts: list[Any] = [dask.delayed(encode_frame)(p, discretizer, dtype)
+        self._parts: list[Any] = [dask.delayed(encode_frame)(p, discretizer, dtype, tokens)
                                   for p in parts]
         if persist:
             self._parts = list(dask.persist(*self._parts))
         self._lens: list[int] | None = None
 
-    def _read_files(self, dask: Any, dd: Any, source: Source, blocksize: str | int
+    def _read_files(self, dask: Any, source: Source, blocksize: int | None, encoding: str
                     ) -> list[Any]:
         """Delayed pandas partitions of the files, in sorted file order."""
         files = resolve_files(source)
         fmt = file_format(files)
-        names = [str(f) for f in files]
         schema = self.discretizer.schema
-        if fmt == "parquet":
-            # one partition per row group, read with pyarrow directly (the
-            # footers are read here, in the driver: column names and row groups)
-            require_pyarrow()
-            import pyarrow.parquet as pq
-
-            parts = []
-            for name in names:
-                meta = pq.ParquetFile(name)
-                check_columns(meta.schema_arrow.names, schema)
-                parts += [dask.delayed(_read_row_group)(name, i, list(schema.names))
-                          for i in range(meta.num_row_groups)]
-            return parts
-        compressed = any(n.lower().endswith(".gz") for n in names)
-        ddf = dd.read_csv(names, blocksize=None if compressed else blocksize,
-                          sep="\t" if fmt == "tsv" else ",", **CSV_TEXT_OPTIONS)
-        check_columns(list(ddf.columns), schema)
-        return list(ddf.to_delayed())
+        delayed = dask.delayed
+        parts: list[Any] = []
+        for f in files:
+            if fmt == "parquet":
+                # one partition per row group (the footer is read here, in the driver)
+                names, groups = parquet_layout(f)
+                check_columns(names, schema)
+                parts += [delayed(read_row_group)(str(f), i, list(schema.names))
+                          for i in range(groups)]
+            else:
+                header = read_csv_header(f, encoding=encoding)
+                check_columns(header, schema)
+                parts += [delayed(read_csv_block)(f, start, stop, header=header,
+                                                  encoding=encoding)
+                          for start, stop in csv_blocks(f, blocksize, encoding)]
+        return parts
 
     # -------------------------------------------------------------- passes
     def _compute(self, task: Any) -> Any:

@@ -1,5 +1,9 @@
 """The default backend: a pandas DataFrame encoded once into an in-memory code matrix.
 
+Files (a path, directory, glob or list) are read whole with
+:func:`privsynth.read_table` (the same reader and errors as every backend)
+and then encoded like a DataFrame.
+
 >>> import pandas as pd
 >>> from privsynth.schema import Schema
 >>> from privsynth.transform import Discretizer
@@ -13,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,12 +29,32 @@ from privsynth.backends.base import (
     IntArray,
     bernoulli_rows,
     check_columns,
+    check_missing_values,
     count_cliques,
     encode_frame,
     histograms,
 )
 from privsynth.errors import DataValidationError
+from privsynth.io.checks import check_encoding
+from privsynth.io.formats import Source, file_format, is_path_source, resolve_files
+from privsynth.io.table import read_table
 from privsynth.transform import Discretizer
+
+
+def read_files(source: Source, *, encoding: str = "utf-8") -> pd.DataFrame:
+    """Every file of ``source`` read with :func:`~privsynth.io.read_table` (text), stacked."""
+    files = resolve_files(source)
+    fmt = file_format(files)
+    kwargs: dict[str, Any] = {} if fmt == "parquet" else {"encoding": check_encoding(encoding)}
+    frames = [read_table(f, missing_values=(), **kwargs) for f in files]
+    first = list(frames[0].columns)
+    for f, frame in zip(files[1:], frames[1:], strict=True):
+        if sorted(frame.columns) != sorted(first):
+            raise DataValidationError(f"cannot read {f}: its columns differ from those of "
+                                      f"{files[0]}; give files of one table")
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat([f[first] for f in frames], ignore_index=True)
 
 
 class NumpyBackend(CountingBackend):
@@ -38,23 +62,32 @@ class NumpyBackend(CountingBackend):
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        The private table, with exactly the schema's columns.
+    data : pandas.DataFrame, str, Path or list of them
+        The private table, with exactly the schema's columns, or CSV/TSV/Parquet
+        files (a path, directory, glob or list) read whole into memory.
     discretizer : Discretizer
         Public bins of the schema.
+    missing_values : sequence of str, default ("",)
+        Text meaning "missing" (files, or text columns of a DataFrame).
+    encoding : str, default "utf-8"
+        Encoding of CSV/TSV files.
     """
 
     name: ClassVar[str] = "numpy"
 
-    def __init__(self, data: pd.DataFrame, discretizer: Discretizer) -> None:
+    def __init__(self, data: pd.DataFrame | Source, discretizer: Discretizer, *,
+                 missing_values: Sequence[str] = ("",), encoding: str = "utf-8") -> None:
         super().__init__(discretizer)
+        tokens = check_missing_values(missing_values)
         if not isinstance(data, pd.DataFrame):
-            raise DataValidationError("the numpy backend needs a pandas DataFrame; read files "
-                                      "with privsynth.read_table")
+            if not is_path_source(data):
+                raise DataValidationError("the numpy backend needs a pandas DataFrame or a "
+                                          "path/glob of CSV or Parquet files")
+            data = read_files(data, encoding=encoding)
         check_columns(list(data.columns), discretizer.schema)
         if len(data) == 0:
             raise DataValidationError("the data has no rows")
-        self.codes: CodeArray = encode_frame(data, discretizer)
+        self.codes: CodeArray = encode_frame(data, discretizer, missing_values=tokens)
 
     @property
     def n_rows(self) -> int:
