@@ -22,6 +22,8 @@ import privsynth
 from privsynth import cli, mechanisms
 from privsynth.accounting import LaplaceEvent
 from privsynth.accounting.persistent import FileAccountant, read_ledger
+from privsynth.cli import sample as cli_sample
+from privsynth.cli._common import UsageError
 from privsynth.datasets import adult_schema, load_adult
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import BudgetExceededError, ConstraintError, LedgerError, ParameterError
@@ -501,16 +503,16 @@ needs_conditions = pytest.mark.skipif(
 
 def test_where_is_parsed_by_the_schema() -> None:
     schema = adult_schema()
-    cond = cli._conditions([("sex", "Female"), ("age", "40"), ("workclass", "")], schema)
+    cond = cli_sample.conditions([("sex", "Female"), ("age", "40"), ("workclass", "")], schema)
     assert cond == {"sex": "Female", "age": 40, "workclass": None}
     assert isinstance(cond["age"], int)
-    with pytest.raises(cli._UsageError, match="no column 'colour'"):
-        cli._conditions([("colour", "red")], schema)
-    with pytest.raises(cli._UsageError, match="numeric"):
-        cli._conditions([("age", "old")], schema)
-    with pytest.raises(cli._UsageError, match="more than once"):
-        cli._conditions([("sex", "Male"), ("sex", "Female")], schema)
-    assert cli._where_pair("workclass=a=b") == ("workclass", "a=b")
+    with pytest.raises(UsageError, match="no column 'colour'"):
+        cli_sample.conditions([("colour", "red")], schema)
+    with pytest.raises(UsageError, match="numeric"):
+        cli_sample.conditions([("age", "old")], schema)
+    with pytest.raises(UsageError, match="more than once"):
+        cli_sample.conditions([("sex", "Male"), ("sex", "Female")], schema)
+    assert cli_sample.where_pair("workclass=a=b") == ("workclass", "a=b")
 
 
 @needs_conditions
@@ -596,3 +598,83 @@ def test_debug_and_quiet_work_before_or_after_the_command(
         err = capsys.readouterr().err
         assert "Traceback" in err and err.rstrip().splitlines()[-1].startswith(
             "privsynth: error: no ledger at")
+
+
+# ---------------------------------------------------------------------------
+# logging, -q, true/false tokens, inputs named in errors
+# ---------------------------------------------------------------------------
+@pytest.mark.filterwarnings("default")  # the CLI shows warnings as lines; not errors here
+def test_quiet_leaves_only_errors_on_stderr(capsys: pytest.CaptureFixture[str],
+                                            files: dict[str, Path], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+    import warnings
+
+    original = PrivBayes.fit
+
+    def chatty(self: PrivBayes, *args: object, **kwargs: object) -> PrivBayes:
+        logging.getLogger("privsynth.engines.privbayes").info("ENGINE-LOG-LINE")
+        logging.getLogger("privsynth.accounting").warning("ACCOUNTANT-LOG-LINE")
+        logging.getLogger("privsynth.engines.privbayes").debug("DEBUG-LINE")
+        warnings.warn("LIBRARY-WARNING", UserWarning, stacklevel=1)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PrivBayes, "fit", chatty)
+    handlers = list(logging.getLogger("privsynth").handlers)
+    FileAccountant.init(tmp_path / "l.json", epsilon=1.0)
+
+    def fit(*extra: str, out: str = "m.json") -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli.main([*extra, "fit", str(files["adult"]), "--schema",
+                         str(files["adult_schema"]), "--epsilon", "0.1", "--ledger",
+                         str(tmp_path / "l.json"), "--out", str(tmp_path / out)])
+        return code, *capsys.readouterr()
+
+    code, out, err = fit()
+    assert code == 0, err
+    assert "[2/3] fitting privbayes" in err and "ENGINE-LOG-LINE" in err
+    assert "ACCOUNTANT-LOG-LINE" in err
+    assert "privsynth: warning: LIBRARY-WARNING" in err and "DEBUG-LINE" not in err
+    assert "fitted privbayes" in out  # the result stays on stdout
+    code, out, err = fit("-q", out="m2.json")
+    assert code == 0 and err == "" and "fitted privbayes" in out
+    code, _, err = fit("--debug", out="m3.json")
+    assert code == 0 and "privsynth.engines.privbayes: DEBUG-LINE" in err
+    code, _, err = fit("-q", "--debug", out="m4.json")
+    assert code == 0 and err == ""
+    code, _, err = fit("-q", out="no/such/folder/m.json")
+    assert code == 2
+    assert_one_line_error(err, contains="does not exist")  # errors are never silenced
+    # the logging set-up is undone: calling main from Python leaves no handler behind
+    assert logging.getLogger("privsynth").handlers == handlers
+
+
+def test_where_uses_the_one_true_false_token_list() -> None:
+    from privsynth._checks import FALSE_TOKENS, TRUE_TOKENS
+
+    schema = Schema.from_dict({"columns": [{"name": "smoker", "kind": "boolean"}]})
+    for token in TRUE_TOKENS:
+        assert cli_sample.conditions([("smoker", token.upper())], schema) == {"smoker": True}
+    for token in FALSE_TOKENS:
+        assert cli_sample.conditions([("smoker", token)], schema) == {"smoker": False}
+    # validation refuses "y"/"n" (a common missing token), and so does the CLI now
+    for token in ("y", "n", "maybe"):
+        with pytest.raises(UsageError, match="is boolean; use one of true"):
+            cli_sample.conditions([("smoker", token)], schema)
+
+
+def test_audit_errors_name_the_input_that_failed(run: Run, files: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("age,workclass\n1,2\n3\n")
+    base = ["audit", "--schema", files["adult_schema"], "--out", tmp_path / "r.html",
+            "--no-attacks"]
+    code, _, err = run(*base, "--real", files["adult"], "--synthetic", ragged)
+    assert code == 4
+    assert_one_line_error(err, contains=f"cannot read {ragged}: line 3 has 1 field")
+    code, _, err = run(*base, "--real", files["adult"], "--synthetic", files["adult"],
+                       "--holdout", files["out_of_domain"])
+    assert code == 4
+    assert_one_line_error(err, contains=f"holdout data file {files['out_of_domain']}:")
+    assert "workclass" in err
+    assert not (tmp_path / "r.html").exists()

@@ -1,0 +1,92 @@
+"""``privsynth audit``: the audit report (utility, attacks, ledger) as HTML and JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from privsynth.cli._common import (
+    EXIT_OK,
+    Parser,
+    Progress,
+    Subparsers,
+    UsageError,
+    data_options,
+    import_report,
+    load_schema,
+    missing_tokens,
+    need_file,
+    output_path,
+    positive_int,
+    read_data,
+    risk_options,
+    seed,
+)
+from privsynth.errors import ModelFileError
+
+
+def register(sub: Subparsers, common: Parser) -> None:
+    """Add ``audit``."""
+    p = sub.add_parser("audit", parents=[common], help="write the audit report",
+                       description="Utility, privacy attacks and the ledger, as HTML (+ JSON).")
+    p.add_argument("--real", required=True, help="the private training data (CSV or Parquet)")
+    p.add_argument("--synthetic", required=True, help="the synthetic data (CSV or Parquet)")
+    p.add_argument("--holdout", help="real rows NOT used in training (for TSTR and attacks)")
+    p.add_argument("--model", help="the model file")
+    p.add_argument("--ledger", help="the data set's ledger")
+    p.add_argument("--schema", help="the public schema (default: the model's)")
+    p.add_argument("--target", help="column predicted in train-on-synthetic tests")
+    p.add_argument("--out", required=True, metavar="REPORT.html", help="the HTML report to write")
+    p.add_argument("--json", metavar="REPORT.json", help="also write the JSON report")
+    p.add_argument("--public", action="store_true",
+                   help="write the public edition: no evaluation numbers (utility, attacks), "
+                        "only the schema, DP outputs, the ledger and the checklist")
+    p.add_argument("--release", help="release id shown in the report")
+    p.add_argument("--no-attacks", action="store_true", help="skip the membership attacks")
+    p.add_argument("--max-records", type=positive_int, metavar="N",
+                   help="records per side used by the attacks (default 5000; smaller is faster)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the attacks (default 0)")
+    data_options(p, out_of_domain=False)
+    p.set_defaults(func=audit)
+
+
+def audit(args: argparse.Namespace) -> int:
+    """Read the three tables, evaluate, write the report."""
+    from privsynth import engines
+    from privsynth.accounting.persistent import read_ledger
+
+    if args.schema is None and args.model is None:
+        raise UsageError("audit needs the public schema: give --schema or --model")
+    out = output_path(args.out, "report output")
+    json_out = output_path(args.json, "JSON report output") if args.json else None
+    report_mod = import_report()
+    model = engines.load_model(need_file(args.model, "model file", ModelFileError)) \
+        if args.model else None
+    schema = load_schema(args.schema) if args.schema else model.schema_  # type: ignore[union-attr]
+    accountant = read_ledger(args.ledger) if args.ledger else None
+    missing = missing_tokens(args)
+
+    def read(path: str, what: str) -> Any:
+        # errors name the input ("synthetic data file s.csv: ...")
+        return read_data(path, what, schema=schema, missing_values=missing)
+
+    progress = Progress(3)
+    with progress.step("reading the real, synthetic and holdout tables"):
+        real = read(args.real, "real data file")
+        synthetic = read(args.synthetic, "synthetic data file")
+        holdout = read(args.holdout, "holdout data file") if args.holdout else None
+    with progress.step("measuring utility" + ("" if args.no_attacks else
+                                              " and running membership attacks")):
+        rep = report_mod.audit(
+            real, synthetic, schema=schema, holdout=holdout, model=model, accountant=accountant,
+            target=args.target, synthetic_path=args.synthetic, model_path=args.model,
+            release_id=args.release, attacks=not args.no_attacks, random_state=args.seed,
+            risk_options=risk_options(args))
+    edition = "public" if args.public else "steward's"
+    with progress.step(f"writing {out.name}" + (f" and {json_out.name}" if json_out else "")):
+        rep.to_html(out, public=args.public)
+        if json_out is not None:
+            rep.to_json(json_out, public=args.public)
+    print(f"wrote the {edition} edition of the report: {out}"
+          + (f" and {json_out}" if json_out else ""))
+    return EXIT_OK

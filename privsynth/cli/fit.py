@@ -1,0 +1,90 @@
+"""``privsynth fit``: fit a DP model on a private table, charging the data set's ledger."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from privsynth.cli._common import (
+    EXIT_OK,
+    Parser,
+    Progress,
+    Subparsers,
+    data_options,
+    delta,
+    load_schema,
+    make_engine,
+    missing_tokens,
+    need_file,
+    output_path,
+    param,
+    positive_float,
+    read_data,
+    utc_now,
+)
+from privsynth.errors import DataValidationError
+
+
+def register(sub: Subparsers, common: Parser) -> None:
+    """Add ``fit``."""
+    p = sub.add_parser("fit", parents=[common], help="fit a DP model, charging the ledger",
+                       description="Fit a synthesizer on DATA with differential privacy.")
+    p.add_argument("data", metavar="DATA", help="the private table (CSV or Parquet)")
+    p.add_argument("--schema", required=True, metavar="SCHEMA.json", help="the public schema")
+    p.add_argument("--engine", default="privbayes", help="privbayes (default) or dpctgan")
+    p.add_argument("--epsilon", type=positive_float, required=True, help="epsilon of this fit")
+    p.add_argument("--delta", type=delta, help="delta of this fit (DP-CTGAN; default: the "
+                   "ledger's)")
+    p.add_argument("--ledger", required=True, metavar="LEDGER.json",
+                   help="the data set's ledger (create it with `privsynth budget init`)")
+    p.add_argument("--out", required=True, metavar="MODEL.json", help="the model file to write")
+    p.add_argument("--param", type=param, action="append", metavar="NAME=VALUE",
+                   help="engine parameter (repeatable), e.g. --param degree=2")
+    p.add_argument("--release", help="release id recorded in the ledger (default: model file "
+                   "name and time)")
+    p.add_argument("--lock-timeout", type=positive_float, default=300.0, metavar="SECONDS",
+                   help="how long to wait for another process using the ledger (default 300)")
+    data_options(p)
+    p.set_defaults(func=fit)
+
+
+def fit(args: argparse.Namespace) -> int:
+    """Check everything declared, then read the data, charge the ledger and fit."""
+    from privsynth.accounting import PureDPEvent
+    from privsynth.accounting.persistent import FileAccountant, read_ledger
+
+    progress = Progress(3)
+    model = make_engine(args.engine, args.param or ())
+    out = output_path(args.out, "model output")
+    schema = load_schema(args.schema)
+    # Fail closed on a bad ledger, and refuse an overspend, before the data is read. The
+    # engine checks again (and charges) under the lock: another process may spend meanwhile.
+    read_ledger(args.ledger).check([PureDPEvent(args.epsilon, mechanism=args.engine)],
+                                   label=f"fit {args.engine}")
+    data_path = need_file(args.data, "data file", DataValidationError)
+    with progress.step(f"reading and validating {data_path.name}"):
+        data = read_data(args.data, "data file", schema=schema,
+                         missing_values=missing_tokens(args),
+                         on_out_of_domain=args.out_of_domain)
+    release = args.release or f"{out.name}@{utc_now()}"
+    kwargs: dict[str, Any] = {} if args.delta is None else {"delta": args.delta}
+    with progress.step(f"fitting {args.engine} (epsilon {args.epsilon:g}); the ledger is "
+                       "charged before any noise is drawn"), \
+            FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout,
+                                  release=release) as acct:
+        before = len(acct.ledger)
+        try:
+            model.fit(data, schema=schema, epsilon=args.epsilon, accountant=acct, **kwargs)
+        except BaseException as exc:
+            if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
+                spent = acct.spent([e.event for e in acct.ledger.entries[before:]])
+                exc.add_note(f"epsilon {spent.epsilon:.4g} was already charged to {args.ledger} "
+                             "and is not refunded")
+            raise
+        total, left = acct.spent(), acct.remaining()
+    with progress.step(f"writing {out.name}"):
+        model.save(out)
+    print(f"fitted {args.engine}: release {release!r} spent epsilon {args.epsilon:g}; ledger "
+          f"{args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} (remaining "
+          f"{left.epsilon:.4g}); model written to {out}")
+    return EXIT_OK
