@@ -678,3 +678,134 @@ def test_audit_errors_name_the_input_that_failed(run: Run, files: dict[str, Path
     assert_one_line_error(err, contains=f"holdout data file {files['out_of_domain']}:")
     assert "workclass" in err
     assert not (tmp_path / "r.html").exists()
+
+
+# ---------------------------------------------------------------------------
+# no silent loss, sampling without -n, split (issue 24)
+# ---------------------------------------------------------------------------
+def test_fit_refuses_an_existing_output_and_a_reused_release_before_spending(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def fit(out: Path, *extra: object) -> tuple[int, str, str]:
+        return run("fit", files["adult"], "--schema", files["adult_schema"], "--epsilon", "0.2",
+                   "--ledger", ledger, "--out", out, *extra)
+
+    code, _, err = fit(tmp_path / "a.json", "--release", "2026-01")
+    assert code == 0, err
+    kept = (tmp_path / "a.json").read_bytes()
+    before = ledger.read_bytes()
+    _forbid_reading(monkeypatch)  # refusals come before the data is read
+    code, _, err = fit(tmp_path / "a.json", "--release", "2026-02")
+    assert code == 2
+    assert_one_line_error(err, contains="already exists")
+    assert (tmp_path / "a.json").read_bytes() == kept
+    code, _, err = fit(tmp_path / "b.json", "--release", "2026-01")
+    assert code == 2
+    assert_one_line_error(err, contains="release id '2026-01' is already recorded")
+    assert ledger.read_bytes() == before and not (tmp_path / "b.json").exists()
+
+
+def test_schema_infer_dp_refuses_an_existing_output_and_a_reused_release(
+        run: Run, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = tmp_path / "l.json"
+    FileAccountant.init(ledger, epsilon=1.0, delta=1e-6)
+    FileAccountant.open(ledger).spend(LaplaceEvent(0.1), label="x", release="used")
+    (tmp_path / "s.json").write_text("{}")
+    before = ledger.read_bytes()
+    _forbid_reading(monkeypatch)
+    base = ["schema", "infer", files["adult"], "--dp", "--epsilon", "0.1", "--ledger", ledger]
+    code, _, err = run(*base, "--out", tmp_path / "s.json")
+    assert code == 2
+    assert_one_line_error(err, contains="already exists")
+    code, _, err = run(*base, "--out", tmp_path / "new.json", "--release", "used")
+    assert code == 2
+    assert_one_line_error(err, contains="release id 'used' is already recorded")
+    assert ledger.read_bytes() == before and (tmp_path / "s.json").read_text() == "{}"
+    # --unsafe spends nothing: it may replace its output
+    monkeypatch.undo()
+    code, _, err = run("schema", "infer", files["adult"], "--unsafe", "--out", tmp_path / "s.json")
+    assert code == 0, err
+    assert Schema.from_json(tmp_path / "s.json").names == adult_schema().names
+
+
+def test_sample_without_n_draws_the_noisy_row_count(run: Run, model_file: Path,
+                                                    tmp_path: Path) -> None:
+    model = PrivBayes.load(model_file)
+    out = tmp_path / "s.csv"
+    code, stdout, err = run("sample", model_file, "--out", out, "--seed", "2")
+    assert code == 0, err
+    assert "(the model's noisy row count)" in stdout
+    df = pd.read_csv(out)
+    assert len(df) == max(1, round(model.n_hat_))  # not the training table's 800 rows
+    # -n still works, and --na-rep writes missing values as the source's token
+    na = tmp_path / "na.tsv.gz"
+    code, _, err = run("sample", model_file, "-n", "300", "--seed", "2", "--out", na,
+                       "--na-rep", "N/A")
+    assert code == 0, err
+    back = pd.read_csv(na, sep="\t", keep_default_na=False, dtype=str)
+    same = model.sample(300, random_state=2)
+    assert len(back) == 300
+    missing = same.isna().to_numpy()
+    assert missing.any()  # Adult has missing values: the test can fail
+    assert (back.to_numpy()[missing] == "N/A").all()
+    assert not (back.to_numpy()[~missing] == "N/A").any()
+    code, _, err = run("sample", model_file, "--out", tmp_path / "s.xlsx")
+    assert code == 2
+    assert_one_line_error(err, contains="unsupported file type")
+
+
+def test_split_writes_a_seeded_random_holdout(run: Run, files: dict[str, Path],
+                                              tmp_path: Path) -> None:
+    source = tmp_path / "src.csv"
+    raw = files["adult"].read_text().splitlines()
+    header, rows = raw[0], raw[1:]
+    rows[3] = "NA," + ",".join(rows[3].split(",")[1:])  # a token that must stay as written
+    source.write_text("\n".join([header, *rows]) + "\n")
+
+    def split(seed: str, train: str, hold: str, *extra: object) -> tuple[int, str, str]:
+        return run("split", source, "--holdout", "0.25", "--seed", seed, "--out-train",
+                   tmp_path / train, "--out-holdout", tmp_path / hold, *extra)
+
+    code, out, err = split("5", "t.csv", "h.csv")
+    assert code == 0, err
+    assert "seed 5" in out and "about 25%" in out and str(len(rows)) not in out
+    t = (tmp_path / "t.csv").read_text().splitlines()
+    h = (tmp_path / "h.csv").read_text().splitlines()
+    assert t[0] == h[0] == header
+    assert len(h) - 1 == round(0.25 * len(rows)) and len(t) - 1 + len(h) - 1 == len(rows)
+    assert sorted(t[1:] + h[1:]) == sorted(rows)  # a partition, every field as written
+    assert [r for r in rows if r in set(t[1:])] == t[1:]  # order kept within a part
+    # the same seed gives the same split; another seed another one
+    assert split("5", "t2.csv", "h2.csv")[0] == 0
+    assert (tmp_path / "h2.csv").read_bytes() == (tmp_path / "h.csv").read_bytes()
+    assert split("6", "t3.csv", "h3.csv")[0] == 0
+    assert (tmp_path / "h3.csv").read_bytes() != (tmp_path / "h.csv").read_bytes()
+    # refusals: existing outputs, the input as an output, an empty part, a bad fraction
+    code, _, err = split("5", "t.csv", "h9.csv")
+    assert code == 2
+    assert_one_line_error(err, contains="already exists")
+    assert split("5", "t.csv", "h9.csv", "--overwrite")[0] == 0
+    code, _, err = run("split", source, "--holdout", "0.2", "--out-train", source,
+                       "--out-holdout", tmp_path / "x.csv", "--overwrite")
+    assert code == 2
+    assert_one_line_error(err, contains="is the input file")
+    for bad in ("0", "1", "1.5", "nan"):
+        code, _, err = run("split", source, "--holdout", bad, "--out-train",
+                           tmp_path / "y.csv", "--out-holdout", tmp_path / "z.csv")
+        assert code == 2
+        assert_one_line_error(err, contains="fraction between 0 and 1")
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text(header + "\n" + rows[0] + "\n")
+    code, _, err = run("split", tiny, "--holdout", "0.5", "--out-train", tmp_path / "y.csv",
+                       "--out-holdout", tmp_path / "z.csv")
+    assert code == 2
+    assert_one_line_error(err, contains="leaves one part empty")
+    assert not (tmp_path / "y.csv").exists() and not (tmp_path / "z.csv").exists()
+    # without --seed a fresh seed is drawn and printed, so the split can be repeated
+    code, out, _ = run("split", source, "--holdout", "0.25", "--out-train", tmp_path / "r.csv",
+                       "--out-holdout", tmp_path / "rh.csv")
+    assert code == 0
+    drawn = out.split("seed ")[1].split(".")[0]
+    assert split(drawn, "r2.csv", "rh2.csv")[0] == 0
+    assert (tmp_path / "rh2.csv").read_bytes() == (tmp_path / "rh.csv").read_bytes()

@@ -258,3 +258,43 @@ def test_parquet_without_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     path = _write(tmp_path, "t.parquet", b"PAR1")
     with pytest.raises(MissingExtraError, match=r'pip install "privsynth\[parquet\]"'):
         read_table(path)
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv.gz", "t.txt", "t.parquet"])
+def test_write_table_round_trips_through_read_table(tmp_path: Path, name: str) -> None:
+    from privsynth.io.write import write_table
+
+    if name.endswith(".parquet"):
+        pytest.importorskip("pyarrow")
+    typed = read_table(_write(tmp_path, "src.csv", CSV), schema=SCHEMA)
+    write_table(typed, tmp_path / name)
+    back = read_table(tmp_path / name, schema=SCHEMA)
+    pd.testing.assert_frame_equal(back, typed)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_write_table_missing_token_and_failures_leave_no_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from privsynth.io.write import write_table
+
+    df = pd.DataFrame({"a": ["x", None], "b": [1.5, np.nan]})
+    write_table(df, tmp_path / "na.csv", na_rep="NA")
+    assert (tmp_path / "na.csv").read_text() == "a,b\nx,1.5\nNA,NA\n"
+    with pytest.raises(DataValidationError, match=r"unsupported file type '\.xlsx'"):
+        write_table(df, tmp_path / "t.xlsx")
+    with pytest.raises(ParameterError, match="na_rep"):
+        write_table(df, tmp_path / "t.csv", na_rep=None)  # type: ignore[arg-type]
+
+    def broken(self: pd.DataFrame, *args: Any, **kwargs: Any) -> None:
+        Path(args[0]).write_text("a,b\nhalf")
+        raise OSError("disk full")
+
+    (tmp_path / "keep.csv").write_text("old\n")
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_table(df, tmp_path / "keep.csv")
+    assert (tmp_path / "keep.csv").read_text() == "old\n"  # the old file, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv", "na.csv"]

@@ -7,8 +7,9 @@ Commands (``privsynth COMMAND --help`` for each)::
     privsynth budget   init LEDGER --epsilon E [--delta D] | show LEDGER
     privsynth schema   infer DATA --out SCHEMA (--unsafe | --dp --epsilon E --ledger L)
                        | check [DATA] --schema SCHEMA
+    privsynth split    DATA --holdout 0.2 [--seed S] --out-train TRAIN --out-holdout HOLDOUT
     privsynth fit      DATA --schema SCHEMA --engine NAME --epsilon E --ledger LEDGER --out MODEL
-    privsynth sample   MODEL -n N --out SYNTH.csv [--seed S] [--where COLUMN=VALUE ...]
+    privsynth sample   MODEL [-n N] --out SYNTH.csv [--seed S] [--where COLUMN=VALUE ...]
     privsynth audit    --real R --synthetic S [--holdout H] [--model M] [--ledger L]
                        --out REPORT.html [--json REPORT.json] [--public]
 
@@ -20,7 +21,7 @@ warnings and the library's log lines (the ``privsynth.*`` loggers) go to
 stderr too; ``-q`` leaves only errors.
 
 The package holds one module per command group (:mod:`~privsynth.cli.budget`,
-:mod:`~privsynth.cli.schema`, :mod:`~privsynth.cli.fit`,
+:mod:`~privsynth.cli.schema`, :mod:`~privsynth.cli.split`, :mod:`~privsynth.cli.fit`,
 :mod:`~privsynth.cli.sample`, :mod:`~privsynth.cli.audit`,
 :mod:`~privsynth.cli.demo`), each with a ``register(sub, common)`` function
 adding its sub-parsers; shared helpers are in :mod:`privsynth.cli._common`. A
@@ -39,7 +40,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from privsynth.cli import audit, budget, demo, fit, sample, schema
+from privsynth.cli import audit, budget, demo, fit, sample, schema, split
 from privsynth.cli._common import (
     EXIT_BUDGET,
     EXIT_ERROR,
@@ -58,7 +59,7 @@ from privsynth.cli._common import (
 from privsynth.errors import PrivsynthError
 
 #: The command groups, in the order ``privsynth --help`` lists them.
-COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, fit, sample, audit)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, split, fit, sample, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sys
 import time
 import warnings
@@ -301,7 +302,48 @@ def output_path(path: str, what: str) -> Path:
         raise UsageError(f"{what} {p} is a directory; give a file name")
     if not p.parent.is_dir():
         raise UsageError(f"the folder of {what} {p} does not exist; create it first")
+    if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise UsageError(f"{what} {p} cannot be written (no permission); choose another place")
     return p
+
+
+def table_output(path: str, what: str) -> Path:
+    """An output table: writable, with a suffix privsynth reads (.csv, .tsv, .parquet...)."""
+    from privsynth.io.formats import SUFFIXES_TEXT, TABLE_SUFFIXES, table_suffix
+
+    p = output_path(path, what)
+    if table_suffix(p) not in TABLE_SUFFIXES:
+        raise UsageError(f"{what} {p}: unsupported file type; name it {SUFFIXES_TEXT}")
+    return p
+
+
+def paid_output(path: str, what: str) -> Path:
+    """An output of a command that spends budget: writable, and not there yet.
+
+    Checked before the ledger is charged, so that a paid-for result is never
+    lost to a typo and never silently replaces an earlier one.
+    """
+    p = output_path(path, what)
+    if p.exists():
+        raise UsageError(
+            f"refused: {what} {p} already exists, and this command spends privacy budget, so "
+            "it never overwrites its output; choose another name, or move the old file away "
+            "first (nothing was spent)")
+    return p
+
+
+def used_releases(acct: Any) -> set[str]:
+    """The release ids already recorded in a ledger."""
+    return {e.release for e in acct.ledger if e.release}
+
+
+def check_new_release(acct: Any, release: str, ledger: str) -> None:
+    """Refuse a release id already in the ledger (two fits would merge into one release)."""
+    if release in used_releases(acct):
+        raise UsageError(
+            f"refused: the release id {release!r} is already recorded in {ledger}; every "
+            "release needs its own id (a reused id would merge two releases into one); choose "
+            "another --release (nothing was spent)")
 
 
 def load_schema(path: str) -> Any:
@@ -328,11 +370,11 @@ def read_data(path: str, what: str, **kwargs: Any) -> Any:
         raise DataValidationError(f"{what} {data_path}: {exc}", problems=exc.problems) from exc
 
 
-def write_csv(df: Any, path: Path, na_rep: str = "") -> None:
-    """Write ``df`` to ``path`` atomically (no partial file on failure)."""
-    from privsynth._modelfile import atomic_write_text
+def write_output(df: Any, path: Path, na_rep: str = "") -> None:
+    """Write the table ``df`` to ``path`` (CSV, TSV or Parquet by suffix), atomically."""
+    from privsynth.io.write import write_table
 
-    atomic_write_text(path, df.to_csv(index=False, na_rep=na_rep))
+    write_table(df, path, na_rep=na_rep)
 
 
 def make_engine(name: str, params: Sequence[tuple[str, Any]]) -> Any:

@@ -22,7 +22,7 @@ from privsynth.cli._common import (
     risk_options,
     seed,
     utc_now,
-    write_csv,
+    write_output,
 )
 
 
@@ -138,7 +138,7 @@ def demo(args: argparse.Namespace) -> int:
     n_rows = args.rows if args.rows is not None else max(1, round(model.n_hat_))
     with progress.step(f"sampling {n_rows:,} synthetic rows"):
         synth = model.sample(n_rows, random_state=args.seed)
-        write_csv(synth, files["synthetic.csv"])
+        write_output(synth, files["synthetic.csv"])
     attacks = "without" if args.no_attacks else "with"
     with progress.step(f"auditing against the bundled Adult test split ({attacks} membership "
                        "attacks)"):

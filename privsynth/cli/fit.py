@@ -10,13 +10,14 @@ from privsynth.cli._common import (
     Parser,
     Progress,
     Subparsers,
+    check_new_release,
     data_options,
     delta,
     load_schema,
     make_engine,
     missing_tokens,
     need_file,
-    output_path,
+    paid_output,
     param,
     positive_float,
     read_data,
@@ -37,11 +38,12 @@ def register(sub: Subparsers, common: Parser) -> None:
                    "ledger's)")
     p.add_argument("--ledger", required=True, metavar="LEDGER.json",
                    help="the data set's ledger (create it with `privsynth budget init`)")
-    p.add_argument("--out", required=True, metavar="MODEL.json", help="the model file to write")
+    p.add_argument("--out", required=True, metavar="MODEL.json",
+                   help="the model file to write (must not exist: a fit never overwrites)")
     p.add_argument("--param", type=param, action="append", metavar="NAME=VALUE",
                    help="engine parameter (repeatable), e.g. --param degree=2")
-    p.add_argument("--release", help="release id recorded in the ledger (default: model file "
-                   "name and time)")
+    p.add_argument("--release", help="release id recorded in the ledger, new to it (default: "
+                   "model file name and time)")
     p.add_argument("--lock-timeout", type=positive_float, default=300.0, metavar="SECONDS",
                    help="how long to wait for another process using the ledger (default 300)")
     data_options(p)
@@ -55,23 +57,26 @@ def fit(args: argparse.Namespace) -> int:
 
     progress = Progress(3)
     model = make_engine(args.engine, args.param or ())
-    out = output_path(args.out, "model output")
+    out = paid_output(args.out, "model output")  # absent and writable, before any spend
     schema = load_schema(args.schema)
-    # Fail closed on a bad ledger, and refuse an overspend, before the data is read. The
-    # engine checks again (and charges) under the lock: another process may spend meanwhile.
-    read_ledger(args.ledger).check([PureDPEvent(args.epsilon, mechanism=args.engine)],
-                                   label=f"fit {args.engine}")
+    release = args.release or f"{out.name}@{utc_now()}"
+    # Fail closed on a bad ledger, a reused release id and an overspend, before the data is
+    # read. The engine checks again (and charges) under the lock: another process may spend
+    # meanwhile.
+    ledger = read_ledger(args.ledger)
+    check_new_release(ledger, release, args.ledger)
+    ledger.check([PureDPEvent(args.epsilon, mechanism=args.engine)], label=f"fit {args.engine}")
     data_path = need_file(args.data, "data file", DataValidationError)
     with progress.step(f"reading and validating {data_path.name}"):
         data = read_data(args.data, "data file", schema=schema,
                          missing_values=missing_tokens(args),
                          on_out_of_domain=args.out_of_domain)
-    release = args.release or f"{out.name}@{utc_now()}"
     kwargs: dict[str, Any] = {} if args.delta is None else {"delta": args.delta}
     with progress.step(f"fitting {args.engine} (epsilon {args.epsilon:g}); the ledger is "
                        "charged before any noise is drawn"), \
             FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout,
                                   release=release) as acct:
+        check_new_release(acct, release, args.ledger)  # again, under the lock
         before = len(acct.ledger)
         try:
             model.fit(data, schema=schema, epsilon=args.epsilon, accountant=acct, **kwargs)

@@ -15,10 +15,10 @@ from privsynth.cli._common import (
     UsageError,
     need_file,
     one_line,
-    output_path,
     positive_int,
     seed,
-    write_csv,
+    table_output,
+    write_output,
 )
 from privsynth.errors import ModelFileError
 
@@ -27,8 +27,14 @@ def register(sub: Subparsers, common: Parser) -> None:
     """Add ``sample``."""
     p = sub.add_parser("sample", parents=[common], help="draw synthetic rows from a model")
     p.add_argument("model", metavar="MODEL", help="a model file written by fit or demo")
-    p.add_argument("-n", type=positive_int, required=True, help="number of rows")
-    p.add_argument("--out", required=True, metavar="SYNTH.csv", help="the CSV file to write")
+    p.add_argument("-n", type=positive_int,
+                   help="number of rows (default: the model's noisy row count, a DP output; "
+                        "never give the private table's exact row count)")
+    p.add_argument("--out", required=True, metavar="SYNTH.csv",
+                   help="the file to write (.csv, .tsv, optionally .gz, or .parquet)")
+    p.add_argument("--na-rep", default="", metavar="TOKEN",
+                   help="how missing values are written (default: an empty field), e.g. the "
+                        "source's token: --na-rep NA")
     p.add_argument("--seed", type=seed, help="seed of the sampling (reproducible output)")
     p.add_argument("--where", type=where_pair, action="append", metavar="COLUMN=VALUE",
                    help="sample only rows with this value (repeatable): a category, a number, "
@@ -99,7 +105,7 @@ def sample(args: argparse.Namespace) -> int:
     from privsynth.errors import ConstraintError
 
     path = need_file(args.model, "model file", ModelFileError)
-    out = output_path(args.out, "output")
+    out = table_output(args.out, "output")
     model = engines.load_model(path)
     kwargs: dict[str, Any] = {}
     if args.where:
@@ -107,15 +113,26 @@ def sample(args: argparse.Namespace) -> int:
             raise UsageError(f"--where: the {type(model).__name__} engine of this privsynth "
                              "version cannot sample with conditions; leave out --where")
         kwargs["conditions"] = conditions(args.where, model.schema_)
+    # Without -n, the noisy row count the model released (a DP output): the private
+    # table's exact count must never be a sample size (it would be published with it).
+    noisy = args.n is None
+    n = args.n
+    if noisy:
+        n_hat = getattr(model, "n_hat_", None)
+        if n_hat is None:
+            raise UsageError(f"the {type(model).__name__} model has no noisy row count; give "
+                             "the number of rows with -n")
+        n = max(1, round(float(n_hat)))
     try:
-        df = model.sample(args.n, random_state=args.seed, **kwargs)
+        df = model.sample(n, random_state=args.seed, **kwargs)
     except ConstraintError as exc:
         if not args.where:
             raise
         # the conditions asked for are impossible or invalid: a usage mistake
         raise UsageError(f"--where: {one_line(str(exc))}") from exc
-    write_csv(df, out)
+    write_output(df, out, na_rep=args.na_rep)
     where = f" where {', '.join(f'{k}={v}' for k, v in args.where)}" if args.where else ""
-    print(f"wrote {len(df)} synthetic rows{where} to {out} (sampling is post-processing: no "
-          "privacy cost)")
+    count = " (the model's noisy row count)" if noisy else ""
+    print(f"wrote {len(df)} synthetic rows{count}{where} to {out} (sampling is post-processing: "
+          "no privacy cost)")
     return EXIT_OK

@@ -11,12 +11,14 @@ from privsynth.cli._common import (
     Parser,
     Subparsers,
     UsageError,
+    check_new_release,
     data_options,
     load_schema,
     log,
     missing_tokens,
     need_file,
     output_path,
+    paid_output,
     positive_float,
     positive_int,
     read_data,
@@ -32,7 +34,8 @@ def register(sub: Subparsers, common: Parser) -> None:
     ssub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
     q = ssub.add_parser("infer", parents=[common], help="write a schema from data")
     q.add_argument("data", metavar="DATA")
-    q.add_argument("--out", required=True, metavar="SCHEMA.json", help="the schema file to write")
+    q.add_argument("--out", required=True, metavar="SCHEMA.json",
+                   help="the schema file to write (with --dp it must not exist yet)")
     q.add_argument("--unsafe", action="store_true",
                    help="read domains from the data WITHOUT differential privacy")
     q.add_argument("--dp", action="store_true", help="estimate domains with DP (spends budget)")
@@ -43,7 +46,7 @@ def register(sub: Subparsers, common: Parser) -> None:
                         '{"age": [0, 150]}')
     q.add_argument("--max-categories", type=positive_int, default=200, metavar="N",
                    help="most categories kept per column (default 200)")
-    q.add_argument("--release", help="release id recorded in the ledger")
+    q.add_argument("--release", help="release id recorded in the ledger, new to it")
     q.add_argument("--lock-timeout", type=positive_float, default=300.0, metavar="SECONDS",
                    help="how long to wait for another process using the ledger (default 300)")
     data_options(q, out_of_domain=False)
@@ -96,7 +99,9 @@ def schema_infer(args: argparse.Namespace) -> int:
     if args.unsafe == args.dp:
         raise UsageError("schema infer needs exactly one of --dp (differentially private, "
                          "spends budget) or --unsafe (reads domains from the data, NOT private)")
-    out = output_path(args.out, "schema output")
+    # --dp spends budget: its output must be new (checked before anything is spent)
+    out = paid_output(args.out, "schema output") if args.dp else output_path(args.out,
+                                                                             "schema output")
     need_file(args.data, "data file", DataValidationError)
     missing = missing_tokens(args)
     if args.unsafe:
@@ -122,11 +127,13 @@ def schema_infer(args: argparse.Namespace) -> int:
     from privsynth.accounting.persistent import FileAccountant, read_ledger
 
     coarse, kinds = coarse_spec(args.coarse) if args.coarse else ({}, {})
-    read_ledger(args.ledger)  # fail closed before reading the data
-    df = read_data(args.data, "data file", missing_values=missing)
     release = args.release or f"schema:{out.name}@{utc_now()}"
+    # fail closed on a bad ledger and a reused release id before reading the data
+    check_new_release(read_ledger(args.ledger), release, args.ledger)
+    df = read_data(args.data, "data file", missing_values=missing)
     with FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout,
                                release=release) as acct:
+        check_new_release(acct, release, args.ledger)
         schema = infer_dp(df, epsilon=args.epsilon, accountant=acct, coarse=coarse,
                           kinds=kinds, max_categories=args.max_categories)
         left = acct.remaining().epsilon
