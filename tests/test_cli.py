@@ -809,3 +809,37 @@ def test_split_writes_a_seeded_random_holdout(run: Run, files: dict[str, Path],
     drawn = out.split("seed ")[1].split(".")[0]
     assert split(drawn, "r2.csv", "rh2.csv")[0] == 0
     assert (tmp_path / "rh2.csv").read_bytes() == (tmp_path / "rh.csv").read_bytes()
+
+
+def test_fit_dry_run_prints_the_charge_and_reads_no_data_row(
+        run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    FileAccountant.open(ledger).spend(LaplaceEvent(0.25), label="earlier", release="r0")
+    before = ledger.read_bytes()
+    # a valid header, then rows no reader could parse: only the header may be read
+    data = tmp_path / "data.csv"
+    header = files["adult"].read_text().splitlines()[0]
+    data.write_bytes(header.encode() + b"\n" + bytes(range(256)) * 50)
+    _forbid_reading(monkeypatch)
+    argv = ["fit", data, "--schema", files["adult_schema"], "--ledger", ledger,
+            "--out", tmp_path / "m.json", "--release", "r1", "--dry-run"]
+    code, out, err = run(*argv, "--epsilon", "0.5")
+    assert code == 0, err
+    assert "would charge  epsilon 0.5 to" in out and "as release 'r1'" in out
+    assert "ledger now    epsilon 0.25 of 1 spent (remaining 0.75)" in out
+    assert "after the fit epsilon 0.75 of 1 spent (remaining 0.25)" in out
+    assert ledger.read_bytes() == before and not (tmp_path / "m.json").exists()
+    # what the real fit would refuse, the dry run refuses the same way
+    code, _, err = run(*argv, "--epsilon", "0.9")
+    assert code == 3
+    assert_one_line_error(err, contains="refused")
+    other = tmp_path / "other.csv"
+    other.write_text("x,y\n1,2\n")
+    code, _, err = run("fit", other, "--schema", files["adult_schema"], "--ledger", ledger,
+                       "--out", tmp_path / "m.json", "--epsilon", "0.1", "--dry-run")
+    assert code == 4
+    assert_one_line_error(err, contains="header does not match the schema")
+    code, _, err = run(*argv[:-3], "--release", "r0", "--dry-run", "--epsilon", "0.1")
+    assert code == 2
+    assert_one_line_error(err, contains="already recorded")
+    assert ledger.read_bytes() == before

@@ -9,6 +9,7 @@ Commands (``privsynth COMMAND --help`` for each)::
                        | check [DATA] --schema SCHEMA
     privsynth split    DATA --holdout 0.2 [--seed S] --out-train TRAIN --out-holdout HOLDOUT
     privsynth fit      DATA --schema SCHEMA --engine NAME --epsilon E --ledger LEDGER --out MODEL
+                       [--dry-run]
     privsynth sample   MODEL [-n N] --out SYNTH.csv [--seed S] [--where COLUMN=VALUE ...]
     privsynth audit    --real R --synthetic S [--holdout H] [--model M] [--ledger L]
                        --out REPORT.html [--json REPORT.json] [--public]

@@ -46,6 +46,10 @@ def register(sub: Subparsers, common: Parser) -> None:
                    "model file name and time)")
     p.add_argument("--lock-timeout", type=positive_float, default=300.0, metavar="SECONDS",
                    help="how long to wait for another process using the ledger (default 300)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check everything and print what the fit would charge, to which ledger, "
+                        "and what would remain; reads the data file's header only, spends "
+                        "nothing, writes nothing")
     data_options(p)
     p.set_defaults(func=fit)
 
@@ -65,8 +69,11 @@ def fit(args: argparse.Namespace) -> int:
     # meanwhile.
     ledger = read_ledger(args.ledger)
     check_new_release(ledger, release, args.ledger)
-    ledger.check([PureDPEvent(args.epsilon, mechanism=args.engine)], label=f"fit {args.engine}")
+    after = ledger.check([PureDPEvent(args.epsilon, mechanism=args.engine)],
+                         label=f"fit {args.engine}")
     data_path = need_file(args.data, "data file", DataValidationError)
+    if args.dry_run:
+        return _dry_run(args, ledger, after, schema, release, out)
     with progress.step(f"reading and validating {data_path.name}"):
         data = read_data(args.data, "data file", schema=schema,
                          missing_values=missing_tokens(args),
@@ -92,4 +99,34 @@ def fit(args: argparse.Namespace) -> int:
     print(f"fitted {args.engine}: release {release!r} spent epsilon {args.epsilon:g}; ledger "
           f"{args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} (remaining "
           f"{left.epsilon:.4g}); model written to {out}")
+    return EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, ledger: Any, after: Any, schema: Any, release: str,
+             out: Any) -> int:
+    """Print the plan of a fit whose every declared input was checked; read no data row."""
+    from privsynth.schema_import import read_header
+
+    names = read_header(args.data)  # the header line only, never a data row
+    missing = [c for c in schema.names if c not in names]
+    extra = [c for c in names if c not in schema.names]
+    if missing or extra:
+        raise DataValidationError(
+            f"data file {args.data}: its header does not match the schema: missing {missing}, "
+            f"not in the schema {extra}; the fit would be refused (nothing was spent)")
+    now = ledger.spent()
+    delta = f", delta {args.delta:g}" if args.delta is not None else ""
+    for line in (
+        f"dry run of fit {args.engine}: nothing spent, nothing written, no data row read",
+        f"  {'would charge':<13} epsilon {args.epsilon:g}{delta} to {args.ledger} as release "
+        f"{release!r}",
+        f"  {'ledger now':<13} epsilon {now.epsilon:.4g} of {ledger.epsilon:g} spent "
+        f"(remaining {max(0.0, ledger.epsilon - now.epsilon):.4g})",
+        f"  {'after the fit':<13} epsilon {after.epsilon:.4g} of {ledger.epsilon:g} spent "
+        f"(remaining {max(0.0, ledger.epsilon - after.epsilon):.4g})",
+        f"  {'data':<13} {args.data}: the {len(names)} columns of the header match the schema "
+        "(values are checked when the fit reads the rows)",
+        f"  {'would write':<13} {out}",
+    ):
+        print(line)
     return EXIT_OK
