@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from privsynth.schema import CategoricalColumn, Schema
+from privsynth.columns import CategoricalColumn
+from privsynth.schema import Schema
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -473,7 +474,7 @@ class Harness:
         self._record(rec)
 
     def run_peer(self, dataset: str, tool: str, mode: str, epsilon: float, seed: int) -> None:
-        from privsynth.transform import Discretizer
+        from privsynth.binning import Discretizer
 
         data = self.data(dataset)
         tag = f"{dataset}-{tool}-{mode}-{epsilon}-{seed}"
@@ -805,7 +806,7 @@ def render(folder: Path = RESULTS, doc: Path = DOC) -> Path:
         "the whole budget through the accountant. **raw** = the peer on the original "
         "columns with its own preprocessing (SmartNoise: a tenth of epsilon on DP "
         "bounds). **binned** = the fair setup: every column pre-binned on our public bins "
-        f"(`privsynth.transform.Discretizer`, at most {PEER_BINS} bins per numeric "
+        f"(`privsynth.binning.Discretizer`, at most {PEER_BINS} bins per numeric "
         "column), given to the peer as categorical codes and decoded back uniformly within "
         "each bin. On ACS the peers run in the binned setup only: its numeric columns carry "
         "the code \"N\" (not applicable), which the peers' raw numeric preprocessing cannot "

@@ -27,15 +27,16 @@ from privsynth.errors import (
     ModelFileError,
     NotFittedError,
     ParameterError,
+    PrivacyWarning,
     PrivsynthError,
     ResourceLimitError,
     SchemaError,
 )
+from privsynth.inference import infer_dp, infer_unsafe
 from privsynth.io import read_table
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
 from privsynth.validation import validate
-
 
 
 def __getattr__(name: str) -> Any:
@@ -68,6 +69,7 @@ __all__ = [
     "NotFittedError",
     "ParameterError",
     "PrivBayes",
+    "PrivacyWarning",
     "PrivsynthError",
     "ResourceLimitError",
     "Schema",
@@ -75,6 +77,8 @@ __all__ = [
     "__version__",
     "audit",
     "datasets",
+    "infer_dp",
+    "infer_unsafe",
     "load_model",
     "read_table",
     "validate",

@@ -1,9 +1,13 @@
-"""The exception hierarchy of privsynth.
+"""The exceptions and warnings of privsynth (bottom layer: imports nothing).
 
 Every error raised for a user mistake or a refused operation is a
 :class:`PrivsynthError`, so callers can catch one class. Messages say what is
 wrong and what to do next. Messages never contain private values: at most
 column names, counts of offending rows and public schema values.
+
+Every warning class lives here too: :class:`PrivacyWarning` (an operation
+weakens the privacy guarantee) and :class:`InsecureNoiseWarning` (privacy noise
+from a seeded generator, for tests only).
 """
 
 from __future__ import annotations
@@ -64,15 +68,25 @@ class ResourceLimitError(PrivsynthError):
     """An operation would exceed a configured memory or size cap."""
 
 
+class PrivacyWarning(UserWarning):
+    """An operation weakens the privacy guarantee (for example a schema read from the data)."""
+
+
+class InsecureNoiseWarning(UserWarning):
+    """Privacy noise is being drawn from a seeded, reproducible generator."""
+
+
 __all__ = [
     "BudgetExceededError",
     "ConstraintError",
     "DataValidationError",
+    "InsecureNoiseWarning",
     "LedgerError",
     "MissingExtraError",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
+    "PrivacyWarning",
     "PrivsynthError",
     "ResourceLimitError",
     "SchemaError",

@@ -55,7 +55,7 @@ from privsynth.accounting.events import (
     Event,
     ExponentialEvent,
 )
-from privsynth.errors import ParameterError
+from privsynth.errors import InsecureNoiseWarning, ParameterError
 
 # Denominator used to turn epsilons into fractions (rounded down: less epsilon used).
 _EPS_DENOM = 1_000_000
@@ -69,10 +69,6 @@ class Budget(Protocol):
     def spend(
         self, event: Event, *, label: str, release: str = "", reproducible_noise: bool = False
     ) -> object: ...
-
-
-class InsecureNoiseWarning(UserWarning):
-    """Privacy noise is being drawn from a seeded, reproducible generator."""
 
 
 @dataclass

@@ -48,14 +48,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth._types import FloatArray, IntArray
+from privsynth.columns import BooleanColumn, CategoricalColumn, Column, DatetimeColumn
 from privsynth.errors import DataValidationError, ParameterError
-from privsynth.schema import (
-    BooleanColumn,
-    CategoricalColumn,
-    Column,
-    DatetimeColumn,
-    Schema,
-)
+from privsynth.schema import Schema
 
 #: Most column subsets averaged by :func:`marginal_tvd` for ``way=3``.
 MAX_TRIPLES = 500

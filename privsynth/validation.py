@@ -9,10 +9,9 @@ given). It collects *every* problem before raising one
 in one round trip. Messages give column names and row counts, never the
 offending values: the data is private.
 
-:func:`infer_unsafe` goes the other way and reads a schema *from the data*,
-without differential privacy. It is a convenience for exploration; a release
-built on such a schema is not end-to-end DP and a :class:`PrivacyWarning`
-says so.
+Reading a schema *from* the data goes the other way and lives above, in
+:mod:`privsynth.inference`; the text helpers it shares with validation
+(:func:`text_view`, :func:`parse_numbers`) are public here for it.
 
 Example
 -------
@@ -33,7 +32,6 @@ Example
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,17 +40,17 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from privsynth.errors import DataValidationError, ParameterError, SchemaError
-from privsynth.schema import (
-    SOURCE_UNSAFE,
+from privsynth._checks import FALSE_TOKENS, TRUE_TOKENS, check_choice
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     Column,
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
-    Schema,
 )
+from privsynth.errors import DataValidationError, ParameterError, PrivacyWarning, SchemaError
+from privsynth.schema import Schema
 
 OutOfDomain = Literal["error", "clip", "map_to_missing"]
 _POLICIES: tuple[str, ...] = ("error", "clip", "map_to_missing")
@@ -61,9 +59,8 @@ _POLICIES: tuple[str, ...] = ("error", "clip", "map_to_missing")
 #: always a mis-parsed file (an unclosed quote swallowing the rest of it).
 MAX_VALUE_BYTES = 1_000_000
 
-_TRUE_TOKENS = ("true", "yes", "1", "t")
-_FALSE_TOKENS = ("false", "no", "0", "f")
-_BOOL_MAP = {**dict.fromkeys(_TRUE_TOKENS, True), **dict.fromkeys(_FALSE_TOKENS, False)}
+# the accepted true/false tokens, for messages: "true/false, yes/no, 1/0, t/f"
+_BOOL_TEXT = ", ".join(f"{t}/{f}" for t, f in zip(TRUE_TOKENS, FALSE_TOKENS, strict=True))
 
 # problem texts (also the keys of the advice given at the end of the message)
 P_EMPTY = "the table has no rows"
@@ -111,10 +108,6 @@ _ADVICE_BOUNDS = (
 )
 
 
-class PrivacyWarning(UserWarning):
-    """An operation weakens the privacy guarantee (for example a schema read from the data)."""
-
-
 @dataclass
 class _Report:
     """Problems found so far; each is a dict {column, problem, rows}."""
@@ -155,7 +148,8 @@ class _Report:
 # -- text handling -----------------------------------------------------------------
 
 
-def _is_text_like(s: pd.Series) -> bool:
+def is_text_like(s: pd.Series) -> bool:
+    """True for columns holding text (object, string or categorical dtype)."""
     return bool(
         ptypes.is_object_dtype(s.dtype)
         or ptypes.is_string_dtype(s.dtype)
@@ -181,7 +175,7 @@ def _element_as_text(x: object) -> str:
 
 
 @dataclass
-class _Text:
+class TextView:
     """A text view of a column: stripped strings plus missing / too-long masks."""
 
     stripped: pd.Series
@@ -189,7 +183,8 @@ class _Text:
     too_long: np.ndarray
 
 
-def _text_view(s: pd.Series, missing_values: Sequence[str]) -> _Text:
+def text_view(s: pd.Series, missing_values: Sequence[str]) -> TextView:
+    """Values as stripped text with masks of missing (NaN or a token) and too-long values."""
     na = s.isna().to_numpy(dtype=bool, copy=True)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
@@ -215,12 +210,12 @@ def _text_view(s: pd.Series, missing_values: Sequence[str]) -> _Text:
     stripped = text.str.strip()
     missing = na | stripped.isin(list(missing_values)).to_numpy(dtype=bool)
     missing &= ~too_long
-    return _Text(stripped=stripped, missing=missing, too_long=too_long)
+    return TextView(stripped=stripped, missing=missing, too_long=too_long)
 
 
-def _non_text_missing(s: pd.Series) -> _Text:
+def _non_text_missing(s: pd.Series) -> TextView:
     na = s.isna().to_numpy(dtype=bool, copy=True)
-    return _Text(stripped=s, missing=na, too_long=np.zeros(len(s), dtype=bool))
+    return TextView(stripped=s, missing=na, too_long=np.zeros(len(s), dtype=bool))
 
 
 # -- per kind ----------------------------------------------------------------------
@@ -277,7 +272,7 @@ def _categorical(
     n = len(s)
     missing = s.isna().to_numpy(dtype=bool, copy=True)
     too_long = np.zeros(n, dtype=bool)
-    if _is_text_like(s):
+    if is_text_like(s):
         # fast path: values that already equal a category need no stripping
         known = s.isin(cats).to_numpy(dtype=bool, copy=True)
         if mv:
@@ -288,7 +283,7 @@ def _categorical(
         out = pd.Series(np.full(n, np.nan, dtype=object), index=s.index)
     rest = np.flatnonzero(~known & ~missing)
     if rest.size:
-        tv = _text_view(s.iloc[rest], mv)
+        tv = text_view(s.iloc[rest], mv)
         missing[rest] = tv.missing
         too_long[rest] = tv.too_long
         known[rest] = tv.stripped.isin(cats).to_numpy(dtype=bool) & ~tv.missing & ~tv.too_long
@@ -300,16 +295,16 @@ def _categorical(
     return out.where(~(missing | to_missing), np.nan)
 
 
-def _to_float(s: pd.Series, mv: Sequence[str]) -> tuple[np.ndarray, _Text]:
+def _to_float(s: pd.Series, mv: Sequence[str]) -> tuple[np.ndarray, TextView]:
     """Values as float64 (NaN where missing or unreadable) and the text view."""
-    if ptypes.is_bool_dtype(s.dtype) or (ptypes.is_numeric_dtype(s.dtype) and not _is_text_like(s)):
+    if ptypes.is_bool_dtype(s.dtype) or (ptypes.is_numeric_dtype(s.dtype) and not is_text_like(s)):
         tv = _non_text_missing(s)
         return s.to_numpy(dtype="float64", na_value=np.nan), tv
-    tv = _text_view(s, mv)
-    return _parse_numbers(tv.stripped.where(~(tv.missing | tv.too_long))), tv
+    tv = text_view(s, mv)
+    return parse_numbers(tv.stripped.where(~(tv.missing | tv.too_long))), tv
 
 
-def _parse_numbers(text: pd.Series) -> np.ndarray:
+def parse_numbers(text: pd.Series) -> np.ndarray:
     """Text to float64, NaN where missing or not a number."""
     try:
         import pyarrow as pa
@@ -373,13 +368,13 @@ def _naive_utc(ts: pd.Timestamp) -> pd.Timestamp:
 
 def _to_datetime_ns(
     s: pd.Series, col: DatetimeColumn, mv: Sequence[str]
-) -> tuple[pd.Series, _Text]:
+) -> tuple[pd.Series, TextView]:
     """Parse to timezone-naive datetime64[ns]; NaT where missing or unreadable."""
     if ptypes.is_datetime64_any_dtype(s.dtype):
         tv = _non_text_missing(s)
         parsed = s
     else:
-        tv = _text_view(s, mv)
+        tv = text_view(s, mv)
         if ptypes.is_object_dtype(s.dtype) and pd.api.types.infer_dtype(s, skipna=True) in (
             "datetime",
             "datetime64",
@@ -426,22 +421,22 @@ def _boolean(
         tv = _non_text_missing(s)
         flags = s.to_numpy(dtype=bool, na_value=False)
         readable = ~tv.missing
-    elif ptypes.is_numeric_dtype(s.dtype) and not _is_text_like(s):
+    elif ptypes.is_numeric_dtype(s.dtype) and not is_text_like(s):
         tv = _non_text_missing(s)
         num = s.to_numpy(dtype="float64", na_value=np.nan)
         readable = (num == 0) | (num == 1)
         flags = num == 1
     else:
-        tv = _text_view(s, mv)
+        tv = text_view(s, mv)
         lowered = tv.stripped.str.lower()
-        readable = lowered.isin(list(_BOOL_MAP)).to_numpy(dtype=bool)
-        flags = lowered.isin(list(_TRUE_TOKENS)).to_numpy(dtype=bool)
+        readable = lowered.isin([*TRUE_TOKENS, *FALSE_TOKENS]).to_numpy(dtype=bool)
+        flags = lowered.isin(list(TRUE_TOKENS)).to_numpy(dtype=bool)
     report.add_count(col.name, P_TOO_LONG, tv.too_long)
     _missing_checks(col, tv.missing, report)
     present = ~tv.missing & ~tv.too_long
     report.add_count(
         col.name,
-        _unreadable("boolean") + " (accepted: true/false, yes/no, 1/0, t/f)",
+        _unreadable("boolean") + f" (accepted: {_BOOL_TEXT})",
         present & ~readable,
         _ADVICE_UNREADABLE,
     )
@@ -460,14 +455,12 @@ def _check_arguments(
         raise ParameterError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if not isinstance(schema, Schema):
         raise ParameterError(f"'schema' must be a privsynth Schema, got {type(schema).__name__}")
-    if on_out_of_domain not in _POLICIES:
-        raise ParameterError(
-            f"on_out_of_domain must be one of {list(_POLICIES)}, got {on_out_of_domain!r}"
-        )
-    return _check_missing_values(missing_values)
+    check_choice("on_out_of_domain", on_out_of_domain, _POLICIES, where="validate")
+    return check_missing_values(missing_values)
 
 
-def _check_missing_values(missing_values: object) -> tuple[str, ...]:
+def check_missing_values(missing_values: object) -> tuple[str, ...]:
+    """The missing-value tokens, stripped; ParameterError unless a sequence of strings."""
     if isinstance(missing_values, str) or not isinstance(missing_values, Sequence | set):
         raise ParameterError(
             "missing_values must be a sequence of strings, e.g. ('', 'NA'), "
@@ -579,143 +572,13 @@ def validate(
     return pd.DataFrame(out, index=df.index, columns=list(schema.names))
 
 
-# -- unsafe inference ----------------------------------------------------------------
-
-
-def _infer_numeric(name: str, values: np.ndarray, nullable: bool) -> Column:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        raise SchemaError(
-            f"column {name!r} has no finite values, so its domain cannot be read from the "
-            "data; describe it in the schema by hand or drop it"
-        )
-    lo, hi = float(finite.min()), float(finite.max())
-    if np.all(np.floor(finite) == finite):
-        return IntegerColumn(name, nullable=nullable, lower=int(lo), upper=int(hi))
-    return FloatColumn(name, nullable=nullable, lower=lo, upper=hi)
-
-
-def _infer_column(
-    name: str, s: pd.Series, max_categories: int, missing_values: Sequence[str]
-) -> Column:
-    if ptypes.is_bool_dtype(s.dtype):
-        return BooleanColumn(name, nullable=bool(s.isna().any()))
-    if ptypes.is_datetime64_any_dtype(s.dtype):
-        ts = s.dropna()
-        if ts.empty:
-            raise SchemaError(
-                f"column {name!r} is entirely missing, so its domain cannot be read from the "
-                "data; describe it in the schema by hand or drop it"
-            )
-        if isinstance(ts.dtype, pd.DatetimeTZDtype):
-            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-        return DatetimeColumn(
-            name,
-            nullable=bool(s.isna().any()),
-            lower=ts.min().isoformat(),
-            upper=ts.max().isoformat(),
-            resolution="s",
-        )
-    if ptypes.is_numeric_dtype(s.dtype) and not _is_text_like(s):
-        values = s.to_numpy(dtype="float64", na_value=np.nan)
-        return _infer_numeric(name, values, bool(np.isnan(values).any()))
-    tv = _text_view(s, missing_values)
-    if tv.too_long.any():
-        raise SchemaError(f"column {name!r} holds values longer than 1 MB; drop the column")
-    nullable = bool(tv.missing.any())
-    present = tv.stripped[~tv.missing]
-    if present.empty:
-        raise SchemaError(
-            f"column {name!r} is entirely missing, so its domain cannot be read from the "
-            "data; describe it in the schema by hand or drop it"
-        )
-    numbers = _parse_numbers(present)
-    if not np.isnan(numbers).any():
-        return _infer_numeric(name, numbers, nullable)
-    categories = pd.unique(present.astype(object))
-    if len(categories) > max_categories:
-        raise SchemaError(
-            f"column {name!r} has more than max_categories={max_categories} distinct values; "
-            "bin it into public ranges, declare it by hand, or drop it (identifiers and free "
-            "text should not be synthesized)"
-        )
-    return CategoricalColumn(
-        name, nullable=nullable, categories=tuple(sorted(str(c) for c in categories))
-    )
-
-
-def infer_unsafe(
-    df: pd.DataFrame,
-    *,
-    max_categories: int = 1000,
-    warn: bool = True,
-    missing_values: Sequence[str] = ("",),
-) -> Schema:
-    """Read a schema from the data itself, WITHOUT differential privacy.
-
-    The category lists and bounds are the data's own values (its minimum,
-    maximum, every distinct category), so publishing anything built on this
-    schema reveals them. The schema is marked ``source="data (not DP)"`` and
-    reports say the release is not end-to-end DP. Prefer a public schema, or
-    :meth:`Schema.infer_dp`.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        The data.
-    max_categories : int
-        A text column with more distinct values raises :class:`SchemaError`.
-    warn : bool
-        Emit a :class:`PrivacyWarning` (default). Turn off only in code that
-        has already told its user.
-    missing_values : sequence of str
-        Text tokens that mean "missing" (see :func:`validate`).
-
-    Returns
-    -------
-    Schema
-        Integers where every value is whole, floats otherwise; ``bool`` ->
-        boolean; datetimes -> datetime at resolution ``"s"``; text that all
-        parses as numbers -> numeric; other text -> categorical. A column is
-        nullable when any value is missing.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"n": ["3", "5"], "x": [0.5, 2.0], "c": ["b", "a"]})
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore", PrivacyWarning)
-    ...     s = infer_unsafe(df)
-    >>> [c.kind for c in s], s["n"].upper, s["c"].categories, s.source
-    (['integer', 'float', 'categorical'], 5, ('a', 'b'), 'data (not DP)')
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise ParameterError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    tokens = _check_missing_values(missing_values)
-    if type(max_categories) is not int or max_categories < 1:
-        raise ParameterError(f"max_categories must be a positive integer, got {max_categories!r}")
-    if df.shape[1] == 0:
-        raise SchemaError("the table has no columns; there is nothing to infer")
-    if len(df) == 0:
-        raise SchemaError("the table has no rows; a domain cannot be read from it")
-    if not df.columns.is_unique:
-        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-        raise SchemaError(f"duplicated column names in the data: {dup}")
-    if warn:
-        warnings.warn(
-            PrivacyWarning(
-                "infer_unsafe reads category lists and numeric bounds from the private data "
-                "without differential privacy: the schema reveals private values (minimums, "
-                "maximums, rare categories), and a release that uses it is NOT end-to-end DP. "
-                "Write a public schema (from documentation) or use Schema.infer_dp instead."
-            ),
-            stacklevel=2,
-        )
-    columns = tuple(
-        _infer_column(str(name), df[name], max_categories, tokens) for name in df.columns
-    )
-    return Schema(columns, source=SOURCE_UNSAFE)
-
-
-__all__ = ["MAX_VALUE_BYTES", "PrivacyWarning", "infer_unsafe", "validate"]
+__all__ = [
+    "MAX_VALUE_BYTES",
+    "OutOfDomain",
+    "PrivacyWarning",
+    "check_missing_values",
+    "is_text_like",
+    "parse_numbers",
+    "text_view",
+    "validate",
+]

@@ -16,6 +16,7 @@ import pytest
 
 from privsynth.backends import Clique, NumpyBackend, bernoulli_rows, open_backend, row_uniforms
 from privsynth.backends.base import compact_dtype, count_clique
+from privsynth.binning import Discretizer
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import (
     DataValidationError,
@@ -25,7 +26,6 @@ from privsynth.errors import (
 )
 from privsynth.mechanisms import InsecureNoiseWarning, Noise
 from privsynth.schema import Schema
-from privsynth.transform import Discretizer
 
 dd = pytest.importorskip("dask.dataframe")
 dask = pytest.importorskip("dask")

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from benchmarks import harness
-from privsynth.schema import CategoricalColumn, FloatColumn, IntegerColumn, Schema
+from privsynth.columns import CategoricalColumn, FloatColumn, IntegerColumn
+from privsynth.schema import Schema
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

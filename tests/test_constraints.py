@@ -28,7 +28,6 @@ from privsynth.constraints import (
     domain_mask,
     parse_constraints,
     parse_formula,
-    with_constraints,
 )
 from privsynth.engines._pb_inference import ConditionalSampler
 from privsynth.engines.base import Synthesizer
@@ -80,7 +79,7 @@ ADULT_RULES: list[dict[str, Any]] = [
 def adult_model() -> PrivBayes:
     from privsynth.datasets import adult_schema, load_adult
 
-    schema = with_constraints(adult_schema(), *ADULT_RULES)
+    schema = adult_schema().with_constraints(*ADULT_RULES)
     return PrivBayes().fit(load_adult(), schema=schema, epsilon=2.0,
                            noise=Noise.insecure_for_tests(3))
 
@@ -398,7 +397,7 @@ TOY_RULES: list[dict[str, Any]] = [
 
 @pytest.fixture()
 def toy_model() -> _Uniform:
-    return _Uniform().fit(pd.DataFrame(), schema=with_constraints(TOY, *TOY_RULES),
+    return _Uniform().fit(pd.DataFrame(), schema=TOY.with_constraints(*TOY_RULES),
                           epsilon=1.0)
 
 
@@ -435,7 +434,7 @@ def test_generic_conditions_and_sample_conditions(toy_model: _Uniform) -> None:
 
 def test_rejection_gives_up_with_the_rate(toy_model: _Uniform) -> None:
     # x < y with y conditioned on its lowest bin: x must be 0 and y tiny; rare but possible
-    schema = with_constraints(TOY, {"kind": "order", "columns": ["y", "x"], "strict": True},
+    schema = TOY.with_constraints({"kind": "order", "columns": ["y", "x"], "strict": True},
                               {"kind": "order", "columns": ["x", "y"]})
     model = _Uniform().fit(pd.DataFrame(), schema=schema, epsilon=1.0)
     t0 = time.perf_counter()
@@ -461,7 +460,7 @@ def test_rejection_gives_up_with_the_rate(toy_model: _Uniform) -> None:
 ])
 def test_contradictions_raise_promptly(rules: list[dict[str, Any]],
                                        conditions: dict[str, Any] | None, match: str) -> None:
-    model = _Uniform().fit(pd.DataFrame(), schema=with_constraints(TOY, *rules), epsilon=1.0)
+    model = _Uniform().fit(pd.DataFrame(), schema=TOY.with_constraints(*rules), epsilon=1.0)
     t0 = time.perf_counter()
     with pytest.raises(ConstraintError, match=match):
         model.sample(50, random_state=0, conditions=conditions)
@@ -498,11 +497,11 @@ def test_rule_outside_the_schema_is_a_schema_error() -> None:
     ]
     for spec, match in bad:
         with pytest.raises(SchemaError, match=match):
-            with_constraints(TOY, spec)
+            TOY.with_constraints(spec)
         with pytest.raises(SchemaError, match=match):
             Schema.from_dict({**TOY.to_dict(), "constraints": [spec]})
     with pytest.raises(SchemaError, match="cycle"):
-        with_constraints(TOY, Formula("total", "y * 2"), Formula("y", "total / 2"))
+        TOY.with_constraints(Formula("total", "y * 2"), Formula("y", "total / 2"))
 
 
 # ------------------------------------------------------------ formulas
@@ -531,7 +530,7 @@ def test_formula_evaluates_arithmetic_safely() -> None:
 
 # ------------------------------------------------------------ JSON forms
 def test_json_round_trip_and_python_objects() -> None:
-    schema = with_constraints(TOY, *TOY_RULES)
+    schema = TOY.with_constraints(*TOY_RULES)
     again = Schema.from_json(schema.to_json())
     assert again.to_dict() == schema.to_dict()
     rules = parse_constraints(again)

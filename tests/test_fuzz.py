@@ -57,6 +57,7 @@ from privsynth.errors import (
 )
 from privsynth.io import read_table
 from privsynth.schema import Schema
+from privsynth.validation import validate
 
 # Hostile inputs tried, per entry point (a test-module tally, reported in docs/testing.md).
 _TRIED: Counter[str] = Counter()
@@ -286,7 +287,7 @@ def _validate_hostile(data: st.DataObject) -> None:
     with warnings.catch_warnings():
         # pandas may warn while *trying* to parse garbage; warnings are not crashes
         warnings.simplefilter("ignore")
-        result = _outcome("validate", lambda: SCHEMA.validate(df, on_out_of_domain=policy),
+        result = _outcome("validate", lambda: validate(df, SCHEMA, on_out_of_domain=policy),
                          private=True)
     _check_validated(result, n_rows)
 
@@ -311,7 +312,7 @@ def _validate_typed(data: st.DataObject) -> None:
                                                   max_size=n_rows)), errors="coerce"),
     })
     policy = data.draw(st.sampled_from(["error", "clip", "map_to_missing"]), label="policy")
-    _check_validated(_outcome("validate", lambda: SCHEMA.validate(df, on_out_of_domain=policy),
+    _check_validated(_outcome("validate", lambda: validate(df, SCHEMA, on_out_of_domain=policy),
                          private=True),
                      n_rows)
 
@@ -332,7 +333,7 @@ def test_validate_structural_problems_are_reported(shape: str) -> None:
         df = pd.concat([base, base[["n"]]], axis=1)
     else:
         df = base.drop(columns=["when"])
-    exc = _outcome("validate", lambda: SCHEMA.validate(df), private=True)
+    exc = _outcome("validate", lambda: validate(df, SCHEMA), private=True)
     assert isinstance(exc, DataValidationError)
     assert exc.problems and all(set(p) >= {"column", "problem", "rows"} for p in exc.problems)
 

@@ -1,4 +1,4 @@
-"""Tests of DP schema inference (privsynth._infer_dp.infer_dp)."""
+"""Tests of DP schema inference (privsynth.inference.infer_dp)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ import pytest
 from scipy import stats
 
 from privsynth import mechanisms
-from privsynth._infer_dp import _grid, _threshold, infer_dp
+from privsynth._infer_plan import category_threshold, public_grid
 from privsynth.accounting import Accountant, ApproxDPEvent, ExponentialEvent, LaplaceEvent
+from privsynth.columns import (
+    BooleanColumn,
+    CategoricalColumn,
+    DatetimeColumn,
+    FloatColumn,
+    IntegerColumn,
+)
 from privsynth.errors import (
     BudgetExceededError,
     DataValidationError,
@@ -20,15 +27,9 @@ from privsynth.errors import (
     PrivsynthError,
     SchemaError,
 )
+from privsynth.inference import infer_dp
 from privsynth.mechanisms import InsecureNoiseWarning, Noise
-from privsynth.schema import (
-    BooleanColumn,
-    CategoricalColumn,
-    DatetimeColumn,
-    FloatColumn,
-    IntegerColumn,
-    Schema,
-)
+from privsynth.schema import Schema
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 ADULT_NAMES = [
@@ -175,7 +176,7 @@ def test_single_record_category_is_found_with_probability_delta() -> None:
 
 def test_threshold_is_smallest_that_meets_delta() -> None:
     for eps, delta in [(1.0, 0.2), (0.07, 1e-8), (0.5, 1e-6), (3.0, 0.4)]:
-        t = _threshold(eps, delta)
+        t = category_threshold(eps, delta)
         assert t >= 2
         assert mechanisms.thresholded_histogram_delta(eps, t) <= delta
         if t > 2:
@@ -318,13 +319,13 @@ def test_no_category_frequent_enough_is_explained() -> None:
 
 
 def test_grid_is_public_sorted_and_log_spaced_when_wide() -> None:
-    g = _grid(0.0, 150.0, 1000, integer=True)
+    g = public_grid(0.0, 150.0, 1000, integer=True)
     assert g[0] == 0 and g[-1] == 150 and np.all(np.diff(g) > 0)
     assert np.array_equal(g, np.arange(151))
-    wide = _grid(0.0, 1e6, 1000, integer=False)
+    wide = public_grid(0.0, 1e6, 1000, integer=False)
     assert wide[0] == 0.0 and wide[-1] == 1e6 and np.all(np.diff(wide) > 0)
     assert np.sum(wide < 100) >= 100  # fine resolution near zero
-    narrow = _grid(-5.0, 5.0, 1000, integer=False)
+    narrow = public_grid(-5.0, 5.0, 1000, integer=False)
     assert narrow.size == 1000 and np.allclose(np.diff(narrow), 10 / 999)
 
 

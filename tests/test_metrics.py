@@ -10,6 +10,13 @@ import pandas as pd
 import pytest
 
 from privsynth import metrics
+from privsynth.columns import (
+    BooleanColumn,
+    CategoricalColumn,
+    DatetimeColumn,
+    FloatColumn,
+    IntegerColumn,
+)
 from privsynth.errors import DataValidationError, ParameterError
 from privsynth.metrics import (
     association_difference,
@@ -24,14 +31,7 @@ from privsynth.metrics import (
     subsample_rows,
     tvd_table,
 )
-from privsynth.schema import (
-    BooleanColumn,
-    CategoricalColumn,
-    DatetimeColumn,
-    FloatColumn,
-    IntegerColumn,
-    Schema,
-)
+from privsynth.schema import Schema
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 ADULT = DATASETS / "adult"

@@ -13,6 +13,13 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from privsynth.columns import (
+    BooleanColumn,
+    CategoricalColumn,
+    DatetimeColumn,
+    FloatColumn,
+    IntegerColumn,
+)
 from privsynth.errors import (
     DataValidationError,
     ParameterError,
@@ -39,14 +46,7 @@ from privsynth.risk import (
 from privsynth.risk import distance as distance_module
 from privsynth.risk.assess import about
 from privsynth.risk.membership import roc_curve
-from privsynth.schema import (
-    BooleanColumn,
-    CategoricalColumn,
-    DatetimeColumn,
-    FloatColumn,
-    IntegerColumn,
-    Schema,
-)
+from privsynth.schema import Schema
 
 # --------------------------------------------------------------------------- fixtures
 MIXED = Schema((

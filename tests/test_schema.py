@@ -9,15 +9,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from privsynth.errors import PrivsynthError, SchemaError
-from privsynth.schema import (
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
-    Schema,
 )
+from privsynth.errors import PrivsynthError, SchemaError
+from privsynth.schema import Schema
 
 FULL: dict[str, Any] = {
     "format": "privsynth.schema",

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.errors import DataValidationError, ParameterError, SchemaError
+from privsynth.errors import DataValidationError, ParameterError, PrivacyWarning, SchemaError
+from privsynth.inference import infer_unsafe
 from privsynth.io import read_table
 from privsynth.schema import Schema
-from privsynth.validation import MAX_VALUE_BYTES, PrivacyWarning, infer_unsafe, validate
+from privsynth.validation import MAX_VALUE_BYTES, validate
 
 SCHEMA = Schema.from_dict(
     {

@@ -17,7 +17,7 @@ and ``missing_values`` (default ``("",)``).
 
 >>> import pandas as pd
 >>> from privsynth.schema import Schema
->>> from privsynth.transform import Discretizer
+>>> from privsynth.binning import Discretizer
 >>> schema = Schema.from_dict({"columns": [
 ...     {"name": "a", "kind": "categorical", "categories": ["x", "y"]}]})
 >>> open_backend(pd.DataFrame({"a": ["x"]}), Discretizer(schema)).name
@@ -32,9 +32,9 @@ import pandas as pd
 
 from privsynth.backends.base import Clique, CountingBackend, bernoulli_rows, row_uniforms
 from privsynth.backends.memory import NumpyBackend
+from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError, ParameterError
 from privsynth.io.formats import is_path_source
-from privsynth.transform import Discretizer
 
 BACKENDS = ("chunked", "dask", "numpy")
 

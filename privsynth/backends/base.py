@@ -3,7 +3,7 @@
 PrivBayes touches the data only to count: one-way histograms of the encoded
 columns, a Bernoulli row subsample for the structure search, and one joint
 table per clique. A :class:`CountingBackend` computes those *exact* counts, on
-the public bins of a :class:`~privsynth.transform.Discretizer`, wherever the
+the public bins of a :class:`~privsynth.binning.Discretizer`, wherever the
 rows live (a pandas frame, a Dask cluster, files read chunk by chunk). Noise
 is never drawn here: the engine adds it in the driver, through
 :mod:`privsynth.mechanisms`, after the exact counts have been reduced.
@@ -34,9 +34,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth._types import FloatArray, IntArray
+from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError, ParameterError
 from privsynth.schema import Schema
-from privsynth.transform import Discretizer
 
 #: Encoded rows: shape (rows, columns), any unsigned/signed integer dtype.
 CodeArray = npt.NDArray[np.integer]

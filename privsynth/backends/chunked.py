@@ -8,7 +8,7 @@ re-reads them and memory stays at about one chunk.
 
 >>> import pathlib, tempfile
 >>> from privsynth.schema import Schema
->>> from privsynth.transform import Discretizer
+>>> from privsynth.binning import Discretizer
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (folder / "part1.csv").write_text("a\\nx\\ny\\n")
 >>> _ = (folder / "part2.csv").write_text("a\\ny\\n")
@@ -41,12 +41,12 @@ from privsynth.backends.base import (
     encode_frame,
     histograms,
 )
+from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError
 from privsynth.io.checks import check_encoding
 from privsynth.io.formats import Source, file_format, resolve_files
 from privsynth.io.parquet import parquet_batches, parquet_layout
 from privsynth.io.text import csv_frames, read_csv_header
-from privsynth.transform import Discretizer
 
 
 class ChunkedBackend(CountingBackend):

@@ -1,7 +1,7 @@
 """Counting on Dask: a dask DataFrame, or CSV/Parquet files read partition by partition.
 
 Each partition is validated and encoded on the workers with the public
-schema's :class:`~privsynth.transform.Discretizer`; only exact counts (summed
+schema's :class:`~privsynth.binning.Discretizer`; only exact counts (summed
 in a tree on the cluster) and the small structure subsample come back to the
 driver. Noise is added in the driver by :mod:`privsynth.mechanisms`.
 
@@ -11,7 +11,7 @@ a ``distributed.Client`` if one is active, otherwise the threaded scheduler.
 
 >>> import pandas as pd, dask.dataframe as dd
 >>> from privsynth.schema import Schema
->>> from privsynth.transform import Discretizer
+>>> from privsynth.binning import Discretizer
 >>> schema = Schema.from_dict({"columns": [
 ...     {"name": "a", "kind": "categorical", "categories": ["x", "y"]}]})
 >>> ddf = dd.from_pandas(pd.DataFrame({"a": ["x", "y", "y"]}), npartitions=2)
@@ -41,12 +41,12 @@ from privsynth.backends.base import (
     encode_frame,
     histograms,
 )
+from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError, MissingExtraError, ParameterError
 from privsynth.io.checks import check_encoding
 from privsynth.io.formats import Source, file_format, is_path_source, resolve_files
 from privsynth.io.parquet import parquet_layout, read_row_group
 from privsynth.io.text import csv_blocks, read_csv_block, read_csv_header
-from privsynth.transform import Discretizer
 
 INSTALL_HINT = 'pip install "privsynth[dask]"'
 

@@ -6,7 +6,7 @@ and then encoded like a DataFrame.
 
 >>> import pandas as pd
 >>> from privsynth.schema import Schema
->>> from privsynth.transform import Discretizer
+>>> from privsynth.binning import Discretizer
 >>> schema = Schema.from_dict({"columns": [
 ...     {"name": "a", "kind": "categorical", "categories": ["x", "y"]}]})
 >>> backend = NumpyBackend(pd.DataFrame({"a": ["x", "y", "y"]}), Discretizer(schema))
@@ -34,11 +34,11 @@ from privsynth.backends.base import (
     encode_frame,
     histograms,
 )
+from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError
 from privsynth.io.checks import check_encoding
 from privsynth.io.formats import Source, file_format, is_path_source, resolve_files
 from privsynth.io.table import read_table
-from privsynth.transform import Discretizer
 
 
 def read_files(source: Source, *, encoding: str = "utf-8") -> pd.DataFrame:

@@ -56,7 +56,7 @@ def where_pair(text: str) -> tuple[str, str]:
 
 def condition_value(col: Any, text: str) -> Any:
     """Text of a ``--where`` value as the column's kind; an empty value means missing."""
-    from privsynth.schema import BooleanColumn, FloatColumn, IntegerColumn
+    from privsynth.columns import BooleanColumn, FloatColumn, IntegerColumn
 
     if text == "":
         return None

@@ -105,7 +105,7 @@ def schema_infer(args: argparse.Namespace) -> int:
     need_file(args.data, "data file", DataValidationError)
     missing = missing_tokens(args)
     if args.unsafe:
-        from privsynth.validation import infer_unsafe
+        from privsynth.inference import infer_unsafe
 
         log.warning("privsynth: warning: --unsafe reads category lists and bounds from the data "
                     "itself, WITHOUT differential privacy; anything released with this schema "
@@ -119,7 +119,7 @@ def schema_infer(args: argparse.Namespace) -> int:
     if args.epsilon is None or args.ledger is None:
         raise UsageError("schema infer --dp needs --epsilon and --ledger")
     try:
-        from privsynth._infer_dp import infer_dp
+        from privsynth.inference import infer_dp
     except ImportError as exc:
         raise PrivsynthError(
             "schema infer --dp is not available in this installation (privsynth._infer_dp "

@@ -3,7 +3,7 @@
 CTGAN normalizes each numeric column by the modes of a Gaussian mixture fitted
 to the data ("mode-specific normalization"). Those modes are a function of the
 private data and would need a DP mechanism of their own. Here they are
-replaced by the *public* bins of :class:`~privsynth.transform.Discretizer`:
+replaced by the *public* bins of :class:`~privsynth.binning.Discretizer`:
 a numeric value is the one-hot of its bin plus a scalar offset in ``[-1, 1]``
 locating it within the bin. The bins depend on the schema only, so this
 representation costs no privacy budget and a model file can rebuild it from
@@ -39,8 +39,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth._types import FloatArray, IntArray
-from privsynth.schema import DatetimeColumn, Schema
-from privsynth.transform import ColumnBins, Discretizer, finish_numeric
+from privsynth.binning import ColumnBins, Discretizer, finish_numeric
+from privsynth.columns import DatetimeColumn
+from privsynth.schema import Schema
 
 F32Array = npt.NDArray[np.float32]
 
@@ -67,7 +68,7 @@ class GanLayout:
     schema : Schema
         Public domains.
     max_bins : int
-        Public bins per numeric column (see :class:`~privsynth.transform.Discretizer`).
+        Public bins per numeric column (see :class:`~privsynth.binning.Discretizer`).
     """
 
     def __init__(self, schema: Schema, max_bins: int) -> None:

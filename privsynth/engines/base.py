@@ -27,14 +27,16 @@ import pandas as pd
 from privsynth._limits import check_allocation
 from privsynth.accounting import Accountant
 from privsynth.constraints import (
-    DEFAULT_MAX_TRIES,
     Constraint,
-    SamplePlan,
-    apply_unique_keys,
     check_satisfiable,
     column_domain_mask,
     normalize_conditions,
     parse_constraints,
+)
+from privsynth.engines._sampling import (
+    DEFAULT_MAX_TRIES,
+    SamplePlan,
+    apply_unique_keys,
     rejection_sample,
 )
 from privsynth.errors import (
@@ -212,7 +214,7 @@ class Synthesizer(ABC):
         a sampler that meets the conditions (and folds some rules in) exactly.
         Contradictory rules or conditions are refused before any drawing.
         """
-        from privsynth.transform import Discretizer
+        from privsynth.binning import Discretizer
 
         schema = self.schema_
         # about 48 bytes a cell: int64 working codes and the output frame

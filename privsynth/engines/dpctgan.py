@@ -271,7 +271,7 @@ class DPCTGAN(Synthesizer):
     marginal_weight : float, default 10.0
         Weight of the marginal-matching term in the generator's loss.
     max_bins : int, default 32
-        Public bins per numeric column (see :class:`~privsynth.transform.Discretizer`).
+        Public bins per numeric column (see :class:`~privsynth.binning.Discretizer`).
     generator_steps : int, default 1
         Generator updates per discriminator step (free: post-processing).
     verbose : bool, default False

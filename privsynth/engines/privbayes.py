@@ -55,11 +55,12 @@ from privsynth._types import FloatArray, IntArray
 from privsynth.accounting import Accountant, PureDPEvent
 from privsynth.backends import Clique, CountingBackend, open_backend
 from privsynth.backends.base import check_columns
+from privsynth.binning import Discretizer
+from privsynth.columns import CategoricalColumn
 from privsynth.engines.base import Synthesizer, check_epsilon, check_n, check_random_state
 from privsynth.errors import DataValidationError, ModelFileError, ParameterError, SchemaError
 from privsynth.mechanisms import Noise
-from privsynth.schema import CategoricalColumn, Schema
-from privsynth.transform import Discretizer
+from privsynth.schema import Schema
 
 #: Sensitivity of G(X, P) = 1/2 ||C(X,P) - C(X)C(P)/n||_1 under add/remove-one.
 #: Adding record (x0, p0): the joint table moves by 1 in L1; the product table
@@ -161,7 +162,7 @@ class PrivBayes(Synthesizer):
         Usefulness threshold: a table is allowed when its expected count per
         cell is at least ``theta`` times the noise scale.
     max_bins : int, default 128
-        Public bins of a numeric column (see :class:`~privsynth.transform.Discretizer`).
+        Public bins of a numeric column (see :class:`~privsynth.binning.Discretizer`).
     max_levels : int, default 16
         Most levels of an attribute as a child in the network.
     max_parent_levels : int, default 8
@@ -577,7 +578,7 @@ class PrivBayes(Synthesizer):
         exactly where possible, the others are enforced by rejection with at
         most ``max_tries`` raw rows per row (see :mod:`privsynth.constraints`).
         """
-        from privsynth.constraints import DEFAULT_MAX_TRIES
+        from privsynth.engines._sampling import DEFAULT_MAX_TRIES
 
         self._check_fitted()
         n = check_n(n)

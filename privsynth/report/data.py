@@ -5,23 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from privsynth.errors import ParameterError
-from privsynth.report._values import rounded
-from privsynth.schema import (
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     Column,
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
-    Schema,
 )
+from privsynth.errors import ParameterError
+from privsynth.report._values import rounded
+from privsynth.schema import Schema
 
 
 def domain_text(col: Column) -> str:
     """The column's public domain in words.
 
-    >>> from privsynth.schema import IntegerColumn
+    >>> from privsynth.columns import IntegerColumn
     >>> domain_text(IntegerColumn("age", lower=0, upper=99))
     '0 to 99'
     """

@@ -96,7 +96,7 @@ def schema_public(f: Facts) -> Finding:
                     f"(source {f.schema.source!r}). Its bounds and category lists may "
                     "disclose real values exactly: the release is not end-to-end "
                     "differentially private. Write the schema from public documentation "
-                    "or estimate it with Schema.infer_dp.")
+                    "or estimate it with privsynth.infer_dp.")
 
 
 def row_count_noisy(f: Facts) -> Finding:

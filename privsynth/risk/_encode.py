@@ -6,7 +6,7 @@ happen to be in the data set:
 
 - integer and float columns are scaled to ``[0, 1]`` by the public bounds,
   ``(x - lower) / (upper - lower)``; datetime columns likewise after
-  :meth:`~privsynth.schema.DatetimeColumn.to_units`;
+  :meth:`~privsynth.columns.DatetimeColumn.to_units`;
 - categorical and boolean columns become integer codes in the schema's order;
 - a missing value is a code of its own (categorical) or the sentinel
   ``_NUMERIC_MISSING`` (numeric), chosen so that the per-column distance is 0
@@ -24,15 +24,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privsynth.errors import DataValidationError, ParameterError
-from privsynth.schema import (
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
-    Schema,
 )
+from privsynth.errors import DataValidationError, ParameterError
+from privsynth.schema import Schema
 from privsynth.validation import validate
 
 F32 = npt.NDArray[np.float32]

@@ -26,9 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from privsynth.columns import BooleanColumn, CategoricalColumn
 from privsynth.errors import ParameterError
 from privsynth.risk._encode import Encoded
-from privsynth.schema import BooleanColumn, CategoricalColumn, Schema
+from privsynth.schema import Schema
 
 F32 = npt.NDArray[np.float32]
 

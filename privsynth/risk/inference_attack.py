@@ -72,6 +72,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from privsynth._checks import check_bool, check_int
+from privsynth.columns import BooleanColumn, CategoricalColumn
 from privsynth.errors import ParameterError
 from privsynth.risk._encode import Encoded, encode
 from privsynth.risk._subset import check_names, numeric_mask, restrict, value_matrix
@@ -83,7 +84,7 @@ from privsynth.risk.success_rate import (
     check_confidence,
     score_attack,
 )
-from privsynth.schema import BooleanColumn, CategoricalColumn, Schema
+from privsynth.schema import Schema
 
 F32 = npt.NDArray[np.float32]
 B = npt.NDArray[np.bool_]

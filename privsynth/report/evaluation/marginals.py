@@ -12,9 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from privsynth.errors import ParameterError
-from privsynth.report._values import rounded
-from privsynth.schema import (
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     Column,
@@ -22,6 +20,8 @@ from privsynth.schema import (
     FloatColumn,
     IntegerColumn,
 )
+from privsynth.errors import ParameterError
+from privsynth.report._values import rounded
 
 #: Most bins drawn for one marginal (more categories are merged into "other").
 MAX_BARS = 24

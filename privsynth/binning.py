@@ -1,4 +1,4 @@
-"""Schema-driven discretization: table values to integer codes and back.
+"""Binning: table values to integer codes on public bins, and back (the Discretizer).
 
 The bins depend only on the public schema (and a bin-count parameter), never
 on the data, so encoding leaks nothing and a model file can rebuild its
@@ -34,17 +34,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from privsynth._checks import check_int
 from privsynth._types import BoolArray, FloatArray, IntArray
-from privsynth.errors import DataValidationError, ParameterError
-from privsynth.schema import (
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     Column,
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
-    Schema,
 )
+from privsynth.errors import DataValidationError, ParameterError
+from privsynth.schema import Schema
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,7 @@ class Discretizer:
     """
 
     def __init__(self, schema: Schema, max_bins: int = 128) -> None:
-        if not isinstance(max_bins, int) or max_bins < 2:
-            raise ParameterError(f"max_bins must be an integer >= 2, got {max_bins!r}")
+        check_int("max_bins", max_bins, lo=2, where="Discretizer")
         self.schema = schema
         self.max_bins = max_bins
         self.bins = tuple(column_bins(c, max_bins) for c in schema.columns)
@@ -156,8 +156,9 @@ class Discretizer:
         missing = values.isna().to_numpy()
         codes = np.zeros(len(values), dtype=np.int64)
         if isinstance(c, CategoricalColumn):
-            cat = pd.Categorical(values.astype("object"), categories=list(c.categories))
-            codes = cat.codes.astype(np.int64)
+            # -1 for missing and for values not among the categories
+            codes = pd.Index(c.categories, dtype=object).get_indexer(
+                values.astype("object")).astype(np.int64)
             bad = (codes < 0) & ~missing
         elif isinstance(c, BooleanColumn):
             present = ~missing
