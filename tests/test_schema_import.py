@@ -511,3 +511,100 @@ def test_draft_file_round_trip(tmp_path: Path) -> None:
     path.write_text(json.dumps(d, indent=2), encoding="utf-8")
     assert load_draft(path) == d
     assert import_description(path) == d
+
+
+# ------------------------------------------------------------------ command line
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Any:
+    """``run("schema", ...)`` -> (exit code, stdout, stderr) of ``privsynth -q ...``."""
+    from privsynth import cli
+
+    def _run(*argv: object) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli.main(["-q", *(str(a) for a in argv)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def _one_line_error(err: str, contains: str) -> None:
+    assert err.startswith("privsynth: error: ") and err.count("\n") == 1, err
+    assert contains in err, err
+
+
+def test_cli_import_writes_a_draft_and_check_lists_what_is_missing(run: Any,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "acs.json"
+    code, text, _ = run("schema", "import", ACS_DICT, "--out", out)
+    assert code == 0 and "a DRAFT, 24 columns, 1 to fill" in text and "INDP" in text
+    assert import_description(out) == import_description(ACS_DICT)
+    code, text, err = run("schema", "check", "--schema", out)
+    assert code == 4
+    assert "23 complete, 1 to fill" in text and "INDP: needs a kind and a public domain" in text
+    assert "gives no values" in text  # the importer's note
+    _one_line_error(err, "1 of 24 columns to fill")
+    # with the data: the header is compared, no row is read (a draft cannot validate rows)
+    data = tmp_path / "acs.csv"
+    data.write_bytes((DATA / "nist_acs_excerpt.csv").read_bytes().split(b"\n")[0]
+                     + b"\n\xff\xfe not a row\n")
+    code, text, _ = run("schema", "check", data, "--schema", out)
+    assert code == 4 and "header names the same 24 columns" in text
+
+
+def test_cli_import_of_a_complete_description_and_export(run: Any, tmp_path: Path) -> None:
+    full = copy.deepcopy(FULL)
+    for col in full["columns"]:
+        col.pop("missing_values", None)
+    ts = tmp_path / "ts.json"
+    ts.write_text(json.dumps(to_table_schema(full)), encoding="utf-8")
+    out = tmp_path / "schema.json"
+    code, text, _ = run("schema", "import", ts, "--out", out)
+    assert code == 0 and "a complete schema, 7 columns" in text
+    assert json.loads(out.read_text(encoding="utf-8")) == full
+    code, text, _ = run("schema", "check", "--schema", out)
+    assert code == 0 and "schema: 7 columns" in text
+    code, text, _ = run("schema", "export", "--schema", out, "--format", "table-schema")
+    assert code == 0 and json.loads(text) == to_table_schema(full)
+    code, text, _ = run("schema", "export", "--schema", out, "--format", "sdv")
+    assert code == 0 and json.loads(text) == to_sdv_metadata(full)
+    csv_out = tmp_path / "dict.csv"
+    code, _, err = run("schema", "export", "--schema", out, "--format", "dictionary-csv",
+                       "--out", csv_out)
+    assert code == 4  # the schema has constraints a CSV cannot hold: refused, nothing written
+    _one_line_error(err, "constraints")
+    assert not csv_out.exists()
+
+
+def test_cli_draft_reads_only_the_header(run: Any, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr("privsynth.io.read_table", no_reading)
+    data = tmp_path / "people.csv"
+    data.write_bytes(b"age,sex,income\n\xff\xfe\x00,,,,,,\n")
+    out = tmp_path / "draft.json"
+    code, text, _ = run("schema", "draft", data, "--out", out)
+    assert code == 0 and "3 columns" in text and "no data row was read" in text
+    d = load_draft(out)
+    assert d["format"] == DRAFT_FORMAT and [c["name"] for c in d["columns"]] == [
+        "age", "sex", "income"]
+    before = out.read_bytes()
+    code, _, err = run("schema", "draft", data, "--out", out)
+    assert code == 2 and out.read_bytes() == before  # a started draft is never overwritten
+    _one_line_error(err, "--overwrite")
+    code, text, err = run("schema", "check", data, "--schema", out)
+    assert code == 4 and "0 complete, 3 to fill" in text and "How to fill them" in text
+
+
+def test_cli_import_errors(run: Any, tmp_path: Path) -> None:
+    code, _, err = run("schema", "import", tmp_path / "none.json", "--out", tmp_path / "s.json")
+    assert code == 4
+    _one_line_error(err, "description file not found")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": 1}', encoding="utf-8")
+    code, _, err = run("schema", "import", bad, "--out", tmp_path / "s.json")
+    assert code == 4
+    _one_line_error(err, "could not recognise")
+    assert not (tmp_path / "s.json").exists()

@@ -6,7 +6,8 @@ Commands (``privsynth COMMAND --help`` for each)::
                        [--train-rows N] [--max-records N] [--no-attacks] [--seed S]
     privsynth budget   init LEDGER --epsilon E [--delta D] | show LEDGER
     privsynth schema   infer DATA --out SCHEMA (--unsafe | --dp --epsilon E --ledger L)
-                       | check [DATA] --schema SCHEMA
+                       | import SOURCE --out SCHEMA | export --schema SCHEMA --format F
+                       | draft DATA --out DRAFT | check [DATA] --schema SCHEMA
     privsynth split    DATA --holdout 0.2 [--seed S] --out-train TRAIN --out-holdout HOLDOUT
     privsynth fit      DATA --schema SCHEMA --engine NAME --epsilon E --ledger LEDGER --out MODEL
                        [--dry-run]

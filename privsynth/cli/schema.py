@@ -1,4 +1,8 @@
-"""``privsynth schema infer|check``: write a schema from data (DP or unsafe), check one."""
+"""``privsynth schema infer``: write a schema from data (DP or unsafe).
+
+The other ``schema`` actions (``import``, ``export``, ``draft``, ``check``) are in
+:mod:`privsynth.cli.schema_describe`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from privsynth.cli import schema_describe
 from privsynth.cli._common import (
     EXIT_OK,
     Parser,
@@ -13,7 +18,6 @@ from privsynth.cli._common import (
     UsageError,
     check_new_release,
     data_options,
-    load_schema,
     log,
     missing_tokens,
     need_file,
@@ -28,7 +32,7 @@ from privsynth.errors import DataValidationError, PrivsynthError, SchemaError
 
 
 def register(sub: Subparsers, common: Parser) -> None:
-    """Add ``schema infer`` and ``schema check``."""
+    """Add ``schema infer``, and the actions of :mod:`~privsynth.cli.schema_describe`."""
     p = sub.add_parser("schema", parents=[common], help="infer or check a schema",
                        description="Schemas hold the public domains of the columns.")
     ssub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
@@ -51,11 +55,7 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="how long to wait for another process using the ledger (default 300)")
     data_options(q, out_of_domain=False)
     q.set_defaults(func=schema_infer)
-    q = ssub.add_parser("check", parents=[common], help="check a schema, and data against it")
-    q.add_argument("data", metavar="DATA", nargs="?", help="a CSV or Parquet file (optional)")
-    q.add_argument("--schema", required=True, metavar="SCHEMA.json", help="the schema to check")
-    data_options(q)
-    q.set_defaults(func=schema_check)
+    schema_describe.register(ssub, common)
 
 
 def coarse_spec(path: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -140,28 +140,4 @@ def schema_infer(args: argparse.Namespace) -> int:
     atomic_write_text(out, schema.to_json() + "\n")
     print(f"wrote {out}: {len(schema.columns)} columns (source: dp); spent epsilon "
           f"{args.epsilon:g}, remaining epsilon {left:.4g} in {args.ledger}")
-    return EXIT_OK
-
-
-def schema_check(args: argparse.Namespace) -> int:
-    """Load a schema; with DATA, list every way the data does not match it (counts only)."""
-    from privsynth.validation import validate
-
-    schema = load_schema(args.schema)
-    print(f"schema {args.schema}: {len(schema.columns)} columns, source {schema.source!r}")
-    if args.data is None:
-        return EXIT_OK
-    try:
-        raw = read_data(args.data, "data file", missing_values=())
-        validate(raw, schema, missing_values=missing_tokens(args),
-                 on_out_of_domain=args.out_of_domain)
-    except DataValidationError as exc:
-        print(f"{args.data} does not match the schema ({len(exc.problems)} problems; counts "
-              "only, values are never shown):")
-        for p in exc.problems:
-            col = p.get("column")
-            print(f"  - {'column ' + repr(col) if col is not None else 'file'}: "
-                  f"{p.get('problem')} ({p.get('rows')} rows)")
-        raise
-    print(f"{args.data} matches the schema")
     return EXIT_OK

@@ -56,6 +56,8 @@ __all__ = ["Need", "complete", "draft", "draft_from_header", "fill", "load_draft
 SOURCES = ("public", "dp", "data (not DP)")
 #: The longest header line read (a CSV header of a few thousand columns is far below this).
 MAX_HEADER_BYTES = 4 * 2**20
+#: The note on every column of a draft made from a header.
+HEADER_TODO = "declare the kind and its public domain"
 _SHOWN = 8
 
 
@@ -478,4 +480,4 @@ def draft_from_header(source: str | Path | IO[bytes], *, encoding: str = "utf-8"
     (['id', 'score'], 'privsynth.schema-draft')
     """
     names = read_header(source, encoding=encoding, sep=sep)
-    return draft(names, todo="declare the kind and its public domain")
+    return draft(names, todo=HEADER_TODO)
