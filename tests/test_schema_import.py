@@ -17,6 +17,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from privsynth.errors import DataValidationError, SchemaError
 from privsynth.schema_import import (
@@ -608,3 +610,83 @@ def test_cli_import_errors(run: Any, tmp_path: Path) -> None:
     assert code == 4
     _one_line_error(err, "could not recognise")
     assert not (tmp_path / "s.json").exists()
+
+
+# ------------------------------------------------------------------ hostile descriptions
+_scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.text(max_size=8), st.sampled_from(["", "N", "[", "|", "1e309", "nan"]))
+_value = st.one_of(_scalar, st.lists(_scalar, max_size=3),
+                   st.dictionaries(st.text(max_size=6), _scalar, max_size=3))
+
+
+def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _replaced(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    doc = copy.deepcopy(doc)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return doc
+
+
+_DOCS = [to_table_schema(FULL), SDV, json.loads(ACS_DICT.read_text(encoding="utf-8")),
+         FULL, draft(["a", "b"])]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(data=st.data())
+def test_any_damaged_description_is_a_schema_error_or_a_checked_result(data: Any) -> None:
+    from privsynth.errors import PrivsynthError
+    from privsynth.schema import Schema
+
+    doc = data.draw(st.sampled_from(_DOCS))
+    path = data.draw(st.sampled_from(_paths(doc)))
+    damaged = _replaced(doc, path, data.draw(_value))
+    try:
+        result = import_description(damaged)
+    except PrivsynthError:
+        return
+    assert load_draft(result)["format"] == result["format"]  # well formed
+    needs(result)
+    if result["format"] == SCHEMA_FORMAT:
+        try:
+            Schema.from_dict(result)
+        except PrivsynthError:
+            pass
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
+@given(text=st.text(alphabet=st.sampled_from(list('namekid,|"\n[]0.5-x ')), max_size=80))
+def test_any_dictionary_csv_text_is_a_schema_error_or_a_result(text: str) -> None:
+    from privsynth.errors import PrivsynthError
+
+    try:
+        result = from_dictionary_csv("name,kind,categories,lower,upper\n" + text + "\n")
+    except PrivsynthError:
+        return
+    load_draft(result)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(raw=st.binary(max_size=60), encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]),
+       sep=st.sampled_from([None, ";", "\t"]))
+def test_any_header_bytes_are_names_or_a_data_error(raw: bytes, encoding: str,
+                                                   sep: str | None) -> None:
+    try:
+        names = read_header(io.BytesIO(raw), encoding=encoding, sep=sep)
+    except DataValidationError:
+        return
+    assert names and all(n and n == n.strip() for n in names) and len(set(names)) == len(names)

@@ -164,6 +164,9 @@ def import_description(source: str | Path | Mapping[str, Any], *, format: str | 
         data: Any = source
     elif isinstance(source, str) and source.lstrip().startswith("{"):
         data = parse_json(source, "the description")
+    elif not isinstance(source, str | Path):
+        raise SchemaError("a description is a file path, JSON text or a parsed JSON object, "
+                          f"not {type(source).__name__}")
     else:
         path = Path(source)
         is_csv = path.name.lower().endswith(_CSV_SUFFIXES)

@@ -20,6 +20,8 @@ from privsynth._checks import is_integer, is_number
 from privsynth.errors import SchemaError
 
 SCHEMA_FORMAT = "privsynth.schema"
+#: Where a schema's domains came from (see docs/schema.md); only the first two are DP.
+SOURCES: tuple[str, ...] = ("public", "dp", "data (not DP)")
 DRAFT_FORMAT = "privsynth.schema-draft"
 VERSION = 1
 
@@ -103,9 +105,24 @@ def parse_json(text: str, what: str) -> Any:
 
 
 def need_mapping(value: object, what: str) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else SchemaError naming ``what``."""
     if not isinstance(value, Mapping):
         raise SchemaError(f"{what} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def need_text(value: object, what: str) -> str:
+    """``value`` if it is a string, else SchemaError naming ``what``."""
+    if not isinstance(value, str):
+        raise SchemaError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def need_list(value: object, what: str) -> list[Any]:
+    """``value`` if it is a JSON array, else SchemaError naming ``what``."""
+    if not isinstance(value, list | tuple):
+        raise SchemaError(f"{what} must be a list, got {type(value).__name__}")
+    return list(value)
 
 
 def number(value: object, where: str) -> int | float:
@@ -230,6 +247,8 @@ def assemble(columns: Sequence[Mapping[str, Any]], *, source: str = "public",
     >>> assemble([{"name": "x", "kind": None}])["format"]
     'privsynth.schema-draft'
     """
+    if source not in SOURCES:
+        raise SchemaError(f"schema source must be one of {list(SOURCES)}, got {source!r}")
     names = [c["name"] for c in columns]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})

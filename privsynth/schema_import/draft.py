@@ -41,6 +41,7 @@ from privsynth.schema_import._common import (
     KINDS,
     NUMERIC_KINDS,
     SCHEMA_FORMAT,
+    SOURCES,
     TOP_KEYS,
     VERSION,
     assemble,
@@ -53,7 +54,6 @@ from privsynth.schema_import._common import (
 __all__ = ["Need", "complete", "draft", "draft_from_header", "fill", "load_draft", "needs",
            "read_header"]
 
-SOURCES = ("public", "dp", "data (not DP)")
 #: The longest header line read (a CSV header of a few thousand columns is far below this).
 MAX_HEADER_BYTES = 4 * 2**20
 #: The note on every column of a draft made from a header.
@@ -436,7 +436,13 @@ def read_header(source: str | Path | IO[bytes], *, encoding: str = "utf-8",
         raise DataValidationError(f"the header of {where} is not {encoding} text; pass the "
                                   "file's encoding (e.g. encoding='latin-1')") from exc
     text = text.lstrip("\ufeff")
-    row = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    if len(sep) != 1:
+        raise DataValidationError(f"the field separator must be one character, got {sep!r}")
+    try:
+        row = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
+    except csv.Error as exc:
+        raise DataValidationError(f"the header of {where} cannot be parsed as CSV ({exc}); "
+                                  "check its quoting") from exc
     names = tuple(n.strip() for n in row)
     if not names or any(not n for n in names):
         raise DataValidationError(f"the header of {where} has an empty column name; every "

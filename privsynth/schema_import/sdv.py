@@ -41,7 +41,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from privsynth.errors import SchemaError
-from privsynth.schema_import._common import assemble, need_mapping, resolution_of
+from privsynth.schema_import._common import (
+    assemble,
+    need_list,
+    need_mapping,
+    need_text,
+    resolution_of,
+)
 
 __all__ = ["from_sdv_metadata", "to_sdv_metadata"]
 
@@ -82,6 +88,8 @@ def _column(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         col.update(kind=kind, lower=None, upper=None)
     elif sdtype == "datetime":
         fmt = spec.get("datetime_format")
+        if fmt is not None:
+            fmt = need_text(fmt, f"SDV column {name!r}: datetime_format")
         col.update(kind="datetime", lower=None, upper=None, resolution=resolution_of(fmt))
         if fmt is not None:
             col["format"] = str(fmt)
@@ -135,11 +143,12 @@ def from_sdv_metadata(metadata: Mapping[str, Any], *, table: str | None = None) 
     keys: list[str] = []
     primary = spec.get("primary_key")
     if primary is not None:
-        keys.append(str(primary))
+        primary = need_text(primary, "the SDV metadata's primary_key")
+        keys.append(primary)
         if primary in by_name:
             by_name[primary]["nullable"] = False
-    alternate = spec.get("alternate_keys") or []
-    keys += [str(k) for k in alternate if isinstance(k, str)]
+    alternate = need_list(spec.get("alternate_keys") or [], "the SDV metadata's alternate_keys")
+    keys += [need_text(k, "an SDV alternate key") for k in alternate]
     missing = [k for k in keys if k not in by_name]
     if missing:
         raise SchemaError(f"the SDV metadata's keys {missing} are not among its columns")

@@ -60,8 +60,11 @@ from privsynth.errors import SchemaError
 from privsynth.schema_import._common import (
     SCHEMA_FORMAT,
     assemble,
+    SOURCES,
     distinct,
+    need_list,
     need_mapping,
+    need_text,
     number,
     text_of,
 )
@@ -154,8 +157,8 @@ def _field(field: Mapping[str, Any], default_tokens: list[str] | None) -> dict[s
     where = f"field {name!r}"
     constraints = need_mapping(field.get("constraints", {}), f"{where}: constraints")
     ext = need_mapping(field.get(EXTENSION, {}), f"{where}: {EXTENSION}")
-    ftype = field.get("type", "any")
-    fmt = field.get("format", "default")
+    ftype = need_text(field.get("type", "any"), f"{where}: type")
+    fmt = need_text(field.get("format", "default"), f"{where}: format")
     if isinstance(fmt, str) and fmt.startswith("fmt:"):  # v0 spelling, still to be accepted
         fmt = fmt[4:]
     col: dict[str, Any] = {"name": name, "kind": None}
@@ -190,8 +193,10 @@ def _field(field: Mapping[str, Any], default_tokens: list[str] | None) -> dict[s
         if ext.get("decimals") is not None:
             col["decimals"] = ext["decimals"]
     elif ftype == "boolean":
-        true_v = [str(v) for v in field.get("trueValues", ["true"])]
-        false_v = [str(v) for v in field.get("falseValues", ["false"])]
+        true_v = [str(v) for v in need_list(field.get("trueValues", ["true"]),
+                                            f"{where}: trueValues")]
+        false_v = [str(v) for v in need_list(field.get("falseValues", ["false"]),
+                                             f"{where}: falseValues")]
         if all(v.lower() in TRUE_TOKENS for v in true_v) and all(
                 v.lower() in FALSE_TOKENS for v in false_v):
             col["kind"] = "boolean"
@@ -201,10 +206,11 @@ def _field(field: Mapping[str, Any], default_tokens: list[str] | None) -> dict[s
     elif ftype in ("date", "datetime", "yearmonth"):
         col.update(kind="datetime", lower=_date_bound(constraints, "lower", where),
                    upper=_date_bound(constraints, "upper", where))
-        col["resolution"] = ext.get("resolution", "s" if ftype == "datetime" else "D")
+        col["resolution"] = need_text(ext.get("resolution", "s" if ftype == "datetime" else "D"),
+                                      f"{where}: resolution")
         if ftype == "yearmonth":
             col["format"] = "%Y-%m"
-        elif isinstance(fmt, str) and fmt not in ("default", "any"):
+        elif fmt not in ("default", "any"):
             col["format"] = fmt
     elif ftype == "any":
         col["todo"] = "no type given: declare the kind from the documentation"
@@ -228,7 +234,8 @@ def _keys(value: object) -> list[str]:
 def _unwrap(descriptor: Mapping[str, Any], resource: str | None) -> Mapping[str, Any]:
     """The Table Schema inside a Data Package or Data Resource descriptor."""
     if "resources" in descriptor and "fields" not in descriptor:
-        resources = [r for r in descriptor["resources"] if isinstance(r, Mapping)
+        resources = [r for r in need_list(descriptor["resources"], "resources")
+                     if isinstance(r, Mapping)
                      and isinstance(r.get("schema"), Mapping)]
         names = [str(r.get("name")) for r in resources]
         if resource is not None:
@@ -286,7 +293,11 @@ def from_table_schema(descriptor: Mapping[str, Any], *,
         default = None  # the standard's default, and privsynth's: no need to repeat it
     cols = [_field(need_mapping(f, "a Table Schema field"), default) for f in fields]
     ext = need_mapping(descriptor.get(EXTENSION, {}), EXTENSION)
-    constraints: list[dict[str, Any]] = [dict(c) for c in ext.get("constraints", [])]
+    constraints = [dict(need_mapping(c, f"{EXTENSION}: a constraint"))
+                   for c in need_list(ext.get("constraints", []), f"{EXTENSION}: constraints")]
+    source = ext.get("source", "public")
+    if source not in SOURCES:
+        raise SchemaError(f"{EXTENSION}: source must be one of {list(SOURCES)}")
     keyed = {c.get("column") for c in constraints if c.get("kind") == "unique"}
     by_name = {c["name"]: c for c in cols}
     unique = [f["name"] for f in fields if isinstance(f.get("constraints"), Mapping)
@@ -306,8 +317,7 @@ def from_table_schema(descriptor: Mapping[str, Any], *,
     if len(primary) > 1:
         notes.append(f"The primary key {primary} spans several columns; privsynth cannot "
                      "generate it: declare a constraint or drop the key columns.")
-    return assemble(cols, source=str(ext.get("source", "public")), constraints=constraints,
-                    instructions=notes)
+    return assemble(cols, source=source, constraints=constraints, instructions=notes)
 
 
 def _export_field(col: Mapping[str, Any], tokens_here: bool) -> dict[str, Any]:
