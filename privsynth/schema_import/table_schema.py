@@ -59,8 +59,8 @@ from privsynth._checks import FALSE_TOKENS, TRUE_TOKENS
 from privsynth.errors import SchemaError
 from privsynth.schema_import._common import (
     SCHEMA_FORMAT,
-    assemble,
     SOURCES,
+    assemble,
     distinct,
     need_list,
     need_mapping,
