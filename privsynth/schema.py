@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from privsynth import schema_import
 from privsynth.columns import Column, column_from_dict
 from privsynth.constraints import Constraint, parse_constraints
 from privsynth.errors import ConstraintError, SchemaError
@@ -178,9 +179,16 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
-        """Build a schema from its dictionary form; ``format``/``version`` optional."""
+        """Build a schema from its dictionary form; ``format``/``version`` optional.
+
+        A draft (``"format": "privsynth.schema-draft"``, see
+        :mod:`privsynth.schema_import`) is accepted once it is complete; while
+        a kind or a domain is missing, :class:`SchemaError` names each one.
+        """
         if not isinstance(data, Mapping):
             raise SchemaError(f"a schema must be a JSON object, got {type(data).__name__}")
+        if data.get("format") == schema_import.DRAFT_FORMAT:
+            data = schema_import.complete(data)
         fmt = data.get("format", SCHEMA_FORMAT)
         if fmt != SCHEMA_FORMAT:
             raise SchemaError(
@@ -232,6 +240,97 @@ class Schema:
         except RecursionError as exc:  # json recurses once per nesting level
             raise SchemaError("the schema is nested too deeply to be a privsynth schema") from exc
         return cls.from_dict(data)
+
+    # -- foreign descriptions (privsynth.schema_import) ---------------------
+    @classmethod
+    def import_(cls, source: str | Path | Mapping[str, Any], *, format: str | None = None,
+                table: str | None = None,
+                fill: Mapping[str, Mapping[str, Any]] | None = None) -> Schema:
+        """A schema from a public description of the table.
+
+        Reads a Frictionless Table Schema (or Data Package), SDV metadata, a
+        data-dictionary CSV or a NIST data dictionary (see docs/schema.md and
+        :func:`privsynth.schema_import.import_description`). What the
+        description does not give is never read from the data: pass it in
+        ``fill`` (public values), or write the draft with ``privsynth schema
+        import`` and complete it, or let :func:`privsynth.infer_dp` estimate
+        the domains.
+
+        Parameters
+        ----------
+        source : path, JSON text or mapping
+            The description (format detected from its content).
+        format : str, optional
+            One of :data:`privsynth.schema_import.FORMATS`.
+        table : str, optional
+            The table of multi-table SDV metadata, or the resource of a Data Package.
+        fill : mapping, optional
+            ``{column: {key: value}}`` added to the description, e.g.
+            ``{"income": {"lower": 0, "upper": 10_000_000}}``.
+
+        Raises
+        ------
+        SchemaError
+            The description cannot be read, or something is still missing
+            (the message names every column and what it needs).
+
+        Examples
+        --------
+        >>> ts = {"fields": [{"name": "n", "type": "integer"}]}
+        >>> Schema.import_(ts, fill={"n": {"lower": 0, "upper": 9}})["n"].upper
+        9
+        """
+        data = schema_import.import_description(source, format=format, table=table)
+        if fill:
+            data = schema_import.fill(data, fill)
+        return cls.from_dict(schema_import.complete(data))
+
+    @classmethod
+    def from_table_schema(cls, descriptor: str | Path | Mapping[str, Any], *,
+                          resource: str | None = None,
+                          fill: Mapping[str, Mapping[str, Any]] | None = None) -> Schema:
+        """:meth:`import_` of a Frictionless Table Schema (or Data Package): a dict or a path.
+
+        >>> Schema.from_table_schema({"fields": [{"name": "ok", "type": "boolean"}]})["ok"].kind
+        'boolean'
+        """
+        return cls.import_(descriptor, format="table-schema", table=resource, fill=fill)
+
+    @classmethod
+    def from_sdv_metadata(cls, metadata: str | Path | Mapping[str, Any], *,
+                          table: str | None = None,
+                          fill: Mapping[str, Mapping[str, Any]] | None = None) -> Schema:
+        """:meth:`import_` of SDV metadata (a dict or a path); SDV gives no domains: ``fill`` them.
+
+        >>> meta = {"columns": {"room": {"sdtype": "categorical"}}}
+        >>> Schema.from_sdv_metadata(meta, fill={"room": {"categories": ["A", "B"]}})["room"].size
+        2
+        """
+        return cls.import_(metadata, format="sdv", table=table, fill=fill)
+
+    def to_table_schema(self) -> dict[str, Any]:
+        """This schema as a Frictionless Table Schema descriptor (v2 profile).
+
+        What only privsynth reads (``decimals``, a datetime resolution, the
+        ``source``, constraints) travels in a ``"privsynth"`` property, so
+        :meth:`from_table_schema` gives the same schema back.
+
+        >>> s = Schema.from_dict({"columns": [{"name": "b", "kind": "boolean"}]})
+        >>> Schema.from_table_schema(s.to_table_schema()) == s
+        True
+        """
+        return schema_import.to_table_schema(self.to_dict())
+
+    def export(self, format: str) -> Any:
+        """This schema in a foreign format: ``"table-schema"`` or ``"sdv"`` (dicts ready for
+        JSON) or ``"dictionary-csv"`` (text); see
+        :func:`privsynth.schema_import.export_description`.
+
+        >>> s = Schema.from_dict({"columns": [{"name": "b", "kind": "boolean"}]})
+        >>> s.export("sdv")["columns"]
+        {'b': {'sdtype': 'boolean'}}
+        """
+        return schema_import.export_description(self.to_dict(), format)
 
 
 __all__ = [

@@ -690,3 +690,70 @@ def test_any_header_bytes_are_names_or_a_data_error(raw: bytes, encoding: str,
     except DataValidationError:
         return
     assert names and all(n and n == n.strip() for n in names) and len(set(names)) == len(names)
+
+
+# ------------------------------------------------------------------ Schema methods
+def _without_tokens(schema: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(schema)
+    for col in out["columns"]:
+        col.pop("missing_values", None)
+    return out
+
+
+def test_schema_table_schema_round_trip_of_the_bundled_adult_schema() -> None:
+    from privsynth.datasets import adult_schema
+    from privsynth.schema import Schema
+
+    schema = adult_schema()
+    assert Schema.from_table_schema(schema.to_table_schema()) == schema
+    assert Schema.import_(schema.export("dictionary-csv")) == schema
+    full = Schema.from_dict(_without_tokens(FULL))
+    assert Schema.from_table_schema(full.to_table_schema()) == full
+
+
+def test_schema_import_with_fill_and_sdv(tmp_path: Path) -> None:
+    from privsynth.schema import Schema
+
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(SDV), encoding="utf-8")
+    with pytest.raises(SchemaError) as info:
+        Schema.from_sdv_metadata(path)
+    for name in ("guest", "room", "nights", "fee", "checkin", "card"):
+        assert name in str(info.value)
+    schema = Schema.from_sdv_metadata(path, fill={
+        "guest": {"kind": "integer", "lower": 1, "upper": 10**6},
+        "room": {"categories": ["single", "double"]},
+        "nights": {"lower": 1, "upper": 365}, "fee": {"lower": 0, "upper": 1000},
+        "checkin": {"lower": "2020-01-01", "upper": "2030-12-31"},
+        "card": {"kind": "categorical", "categories": ["visa", "other"]}})
+    assert [c.kind for c in schema] == ["integer", "categorical", "integer", "float",
+                                        "datetime", "boolean", "categorical"]
+    assert schema["checkin"].format == "%d %b %Y" and schema["checkin"].resolution == "D"
+    assert schema.constraints == ({"kind": "unique", "column": "guest",
+                                   "method": "sequential"},)
+    assert schema.export("sdv") == SDV | {"columns": SDV["columns"] | {
+        "card": {"sdtype": "categorical"}}}
+
+
+def test_schema_loads_a_completed_draft_and_names_what_an_incomplete_one_lacks(
+        tmp_path: Path) -> None:
+    from privsynth.schema import Schema
+
+    path = tmp_path / "draft.json"
+    d = draft(["age", "ok"])
+    path.write_text(json.dumps(d), encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"age: needs a kind.*ok: needs a kind"):
+        Schema.from_json(path)
+    d = fill(d, {"age": {"kind": "integer", "lower": 0, "upper": 120, "coarse": [0, 200]}})
+    d = fill(d, {"ok": {"kind": "categorical", "categories": None}})
+    assert d["format"] == DRAFT_FORMAT
+    with pytest.raises(SchemaError, match=r"ok \(categorical\): needs a public domain"):
+        Schema.from_dict(d)
+    d["columns"][1]["categories"] = ["y", "n"]
+    path.write_text(json.dumps(d), encoding="utf-8")
+    schema = Schema.from_json(path)
+    assert schema["age"].upper == 120 and schema["ok"].categories == ("y", "n")
+    # a complete but wrong column is the schema's own error, naming it
+    d["columns"][0]["lower"] = 500
+    with pytest.raises(SchemaError, match=r"'age'.*greater than upper"):
+        Schema.from_dict(d)

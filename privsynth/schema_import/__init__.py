@@ -130,10 +130,10 @@ def import_description(source: str | Path | Mapping[str, Any], *, format: str | 
 
     Parameters
     ----------
-    source : path, JSON text or mapping
+    source : path, text or mapping
         A ``.json`` file (Table Schema, Data Package, SDV metadata, NIST data
         dictionary, or a privsynth schema/draft), a dictionary ``.csv`` file,
-        or the parsed JSON.
+        JSON text, the text of a dictionary CSV, or the parsed JSON.
     format : str, optional
         One of :data:`FORMATS`; detected from the content when omitted.
     table : str, optional
@@ -164,6 +164,8 @@ def import_description(source: str | Path | Mapping[str, Any], *, format: str | 
         data: Any = source
     elif isinstance(source, str) and source.lstrip().startswith("{"):
         data = parse_json(source, "the description")
+    elif isinstance(source, str) and "\n" in source and format in (None, "dictionary-csv"):
+        return from_dictionary_csv(source)  # CSV text: a path has no line break
     elif not isinstance(source, str | Path):
         raise SchemaError("a description is a file path, JSON text or a parsed JSON object, "
                           f"not {type(source).__name__}")

@@ -13,10 +13,18 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from privsynth._checks import is_integer, is_number
+from privsynth.columns import (
+    BooleanColumn,
+    CategoricalColumn,
+    DatetimeColumn,
+    FloatColumn,
+    IntegerColumn,
+)
 from privsynth.errors import SchemaError
 
 SCHEMA_FORMAT = "privsynth.schema"
@@ -25,9 +33,6 @@ SOURCES: tuple[str, ...] = ("public", "dp", "data (not DP)")
 DRAFT_FORMAT = "privsynth.schema-draft"
 VERSION = 1
 
-#: The column kinds of a privsynth schema.
-KINDS: tuple[str, ...] = ("boolean", "categorical", "datetime", "float", "integer")
-NUMERIC_KINDS: tuple[str, ...] = ("datetime", "float", "integer")
 #: The keys that hold a kind's public domain (what a draft may leave out).
 DOMAIN_KEYS: dict[str, tuple[str, ...]] = {
     "boolean": (),
@@ -37,10 +42,10 @@ DOMAIN_KEYS: dict[str, tuple[str, ...]] = {
     "integer": ("lower", "upper"),
 }
 #: Every key a schema column may have, whatever its kind.
-COLUMN_KEYS: frozenset[str] = frozenset({
-    "name", "kind", "nullable", "description", "missing_values",
-    "categories", "lower", "upper", "decimals", "resolution", "format",
-})
+COLUMN_KEYS: frozenset[str] = frozenset(
+    {"kind", "missing_values"} | {f.name for cls in (BooleanColumn, CategoricalColumn,
+                                                     DatetimeColumn, FloatColumn, IntegerColumn)
+                                  for f in fields(cls)})
 #: Keys only a draft column may have: a public coarse range for ``infer_dp`` and a note.
 DRAFT_COLUMN_KEYS: frozenset[str] = frozenset({"coarse", "todo"})
 TOP_KEYS: frozenset[str] = frozenset({"format", "version", "source", "columns", "constraints"})

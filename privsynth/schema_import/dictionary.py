@@ -52,10 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from privsynth._checks import FALSE_TOKENS, TRUE_TOKENS
+from privsynth.columns import KINDS
 from privsynth.errors import SchemaError
 from privsynth.schema_import._common import (
     DRAFT_FORMAT,
-    KINDS,
     assemble,
     distinct,
     is_numeric_text,

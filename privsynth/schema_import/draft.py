@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from privsynth.columns import KINDS, NUMERIC_KINDS
 from privsynth.errors import DataValidationError, SchemaError
 from privsynth.schema_import._common import (
     COLUMN_KEYS,
@@ -38,8 +39,6 @@ from privsynth.schema_import._common import (
     DRAFT_COLUMN_KEYS,
     DRAFT_FORMAT,
     DRAFT_TOP_KEYS,
-    KINDS,
-    NUMERIC_KINDS,
     SCHEMA_FORMAT,
     SOURCES,
     TOP_KEYS,
