@@ -251,6 +251,29 @@ def test_inference_on_a_numeric_secret_uses_the_tolerance(
     assert exact.success_rate < r.success_rate
 
 
+def test_one_search_for_all_secrets_matches_a_search_per_secret(
+        adult_sets: dict[str, pd.DataFrame], adult_schema: Schema) -> None:
+    from privsynth.risk._encode import encode
+    from privsynth.risk._nearest_many import nearest_without
+    from privsynth.risk._subset import numeric_mask, restrict, value_matrix
+    from privsynth.risk.distance import knn_encoded, pair_distances
+
+    names = list(adult_schema.names)
+    q = encode(adult_sets["perturbed"].iloc[:150], adult_schema)
+    r = encode(adult_sets["privbayes"].iloc[:700], adult_schema)
+    drop = [names.index(c) for c in ("age", "workclass", "income")]
+    idx = nearest_without(value_matrix(q, adult_schema, names),
+                          value_matrix(r, adult_schema, names),
+                          numeric_mask(adult_schema, names), drop, n_jobs=2)
+    rows = np.arange(q.n_rows)
+    for k, s in enumerate(drop):
+        known = [n for i, n in enumerate(names) if i != s]
+        qk, rk = restrict(q, adult_schema, known), restrict(r, adult_schema, known)
+        best, _ = knn_encoded(qk, rk, 1, n_jobs=1)
+        chosen = pair_distances(qk, rows, rk, idx[:, k])
+        np.testing.assert_allclose(chosen, best[:, 0], atol=1e-6)
+
+
 def test_linkability_default_columns_are_the_two_halves(
         adult_sets: dict[str, pd.DataFrame], adult_schema: Schema) -> None:
     r = linkability_risk(adult_sets["members"], adult_sets["control"],

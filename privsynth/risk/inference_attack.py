@@ -75,6 +75,7 @@ from privsynth._checks import check_bool, check_int
 from privsynth.columns import BooleanColumn, CategoricalColumn
 from privsynth.errors import ParameterError
 from privsynth.risk._encode import Encoded, encode
+from privsynth.risk._nearest_many import nearest_without
 from privsynth.risk._subset import check_names, numeric_mask, restrict, value_matrix
 from privsynth.risk.distance import knn_encoded
 from privsynth.risk.linkability import equal_sets
@@ -150,29 +151,46 @@ def _model(features: F32, target: F32, numeric: bool, seed: int, n_jobs: int | N
     return model.fit(features, target if numeric else target.astype(np.int64))
 
 
+def _nearest_all(members: Encoded, control: Encoded, synthetic: Encoded, schema: Schema,
+                 secrets: Sequence[str], n_jobs: int | None) -> dict[str, dict[str, F32]]:
+    """Nearest-neighbour guesses of every secret when the attacker knows all other columns.
+
+    One search for all secrets (:func:`~privsynth.risk._nearest_many.nearest_without`).
+    """
+    names = list(schema.names)
+    syn = value_matrix(synthetic, schema, names)
+    both = np.hstack([value_matrix(members, schema, names), value_matrix(control, schema, names)])
+    idx = nearest_without(both, syn, numeric_mask(schema, names),
+                          [names.index(s) for s in secrets], n_jobs)
+    out = {}
+    for k, secret in enumerate(secrets):
+        guess = syn[names.index(secret), idx[:, k]]
+        out[secret] = {"members": guess[: members.n_rows], "control": guess[members.n_rows:]}
+    return out
+
+
 def _secret(members: Encoded, control: Encoded, synthetic: Encoded, schema: Schema,
             secret: str, known: Sequence[str], tolerance: float, confidence: float,
-            use_model: bool, rng: np.random.Generator,
-            n_jobs: int | None) -> dict[str, CriterionResult]:
-    """Both attacks on one secret column."""
+            use_model: bool, rng: np.random.Generator, n_jobs: int | None,
+            nearest: dict[str, F32] | None) -> dict[str, CriterionResult]:
+    """Both attacks on one secret column (``nearest``: the guesses of the first, if known)."""
     is_num = bool(numeric_mask(schema, [secret])[0])
     tol = tolerance if is_num else 0.0
     secret_syn = value_matrix(synthetic, schema, [secret])[0]
     truth = {"members": value_matrix(members, schema, [secret])[0],
              "control": value_matrix(control, schema, [secret])[0]}
     targets = {"members": members, "control": control}
-    guesses: dict[str, dict[str, F32]] = {"nearest_neighbour": {}, "model": {}}
+    guesses: dict[str, dict[str, F32]] = {"nearest_neighbour": {}}
     for side, enc in targets.items():
-        guesses["nearest_neighbour"][side] = _nearest_guess(enc, synthetic, schema, known,
-                                                            secret_syn, n_jobs)
+        guesses["nearest_neighbour"][side] = (
+            nearest[side] if nearest is not None
+            else _nearest_guess(enc, synthetic, schema, known, secret_syn, n_jobs))
     if use_model:
         model = _model(value_matrix(synthetic, schema, known).T, secret_syn, is_num,
                        int(rng.integers(2**31)), n_jobs)
-        for side, enc in targets.items():
-            guesses["model"][side] = np.asarray(
-                model.predict(value_matrix(enc, schema, known).T), dtype=np.float32)
-    else:
-        del guesses["model"]
+        guesses["model"] = {side: np.asarray(model.predict(value_matrix(enc, schema, known).T),
+                                             dtype=np.float32)
+                            for side, enc in targets.items()}
     out = {}
     for attack, g in guesses.items():
         hits = {side: int(np.count_nonzero(_correct(g[side], truth[side], tol)))
@@ -205,11 +223,13 @@ def inference_encoded(
     wide = 1.0 - (1.0 - confidence) / n_tests
     by_secret: dict[str, dict[str, Any]] = {}
     best: CriterionResult | None = None
+    nearest = None if known is not None else _nearest_all(members, control, syn, schema,
+                                                          secrets, n_jobs)
     for secret in secrets:
         cols = [c for c in (known if known is not None else schema.names)
                 if c != secret]
         results = _secret(members, control, syn, schema, secret, cols, tolerance, wide,
-                          use_model, rng, n_jobs)
+                          use_model, rng, n_jobs, None if nearest is None else nearest[secret])
         top = max(results.values(), key=lambda r: r.risk)
         by_secret[secret] = {
             "risk": top.risk, "risk_ci": list(top.risk_ci), "attack": top.details["attack"],
