@@ -22,9 +22,10 @@ nearest neighbour
     columns (Gower distance on the public schema, ties broken at random).
     Catches releases that copy or nearly copy training rows.
 model
-    A random forest trained on the synthetic data to predict the secret from
-    the known columns, applied to the target. Catches releases whose
-    statistical model fits its training rows much better than the population.
+    A random forest trained on the synthetic data (at most 10,000 rows, a
+    random subset) to predict the secret from the known columns, applied to
+    the target. Catches releases whose statistical model fits its training
+    rows much better than the population.
 
 A guess of a category (or boolean) is right when it equals the secret; a
 guess of a number is right when it is within ``tolerance`` of the public
@@ -92,6 +93,9 @@ B = npt.NDArray[np.bool_]
 
 #: Trees of the model attack (fully grown: the attack should be able to memorise).
 N_TREES = 30
+#: The forest is trained on at most this many synthetic rows (a random subset), which
+#: bounds its cost; the nearest-neighbour attack always uses every synthetic row.
+MODEL_ROWS = 10_000
 
 DESCRIPTION = (
     "the attacker knows every other column of a target and guesses the secret column from "
@@ -147,7 +151,7 @@ def _model(features: F32, target: F32, numeric: bool, seed: int, n_jobs: int | N
 
     cls = RandomForestRegressor if numeric else RandomForestClassifier
     model = cls(n_estimators=N_TREES, max_features="sqrt", random_state=seed,
-                n_jobs=n_jobs)
+                n_jobs=-1 if n_jobs is None else n_jobs)
     return model.fit(features, target if numeric else target.astype(np.int64))
 
 
@@ -186,8 +190,9 @@ def _secret(members: Encoded, control: Encoded, synthetic: Encoded, schema: Sche
             nearest[side] if nearest is not None
             else _nearest_guess(enc, synthetic, schema, known, secret_syn, n_jobs))
     if use_model:
-        model = _model(value_matrix(synthetic, schema, known).T, secret_syn, is_num,
-                       int(rng.integers(2**31)), n_jobs)
+        train_rows = slice(None, MODEL_ROWS)  # the synthetic rows arrive in random order
+        model = _model(value_matrix(synthetic, schema, known)[:, train_rows].T,
+                       secret_syn[train_rows], is_num, int(rng.integers(2**31)), n_jobs)
         guesses["model"] = {side: np.asarray(model.predict(value_matrix(enc, schema, known).T),
                                              dtype=np.float32)
                             for side, enc in targets.items()}
