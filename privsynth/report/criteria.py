@@ -145,6 +145,11 @@ def criteria_section(criteria: CriteriaResult | None, reason: str | None,
     -------
     dict
         ``{"included", "reason", "note", "method", "results", "caveats"}``.
+
+    Examples
+    --------
+    >>> criteria_section(None, "No holdout was given.")
+    {'included': False, 'reason': 'No holdout was given.'}
     """
     if criteria is None:
         return {"included": False, "reason": reason or "The criteria were not run."}

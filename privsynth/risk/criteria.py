@@ -271,6 +271,19 @@ def assess_criteria(
     Returns
     -------
     CriteriaResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from privsynth.schema import Schema
+    >>> s = Schema.from_dict({"columns": [
+    ...     {"name": n, "kind": "integer", "lower": 0, "upper": 99} for n in "ab"]
+    ...     + [{"name": "y", "kind": "boolean"}]})
+    >>> train = pd.DataFrame({"a": range(40), "b": range(40, 80), "y": [True, False] * 20})
+    >>> control = pd.DataFrame({"a": range(50, 90), "b": range(10, 50), "y": [False] * 40})
+    >>> r = assess_criteria(train, control, train, s, n_attacks=40, model=False)
+    >>> [verdict(c) for c in r]
+    ['high', 'high', 'high']
     """
     chosen, known_cols = check_secrets(schema, secrets, known)
     pair = check_columns_pair(schema, link_columns)

@@ -313,6 +313,19 @@ def inference_risk(
         The worst secret (``secret``) with its stronger attack;
         ``details["by_secret"]`` holds every secret's risk and both attacks'
         rates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from privsynth.schema import Schema
+    >>> s = Schema.from_dict({"columns": [
+    ...     {"name": "x", "kind": "integer", "lower": 0, "upper": 99},
+    ...     {"name": "y", "kind": "boolean"}]})
+    >>> train = pd.DataFrame({"x": range(0, 60), "y": [i % 3 == 0 for i in range(60)]})
+    >>> control = pd.DataFrame({"x": range(30, 90), "y": [i % 2 == 0 for i in range(60)]})
+    >>> r = inference_risk(train, control, train, s, model=False)
+    >>> r.secret, r.success_rate     # the copy's nearest row is the member itself
+    ('y', 1.0)
     """
     chosen, known_cols = check_secrets(schema, secrets, known)
     tol = check_tolerance(tolerance)

@@ -197,6 +197,17 @@ def linkability_risk(
     CriterionResult
         ``success_rate``: share of members whose halves were joined;
         ``control_rate``: the same on the control set.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from privsynth.schema import Schema
+    >>> s = Schema.from_dict({"columns": [
+    ...     {"name": n, "kind": "integer", "lower": 0, "upper": 99} for n in "ab"]})
+    >>> train = pd.DataFrame({"a": range(0, 40), "b": range(40, 80)})
+    >>> control = pd.DataFrame({"a": range(1, 80, 2), "b": range(0, 80, 2)})
+    >>> linkability_risk(train, control, train, s).success_rate   # a copy links everyone
+    1.0
     """
     pair = check_columns_pair(schema, columns)
     cap = check_int("max_records", max_records, lo=2)

@@ -376,6 +376,17 @@ def singling_out_risk(
         ``success_rate``: share of predicates isolating one training row;
         ``control_rate``: the same on the control set; ``risk``: the normalised
         excess.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from privsynth.schema import Schema
+    >>> s = Schema.from_dict({"columns": [
+    ...     {"name": "id", "kind": "integer", "lower": 0, "upper": 99}]})
+    >>> train, control = pd.DataFrame({"id": range(0, 50)}), pd.DataFrame({"id": range(50, 100)})
+    >>> r = singling_out_risk(train, control, train, s, n_attacks=20, tolerance=0.0)
+    >>> r.success_rate, r.control_rate, r.risk    # each id isolates its own row
+    (1.0, 0.0, 1.0)
     """
     n = check_int("n_attacks", n_attacks, lo=1)
     tol = check_tolerance(tolerance)
