@@ -24,8 +24,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from privsynth.errors import ParameterError
+from privsynth.errors import DataValidationError, ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Tokens read as true / false (case-insensitive) wherever text becomes a boolean:
 #: data validation, CLI conditions, data dictionaries. One list for the package.
@@ -161,6 +166,73 @@ def check_choice(name: str, value: object, choices: tuple[str, ...], where: str 
     return value
 
 
+def check_frame(df: object, what: str, *, allow_empty: bool = False) -> pd.DataFrame:
+    """``df`` as a pandas DataFrame with columns, unique column names and rows.
+
+    Raises :class:`~privsynth.errors.DataValidationError` (a data problem, not
+    an argument mistake) naming ``what`` ("the synthetic data", ...); with
+    ``allow_empty=True`` a frame without rows is accepted.
+
+    >>> import pandas as pd
+    >>> check_frame(pd.DataFrame({"a": []}), "the holdout")
+    Traceback (most recent call last):
+    ...
+    privsynth.errors.DataValidationError: the holdout has no rows
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise DataValidationError(f"{what} has no columns")
+    if not df.columns.is_unique:
+        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise DataValidationError(
+            f"{what} has duplicated column names {dup}; rename them",
+            [{"column": c, "problem": "duplicated column name"} for c in dup],
+        )
+    if not allow_empty and len(df) == 0:
+        raise DataValidationError(f"{what} has no rows")
+    return df
+
+
+def check_columns(columns: Iterable[object], expected: Sequence[object], *,
+                  what: str = "the data", reference: str = "the schema",
+                  hint: str = "") -> None:
+    """Raise unless ``columns`` are exactly the ``expected`` names, in any order.
+
+    The error names the missing and the extra columns (names only, never
+    values) and lists them in ``problems``; ``hint`` is appended to its
+    message (say what to do next).
+
+    >>> check_columns(["b", "a"], ["a", "b"])
+    >>> check_columns(["a", "x"], ["a", "b"], what="the synthetic data")
+    Traceback (most recent call last):
+    ...
+    privsynth.errors.DataValidationError: the synthetic data and the schema must have the \
+same columns; missing from the synthetic data: ['b']; not in the schema: ['x']
+    """
+    given = list(columns)
+    given_set, expected_set = set(given), set(expected)
+    missing = [c for c in expected if c not in given_set]
+    extra = [c for c in given if c not in expected_set]
+    if not (missing or extra):
+        return
+    parts = []
+    if missing:
+        parts.append(f"missing from {what}: {[str(c) for c in missing]}")
+    if extra:
+        parts.append(f"not in {reference}: {[str(c) for c in extra]}")
+    problems: list[dict[str, object]] = [
+        {"column": c, "problem": f"missing from {what}"} for c in missing]
+    problems += [{"column": c, "problem": f"not in {reference}"} for c in extra]
+    raise DataValidationError(
+        f"{what} and {reference} must have the same columns; " + "; ".join(parts)
+        + (f". {hint}" if hint else ""),
+        problems,
+    )
+
+
 def parse_bool(text: str) -> bool | None:
     """``True``/``False`` for a token of :data:`TRUE_TOKENS` / :data:`FALSE_TOKENS`, else None."""
     low = text.strip().lower()
@@ -176,8 +248,10 @@ __all__ = [
     "TRUE_TOKENS",
     "check_bool",
     "check_choice",
+    "check_columns",
     "check_delta",
     "check_epsilon",
+    "check_frame",
     "check_int",
     "check_number",
     "check_seed",
