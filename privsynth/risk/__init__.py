@@ -9,7 +9,10 @@ shadow models) and reports how well the attacks do, next to what the claimed
 - :func:`assess_risk` runs everything and returns a :class:`RiskResult`.
 - :mod:`~privsynth.risk.distance`: Gower distance on the public schema, exact
   nearest neighbours, DCR / NNDR diagnostics (diagnostics, not proof of privacy).
-- :mod:`~privsynth.risk.membership`: the attacks and their metrics.
+- :mod:`~privsynth.risk.split`: members, non-members and the reference
+  population drawn from the three tables.
+- :mod:`~privsynth.risk.membership`: the membership-inference attacks.
+- :mod:`~privsynth.risk.roc`: scoring an attack (ROC AUC, TPR at low FPR).
 - :mod:`~privsynth.risk.audit_bound`: empirical epsilon lower bounds and the
   TPR ceiling of a claim.
 """
@@ -27,11 +30,10 @@ from privsynth.risk.membership import (
     density_attack,
     distance_attack,
     evaluate_attack,
-    roc_auc,
     shadow_attack,
-    tpr_at_fpr,
 )
 from privsynth.risk.result import AttackResult, RiskResult
+from privsynth.risk.roc import roc_auc, roc_curve, tpr_at_fpr
 
 __all__ = [
     "AttackResult",
@@ -48,6 +50,7 @@ __all__ = [
     "gower_distances",
     "nearest_neighbors",
     "roc_auc",
+    "roc_curve",
     "shadow_attack",
     "tpr_at_fpr",
     "tpr_upper_bound",

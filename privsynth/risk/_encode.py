@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._checks import check_columns as shared_check_columns
+from privsynth._checks import check_frame
 from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
@@ -83,6 +85,19 @@ class Encoded:
     def n_rows(self) -> int:
         return int(self.keys.shape[0])
 
+    def stack(self, other: Encoded) -> Encoded:
+        """The rows of ``self`` followed by the rows of ``other`` (same schema)."""
+        return Encoded(
+            np.concatenate([self.numeric, other.numeric], axis=1),
+            np.concatenate([self.offsets, other.offsets], axis=1),
+            self.ranges,
+            tuple(x or y for x, y in zip(self.numeric_nullable, other.numeric_nullable,
+                                         strict=True)),
+            np.concatenate([self.categorical, other.categorical], axis=1),
+            self.n_columns,
+            np.concatenate([self.keys, other.keys]),
+        )
+
     def take(self, rows: I64) -> Encoded:
         """The encoded rows at positions ``rows``."""
         return Encoded(
@@ -110,40 +125,28 @@ def _code_dtype(schema: Schema) -> type[np.integer]:
 
 
 def check_columns(df: object, schema: Schema, what: str) -> pd.DataFrame:
-    """``df`` as a DataFrame with exactly the schema's columns, or a precise error."""
+    """``df`` as a non-empty DataFrame with exactly the schema's columns, or a precise error.
+
+    >>> s = Schema.from_dict({"columns": [{"name": "a", "kind": "boolean"}]})
+    >>> check_columns(pd.DataFrame({"b": [True]}), s, "the holdout")
+    Traceback (most recent call last):
+    ...
+    privsynth.errors.DataValidationError: the holdout and the schema must have the same \
+columns; missing from the holdout: ['a']; not in the schema: ['b']. The training data, \
+holdout and synthetic data must all have exactly the columns of the schema
+    """
     if not isinstance(schema, Schema):
         raise ParameterError(
             f"schema must be a privsynth Schema, got {type(schema).__name__}; "
             "use privsynth.Schema.from_json"
         )
-    if not isinstance(df, pd.DataFrame):
-        raise DataValidationError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    if not df.columns.is_unique:
-        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-        raise DataValidationError(
-            f"{what} has duplicated column names {dup}",
-            [{"column": c, "problem": "duplicated column name"} for c in dup],
-        )
-    missing = [c for c in schema.names if c not in df.columns]
-    extra = [str(c) for c in df.columns if c not in schema.names]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing schema column(s) {missing}")
-        if extra:
-            parts.append(f"column(s) not in the schema {extra}")
-        problems: list[dict[str, object]] = [
-            {"column": c, "problem": "missing from " + what} for c in missing]
-        problems += [{"column": c, "problem": "not in the schema"} for c in extra]
-        raise DataValidationError(
-            f"{what} does not have the schema's columns: " + "; ".join(parts)
-            + ". The training data, holdout and synthetic data must all have exactly "
-            "the columns of the schema",
-            problems,
-        )
-    if len(df) == 0:
+    frame = check_frame(df, what, allow_empty=True)
+    shared_check_columns(frame.columns, schema.names, what=what, reference="the schema",
+                         hint="The training data, holdout and synthetic data must all have "
+                              "exactly the columns of the schema")
+    if len(frame) == 0:
         raise DataValidationError(f"{what} has no rows")
-    return df
+    return frame
 
 
 def encode(df: object, schema: Schema, what: str = "the data") -> Encoded:

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from privsynth._checks import check_delta, check_epsilon, check_int
 from privsynth.errors import ParameterError
 from privsynth.risk.audit_bound import tpr_upper_bound
 from privsynth.risk.distance import diagnostics_encoded
 from privsynth.risk.membership import (
-    DEFAULT_FPRS,
-    LARGE_DATA_FACTOR,
     AttackScores,
     SynthesizerLike,
-    about,
-    check_fprs,
-    check_seed,
     density_scores,
     distance_scores,
     evaluate_attack,
-    min_nonmembers,
     neighbour_distances,
-    prepare,
-    require_fprs,
-    seeds,
     shadow_scores,
 )
-from privsynth.risk.result import AttackResult, RiskResult
+from privsynth.risk.result import AttackResult, RiskResult, about
+from privsynth.risk.roc import DEFAULT_FPRS, check_fprs, min_nonmembers, require_fprs
+from privsynth.risk.split import LARGE_DATA_FACTOR, prepare, seeds
 from privsynth.schema import Schema
 
 CAVEAT_DIAGNOSTICS = (
@@ -48,16 +41,8 @@ CAVEAT_NOT_DP = (
 
 
 def _check_claim(epsilon: object, delta: object) -> tuple[float | None, float]:
-    eps: float | None = None
-    if epsilon is not None:
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-                or not 0 < epsilon < math.inf:
-            raise ParameterError(f"epsilon must be None or a positive finite number, "
-                                 f"got {epsilon!r}")
-        eps = float(epsilon)
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 <= delta < 1:
-        raise ParameterError(f"delta must be a number in [0, 1), got {delta!r}")
-    return eps, float(delta)
+    eps = None if epsilon is None else check_epsilon(epsilon)
+    return eps, check_delta(delta)
 
 
 def assess_risk(
@@ -153,7 +138,7 @@ def assess_risk(
     (True, True)
     """
     claimed_eps, claimed_delta = _check_claim(epsilon, delta)
-    seed = check_seed(random_state)
+    seed = check_int("random_state", random_state, lo=0)
     rates = check_fprs(DEFAULT_FPRS if fprs is None else fprs)
     if engine_factory is not None:
         if not callable(engine_factory):
@@ -258,4 +243,4 @@ def assess_risk(
     )
 
 
-__all__ = ["about", "assess_risk"]
+__all__ = ["assess_risk"]

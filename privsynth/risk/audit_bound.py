@@ -38,7 +38,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from privsynth._checks import check_int, check_number, is_number
 from privsynth.errors import DataValidationError, ParameterError
+from privsynth.risk.roc import as_scores
 
 F64 = npt.NDArray[np.float64]
 # Threshold candidates tried when choosing the best cut (quantiles of the scores).
@@ -46,27 +48,15 @@ _MAX_THRESHOLDS = 2000
 
 
 def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ParameterError(f"{name} must be a non-negative integer count, got {value!r}")
-    return int(value)
+    return check_int(name, value, lo=0)
 
 
 def _check_prob(name: str, value: object, *, open_upper: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) \
-            or not math.isfinite(float(value)):
-        raise ParameterError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if v < 0 or v > 1 or (open_upper and v >= 1):
-        upper = "1)" if open_upper else "1]"
-        raise ParameterError(f"{name} must be in [0, {upper}, got {v}")
-    return v
+    return check_number(name, value, lo=0, hi=1, hi_open=open_upper)
 
 
 def _check_confidence(confidence: object) -> float:
-    c = _check_prob("confidence", confidence, open_upper=True)
-    if c <= 0:
-        raise ParameterError(f"confidence must be in (0, 1), got {c}")
-    return c
+    return check_number("confidence", confidence, lo=0, hi=1, lo_open=True, hi_open=True)
 
 
 def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -150,19 +140,6 @@ def epsilon_lower_bound(
     return float(_bound_from_rates(tpr_lo, fpr_hi, d)[0])
 
 
-def _scores(name: str, values: object) -> F64:
-    try:
-        a = np.asarray(values, dtype=np.float64).ravel()
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name} must be a sequence of numbers") from exc
-    if a.size == 0:
-        raise DataValidationError(f"{name} is empty; the bound needs scores of both groups")
-    if not np.all(np.isfinite(a)):
-        raise DataValidationError(f"{name} holds {int(np.sum(~np.isfinite(a)))} non-finite "
-                                  "score(s); scores must be finite numbers")
-    return a
-
-
 def _threshold_bounds(
     members: F64, nonmembers: F64, thresholds: F64, delta: float, confidence: float
 ) -> F64:
@@ -219,8 +196,8 @@ def best_epsilon_lower_bound(
     >>> round(best_epsilon_lower_bound(m, n), 1)
     4.1
     """
-    members = _scores("member_scores", member_scores)
-    nonmembers = _scores("nonmember_scores", nonmember_scores)
+    members = as_scores("member_scores", member_scores)
+    nonmembers = as_scores("nonmember_scores", nonmember_scores)
     if members.size < 2 or nonmembers.size < 2:
         raise DataValidationError(
             f"the bound needs at least 2 member and 2 non-member scores (one for choosing "
@@ -255,13 +232,10 @@ def tpr_upper_bound(fpr: float, epsilon: float, delta: float = 0.0) -> float:
     1.0
     """
     f = _check_prob("fpr", fpr)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float | np.floating) \
-            or not epsilon >= 0 or math.isnan(float(epsilon)):
-        raise ParameterError(f"epsilon must be a non-negative number, got {epsilon!r}")
     d = _check_prob("delta", delta)
-    eps = float(epsilon)
-    if math.isinf(eps):
-        return 1.0
+    if is_number(epsilon) and float(epsilon) == math.inf:
+        return 1.0  # no claim at all: any TPR is possible
+    eps = check_number("epsilon", epsilon, lo=0)
     first = math.exp(eps) * f + d
     second = 1.0 - math.exp(-eps) * (1.0 - d - f)
     return float(min(1.0, first, second))

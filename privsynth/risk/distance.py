@@ -45,7 +45,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privsynth.errors import DataValidationError, ParameterError, ResourceLimitError
+from privsynth._checks import check_int
+from privsynth.errors import DataValidationError, ResourceLimitError
 from privsynth.risk._encode import Encoded, encode
 from privsynth.schema import Schema
 
@@ -73,14 +74,11 @@ QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 def _check_n_jobs(n_jobs: object) -> int:
     if n_jobs is None:
         return max(1, os.cpu_count() or 1)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ParameterError(f"n_jobs must be None or a positive integer, got {n_jobs!r}")
-    return n_jobs
+    return check_int("n_jobs", n_jobs, lo=1)
 
 
 def _check_k(k: object, n_reference: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError(f"k must be a positive integer, got {k!r}")
+    k = check_int("k", k, lo=1)
     if k > n_reference:
         raise DataValidationError(
             f"k={k} nearest neighbours asked but the reference table has only "
@@ -366,14 +364,6 @@ def diagnostics_encoded(
     }
 
 
-def _check_max_records(max_records: object) -> int | None:
-    if max_records is None:
-        return None
-    if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 2:
-        raise ParameterError(f"max_records must be None or an integer >= 2, got {max_records!r}")
-    return max_records
-
-
 def distance_diagnostics(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -435,13 +425,12 @@ def distance_diagnostics(
     >>> out["exact_copies"], out["share_closer_to_train"], out["dcr_train"]["q50"]
     (4, 1.0, 0.0)
     """
-    max_records = _check_max_records(max_records)
+    # NNDR needs a second neighbour: at least 2 rows of each table
+    max_records = check_int("max_records", max_records, lo=2, none_ok=True)
     tr = encode(train, schema, "the training data")
     ho = encode(holdout, schema, "the holdout")
     syn = encode(synthetic, schema, "the synthetic data")
-    if not isinstance(random_state, int | np.integer) or isinstance(random_state, bool):
-        raise ParameterError(f"random_state must be an integer, got {random_state!r}")
-    rng = np.random.default_rng(int(random_state))
+    rng = np.random.default_rng(check_int("random_state", random_state, lo=0))
     return diagnostics_encoded(tr, ho, syn, rng, max_records, n_jobs)
 
 

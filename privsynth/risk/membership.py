@@ -5,11 +5,13 @@ guesses whether the record was in the training data. It returns one score per
 record (higher means "more likely a member") for a balanced set of members
 (training rows) and non-members (holdout rows of the same population, never
 seen by the synthesizer). :func:`evaluate_attack` turns the scores into ROC
-AUC, TPR at low FPR and an empirical lower bound on epsilon.
+AUC, TPR at low FPR and an empirical epsilon estimate (metrics in
+:mod:`~privsynth.risk.roc`, the estimate in :mod:`~privsynth.risk.audit_bound`).
 
-The holdout is split at random into two halves: the *reference* half stands
-for the population the adversary can sample from (the density attack's
-denominator, the shadow attack's training data), the other half provides the
+The evaluation sets come from :mod:`~privsynth.risk.split`: the holdout is
+split at random into two halves; the *reference* half stands for the
+population the adversary can sample from (the density attack's denominator,
+the shadow attack's training data), the other half provides the
 non-members. Non-members are therefore never scored against themselves.
 
 Attacks
@@ -47,14 +49,13 @@ shadow (Stadler et al. 2022, targeting outliers)
 Example
 -------
 >>> import numpy as np
->>> m, n = np.array([0.9, 0.8, 0.7]), np.array([0.1, 0.75, 0.2])
->>> round(roc_auc(m, n), 3)
+>>> s = AttackScores("toy", "toy", np.array([0.9, 0.8, 0.7]), np.array([0.1, 0.75, 0.2]))
+>>> round(evaluate_attack(s, n_bootstrap=0).auc, 3)
 0.889
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -62,31 +63,30 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
-from privsynth.errors import DataValidationError, ParameterError
-from privsynth.risk._encode import Encoded, check_columns, encode
+from privsynth._checks import check_epsilon, check_int, check_number
+from privsynth.errors import ParameterError
+from privsynth.risk._encode import Encoded, encode
 from privsynth.risk.audit_bound import best_epsilon_lower_bound
 from privsynth.risk.distance import knn_encoded, pairwise_encoded
-from privsynth.risk.result import AttackResult
+from privsynth.risk.result import AttackResult, about
+from privsynth.risk.roc import (
+    DEFAULT_FPRS,
+    as_scores,
+    bootstrap_auc_interval,
+    check_fprs,
+    fpr_key,
+    min_nonmembers,
+    require_fprs,
+    roc_auc,
+    roc_curve,
+    tpr_at_fpr,
+)
+from privsynth.risk.split import Split, prepare, seeds
 from privsynth.schema import Schema
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-
-#: False positive rates reported by default.
-DEFAULT_FPRS: tuple[float, ...] = (0.001, 0.01)
-#: Fewest non-members per expected false positive for a TPR at some FPR:
-#: ``ceil(MIN_FALSE_POSITIVES / fpr)`` non-members are needed.
-MIN_FALSE_POSITIVES = 10
-#: Fewest rows of each evaluation set (members, non-members).
-MIN_EVAL_RECORDS = 10
-#: Points of the ROC curve kept for plotting.
-ROC_POINTS = 101
-#: Large data: the training and synthetic tables are first cut to random subsamples
-#: of ``LARGE_DATA_FACTOR * max_records`` rows (the holdout to twice that), so that
-#: the searches and the shadow fits take bounded time whatever the table sizes.
-LARGE_DATA_FACTOR = 10
 
 DISTANCE_DESCRIPTION = (
     "score = closeness of the record to its nearest synthetic record (Gower distance)"
@@ -124,151 +124,7 @@ class AttackScores:
     notes: tuple[str, ...] = ()
 
 
-# ----------------------------------------------------------------------------- metrics
-def _as_scores(name: str, values: npt.ArrayLike) -> F64:
-    a = np.asarray(values, dtype=np.float64).ravel()
-    if a.size == 0:
-        raise DataValidationError(f"{name} is empty")
-    if not np.all(np.isfinite(a)):
-        raise DataValidationError(f"{name} holds non-finite scores")
-    return a
-
-
-def roc_auc(member_scores: npt.ArrayLike, nonmember_scores: npt.ArrayLike) -> float:
-    """Area under the ROC curve (ties count one half): P(member score > non-member score).
-
-    Examples
-    --------
-    >>> roc_auc([1, 2], [0, 0]), roc_auc([0, 0], [0, 0])
-    (1.0, 0.5)
-    """
-    m = _as_scores("member_scores", member_scores)
-    n = _as_scores("nonmember_scores", nonmember_scores)
-    ranks = stats.rankdata(np.concatenate([m, n]))
-    r_m = float(ranks[: m.size].sum())
-    return (r_m - m.size * (m.size + 1) / 2.0) / (m.size * n.size)
-
-
-def _bootstrap_auc(m: F64, n: F64, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Percentile 95 % interval; members and non-members are resampled separately."""
-    if n_boot == 0:
-        auc = roc_auc(m, n)
-        return auc, auc
-    aucs = np.empty(n_boot)
-    for b in range(n_boot):
-        aucs[b] = roc_auc(m[rng.integers(0, m.size, m.size)], n[rng.integers(0, n.size, n.size)])
-    lo, hi = np.quantile(aucs, [0.025, 0.975])
-    return float(lo), float(hi)
-
-
-def min_nonmembers(fpr: float) -> int:
-    """Non-members needed to report a TPR at ``fpr``: ``ceil(10 / fpr)``.
-
-    With fewer, the threshold would rest on fewer than 10 false positives and
-    the TPR would be mostly noise.
-
-    >>> min_nonmembers(0.01), min_nonmembers(0.001)
-    (1000, 10000)
-    """
-    return math.ceil(MIN_FALSE_POSITIVES / fpr - 1e-9)
-
-
-def tpr_at_fpr(member_scores: npt.ArrayLike, nonmember_scores: npt.ArrayLike,
-               fpr: float) -> float:
-    """True positive rate of the rule "member iff score > t" with FPR at most ``fpr``.
-
-    ``t`` is the smallest threshold whose false positive rate on the
-    non-members does not exceed ``fpr``; ties at the threshold count as
-    negatives, so the FPR never exceeds the target.
-
-    Examples
-    --------
-    >>> tpr_at_fpr([5, 6, 7, 0], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 0.1)
-    0.0
-    >>> tpr_at_fpr([5, 6, 7, 10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 0.1)
-    0.25
-    """
-    m = _as_scores("member_scores", member_scores)
-    n = np.sort(_as_scores("nonmember_scores", nonmember_scores))[::-1]
-    allowed = math.floor(fpr * n.size + 1e-9)
-    if allowed >= n.size:
-        return 1.0
-    threshold = n[allowed]  # the (allowed+1)-th highest non-member score
-    return float(np.mean(m > threshold))
-
-
-def roc_curve(member_scores: npt.ArrayLike, nonmember_scores: npt.ArrayLike,
-              points: int = ROC_POINTS) -> tuple[list[float], list[float]]:
-    """The ROC curve at ``points`` evenly spaced FPRs (best TPR with FPR at most each).
-
-    Examples
-    --------
-    >>> fpr, tpr = roc_curve([1, 2, 3], [0, 1, 2], points=3)
-    >>> fpr, [round(t, 3) for t in tpr]
-    ([0.0, 0.5, 1.0], [0.333, 0.667, 1.0])
-    """
-    m = _as_scores("member_scores", member_scores)
-    n = _as_scores("nonmember_scores", nonmember_scores)
-    thresholds = np.unique(np.concatenate([m, n]))[::-1]
-    m_sorted, n_sorted = np.sort(m), np.sort(n)
-    tp = m.size - np.searchsorted(m_sorted, thresholds, side="left")
-    fp = n.size - np.searchsorted(n_sorted, thresholds, side="left")
-    fprs = np.concatenate([[0.0], fp / n.size])
-    tprs = np.concatenate([[0.0], tp / m.size])
-    grid = np.linspace(0.0, 1.0, points)
-    pos = np.searchsorted(fprs, grid + 1e-12, side="right") - 1
-    return [float(g) for g in grid], [float(t) for t in tprs[pos]]
-
-
-def _fpr_key(fpr: float) -> str:
-    return f"{fpr:g}"
-
-
-def check_fprs(fprs: object) -> tuple[float, ...]:
-    """Validate a sequence of false positive rates in (0, 1)."""
-    if isinstance(fprs, str) or not isinstance(fprs, Sequence | np.ndarray):
-        raise ParameterError(f"fprs must be a sequence of rates in (0, 1), got {fprs!r}")
-    out = []
-    for f in fprs:
-        if isinstance(f, bool) or not isinstance(f, int | float | np.floating) \
-                or not 0 < float(f) < 1:
-            raise ParameterError(f"each false positive rate must be in (0, 1), got {f!r}")
-        out.append(float(f))
-    if not out:
-        raise ParameterError("fprs is empty; give at least one false positive rate")
-    return tuple(out)
-
-
-def about(n: int, cap: int | None = None) -> str:
-    """``n`` for a caveat: exact when it is the public ``cap``, else rounded to 2 figures.
-
-    Sizes derived from a private table's row count must not be printed exactly.
-
-    >>> about(5000, 5000), about(747, 5000), about(12345), about(7)
-    ('5000', 'about 750', 'about 12000', 'fewer than 10')
-    """
-    if cap is not None and n == cap:
-        return str(n)
-    if n < 10:
-        return "fewer than 10"
-    digits = len(str(n)) - 2
-    return f"about {round(n, -digits)}"
-
-
-def require_fprs(fprs: Sequence[float], n_nonmembers: int, where: str) -> None:
-    """Raise if ``n_nonmembers`` cannot support an explicitly asked FPR."""
-    for f in fprs:
-        need = min_nonmembers(f)
-        if n_nonmembers < need:
-            raise DataValidationError(
-                f"a TPR at FPR {f:g} needs at least {need} non-members "
-                f"(ceil({MIN_FALSE_POSITIVES}/FPR)), but {where} has {n_nonmembers}; "
-                "give a larger holdout or a larger max_records, or ask for a larger FPR",
-                [{"column": None, "problem": f"too few non-members for FPR {f:g}",
-                  "rows": n_nonmembers}],
-            )
-
-
+# ----------------------------------------------------------------------------- scoring
 def evaluate_attack(
     scores: AttackScores,
     *,
@@ -308,10 +164,9 @@ def evaluate_attack(
     """
     explicit = fprs is not None
     rates = check_fprs(DEFAULT_FPRS if fprs is None else fprs)
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
-        raise ParameterError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}")
-    m = _as_scores("member_scores", scores.member_scores)
-    n = _as_scores("nonmember_scores", scores.nonmember_scores)
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, lo=0)
+    m = as_scores("member_scores", scores.member_scores)
+    n = as_scores("nonmember_scores", scores.nonmember_scores)
     if explicit:
         require_fprs(rates, n.size, f"the {scores.name} attack's evaluation set")
     rng = np.random.default_rng(random_state)
@@ -319,9 +174,9 @@ def evaluate_attack(
     tprs: dict[str, float | None] = {}
     for f in rates:
         if n.size >= min_nonmembers(f):
-            tprs[_fpr_key(f)] = tpr_at_fpr(m, n, f)
+            tprs[fpr_key(f)] = tpr_at_fpr(m, n, f)
         else:
-            tprs[_fpr_key(f)] = None
+            tprs[fpr_key(f)] = None
             # the set size may derive from a private row count: rounded (see about)
             notes.append(f"TPR at FPR {f:g} not reported: it needs at least "
                          f"{min_nonmembers(f)} non-members, the evaluation has "
@@ -340,7 +195,7 @@ def evaluate_attack(
         n_members=m.size,
         n_nonmembers=n.size,
         auc=roc_auc(m, n),
-        auc_ci=_bootstrap_auc(m, n, n_bootstrap, rng),
+        auc_ci=bootstrap_auc_interval(m, n, n_bootstrap, rng),
         tpr_at_fpr=tprs,
         epsilon_lower_bound=eps_lb,
         roc_fpr=tuple(fpr_grid),
@@ -349,137 +204,13 @@ def evaluate_attack(
     )
 
 
-# ------------------------------------------------------------------------ evaluation sets
-@dataclass(frozen=True, eq=False)
-class Split:
-    """The encoded tables an assessment works on (internal).
-
-    ``member_rows`` index the training frame; ``nonmember_rows`` and
-    ``reference_rows`` index the holdout frame.
-    """
-
-    train: pd.DataFrame
-    holdout: pd.DataFrame
-    members: Encoded
-    nonmembers: Encoded
-    reference: Encoded
-    synthetic: Encoded
-    member_rows: I64
-    nonmember_rows: I64
-    reference_rows: I64
-    train_all: Encoded
-    holdout_all: Encoded
-    subsampled: bool
-    #: the raw tables were first cut to LARGE_DATA_FACTOR * max_records rows (large data)
-    precut: bool = False
-
-
-def check_max_records(max_records: object) -> int:
-    if isinstance(max_records, bool) or not isinstance(max_records, int) \
-            or max_records < MIN_EVAL_RECORDS:
-        raise ParameterError(
-            f"max_records must be an integer >= {MIN_EVAL_RECORDS}, got {max_records!r}")
-    return max_records
-
-
-def check_seed(random_state: object) -> int:
-    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer) \
-            or random_state < 0:
-        raise ParameterError(
-            f"random_state must be a non-negative integer, got {random_state!r}")
-    return int(random_state)
-
-
-def seeds(random_state: int) -> dict[str, np.random.Generator]:
-    """Independent generators per purpose, so every entry point splits the same way."""
-    names = ("split", "diagnostics", "evaluation", "shadow")
-    children = np.random.SeedSequence(random_state).spawn(len(names))
-    return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
-
-
-def prepare(
-    train: pd.DataFrame,
-    holdout: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    schema: Schema,
-    max_records: int,
-    rng: np.random.Generator,
-) -> Split:
-    """Check the three tables, encode them and draw balanced evaluation sets."""
-    max_records = check_max_records(max_records)
-    if isinstance(holdout, pd.DataFrame) and len(holdout) == 0:
-        raise DataValidationError(
-            "the holdout has no rows; membership attacks need holdout records from the "
-            "same population that were not used for training (e.g. a test split)")
-    for df, what in ((train, "the training data"), (holdout, "the holdout"),
-                     (synthetic, "the synthetic data")):
-        check_columns(df, schema, what)
-    if len(holdout) < 2 * MIN_EVAL_RECORDS:
-        raise DataValidationError(
-            f"the holdout has {len(holdout)} rows; the attacks need at least "
-            f"{2 * MIN_EVAL_RECORDS} (half as reference population, half as non-members)")
-    if len(train) < MIN_EVAL_RECORDS:
-        raise DataValidationError(
-            f"the training data has {len(train)} rows; the attacks need at least "
-            f"{MIN_EVAL_RECORDS} members")
-    # large data: cut the raw tables first (only then is the generator used, so small
-    # tables split exactly as before)
-    cap = LARGE_DATA_FACTOR * max_records
-    precut = False
-    if len(train) > cap:
-        train, precut = train.iloc[np.sort(rng.choice(len(train), cap, replace=False))], True
-    if len(holdout) > 2 * cap:
-        holdout, precut = holdout.iloc[np.sort(rng.choice(len(holdout), 2 * cap,
-                                                          replace=False))], True
-    if len(synthetic) > cap:
-        synthetic = synthetic.iloc[np.sort(rng.choice(len(synthetic), cap, replace=False))]
-        precut = True
-    tr = encode(train, schema, "the training data")
-    ho = encode(holdout, schema, "the holdout")
-    syn = encode(synthetic, schema, "the synthetic data")
-
-    perm = rng.permutation(ho.n_rows).astype(np.int64)
-    half = ho.n_rows // 2
-    reference_rows, eval_rows = np.sort(perm[:half]), np.sort(perm[half:])
-    n_eval = min(tr.n_rows, eval_rows.size, max_records)
-    member_rows = np.sort(rng.choice(tr.n_rows, size=n_eval, replace=False)).astype(np.int64)
-    nonmember_rows = np.sort(rng.choice(eval_rows, size=n_eval, replace=False)).astype(np.int64)
-    return Split(
-        train=train,
-        holdout=holdout,
-        members=tr.take(member_rows),
-        nonmembers=ho.take(nonmember_rows),
-        reference=ho.take(reference_rows),
-        synthetic=syn,
-        member_rows=member_rows,
-        nonmember_rows=nonmember_rows,
-        reference_rows=reference_rows,
-        train_all=tr,
-        holdout_all=ho,
-        subsampled=precut or n_eval < tr.n_rows or n_eval < eval_rows.size,
-        precut=precut,
-    )
-
-
 # ------------------------------------------------------------------------------ attacks
 def neighbour_distances(split: Split, k: int, n_jobs: int | None) -> tuple[F64, F64]:
     """k-NN distances of members then non-members to the synthetic data and to the reference."""
-    both = _concat(split.members, split.nonmembers)
+    both = split.members.stack(split.nonmembers)
     d_syn, _ = knn_encoded(both, split.synthetic, min(k, split.synthetic.n_rows), n_jobs)
     d_ref, _ = knn_encoded(both, split.reference, min(k, split.reference.n_rows), n_jobs)
     return d_syn, d_ref
-
-
-def _concat(a: Encoded, b: Encoded) -> Encoded:
-    return Encoded(
-        np.concatenate([a.numeric, b.numeric], axis=1),
-        np.concatenate([a.offsets, b.offsets], axis=1),
-        a.ranges,
-        tuple(x or y for x, y in zip(a.numeric_nullable, b.numeric_nullable, strict=True)),
-        np.concatenate([a.categorical, b.categorical], axis=1),
-        a.n_columns,
-        np.concatenate([a.keys, b.keys]),
-    )
 
 
 def distance_scores(split: Split, d_syn: F64) -> AttackScores:
@@ -498,12 +229,6 @@ def density_scores(split: Split, d_syn: F64, d_ref: F64, k: int) -> AttackScores
     note = (f"k = {k} nearest neighbours among {split.synthetic.n_rows} synthetic rows and "
             "the reference half of the holdout")
     return AttackScores("density", DENSITY_DESCRIPTION, score[:n_m], score[n_m:], (note,))
-
-
-def _check_k(k: object) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError(f"k must be a positive integer, got {k!r}")
-    return k
 
 
 def distance_attack(
@@ -537,9 +262,9 @@ def distance_attack(
     AttackScores
         Equal numbers of member and non-member scores.
     """
-    rng = seeds(check_seed(random_state))["split"]
+    rng = seeds(check_int("random_state", random_state, lo=0))["split"]
     split = prepare(train, holdout, synthetic, schema, max_records, rng)
-    both = _concat(split.members, split.nonmembers)
+    both = split.members.stack(split.nonmembers)
     d_syn, _ = knn_encoded(both, split.synthetic, 1, n_jobs)
     return distance_scores(split, d_syn)
 
@@ -569,8 +294,8 @@ def density_attack(
     max_records, random_state, n_jobs
         As in :func:`distance_attack`.
     """
-    k = _check_k(k)
-    rng = seeds(check_seed(random_state))["split"]
+    k = check_int("k", k, lo=1)
+    rng = seeds(check_int("random_state", random_state, lo=0))["split"]
     split = prepare(train, holdout, synthetic, schema, max_records, rng)
     d_syn, d_ref = neighbour_distances(split, k, n_jobs)
     return density_scores(split, d_syn, d_ref, min(k, d_syn.shape[1], d_ref.shape[1]))
@@ -578,22 +303,13 @@ def density_attack(
 
 # ------------------------------------------------------------------------- shadow models
 def _check_shadow_params(n_targets: object, n_shadows: object, epsilon: object,
-                         n_synthetic: object, radius: object) -> None:
-    for name, v, lo in (("n_targets", n_targets, 1), ("n_shadows", n_shadows, 2)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ParameterError(f"{name} must be an integer >= {lo}, got {v!r}")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-            or not 0 < epsilon < math.inf:
-        raise ParameterError(
-            f"the shadow attack needs epsilon=, the positive epsilon the release was "
-            f"fitted with (the shadows are fitted the same way); got {epsilon!r}")
-    if n_synthetic is not None and (isinstance(n_synthetic, bool)
-                                    or not isinstance(n_synthetic, int) or n_synthetic < 1):
-        raise ParameterError(f"n_synthetic must be None or a positive integer, "
-                             f"got {n_synthetic!r}")
-    if radius is not None and (isinstance(radius, bool) or not isinstance(radius, int | float)
-                               or not 0 < radius <= 1):
-        raise ParameterError(f"radius must be None or a number in (0, 1], got {radius!r}")
+                         n_synthetic: object, radius: object) -> float:
+    check_int("n_targets", n_targets, lo=1)
+    check_int("n_shadows", n_shadows, lo=2)
+    check_int("n_synthetic", n_synthetic, lo=1, none_ok=True)
+    check_number("radius", radius, lo=0, hi=1, lo_open=True, none_ok=True)
+    # the shadows are fitted the same way as the release: they need its epsilon
+    return check_epsilon(epsilon, where="shadow attack (the epsilon the release was fitted with)")
 
 
 def _features(targets: Encoded, synthetic: Encoded, radii: F64) -> tuple[F64, F64]:
@@ -619,7 +335,7 @@ def shadow_scores(
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    _check_shadow_params(n_targets, n_shadows, epsilon, n_synthetic, radius)
+    epsilon = _check_shadow_params(n_targets, n_shadows, epsilon, n_synthetic, radius)
     if not callable(engine_factory):
         raise ParameterError("engine_factory must be a callable returning an unfitted engine")
     n_t = min(n_targets, split.members.n_rows, split.nonmembers.n_rows)
@@ -634,7 +350,7 @@ def shadow_scores(
 
     (t_mem, r_mem), (t_non, r_non) = outliers(split.members), outliers(split.nonmembers)
     radii = np.concatenate([r_mem, r_non]) if radius is None else np.full(2 * n_t, radius)
-    targets = _concat(split.members.take(t_mem), split.nonmembers.take(t_non))
+    targets = split.members.take(t_mem).stack(split.nonmembers.take(t_non))
     target_rows = pd.concat(
         [split.train.iloc[split.member_rows[t_mem]],
          split.holdout.iloc[split.nonmember_rows[t_non]]],
@@ -732,8 +448,7 @@ def shadow_attack(
         so the AUC interval is wide and the epsilon bound weak; the attack is
         for spotting a synthesizer that memorises outliers.
     """
-    seed = check_seed(random_state)
-    gens = seeds(seed)
+    gens = seeds(check_int("random_state", random_state, lo=0))
     split = prepare(train, holdout, synthetic, schema, max_records, gens["split"])
     return shadow_scores(split, schema, engine_factory, epsilon=epsilon, n_targets=n_targets,
                          n_shadows=n_shadows, n_synthetic=n_synthetic, radius=radius,
@@ -741,15 +456,10 @@ def shadow_attack(
 
 
 __all__ = [
-    "DEFAULT_FPRS",
-    "MIN_FALSE_POSITIVES",
     "AttackScores",
+    "SynthesizerLike",
     "density_attack",
     "distance_attack",
     "evaluate_attack",
-    "min_nonmembers",
-    "roc_auc",
-    "roc_curve",
     "shadow_attack",
-    "tpr_at_fpr",
 ]

@@ -56,6 +56,22 @@ def _plain(value: Any, where: str) -> Any:
     raise DataValidationError(f"{where}: {type(value).__name__} is not a JSON type")
 
 
+def about(n: int, cap: int | None = None) -> str:
+    """``n`` for a caveat: exact when it is the public ``cap``, else rounded to 2 figures.
+
+    Sizes derived from a private table's row count must not be printed exactly.
+
+    >>> about(5000, 5000), about(747, 5000), about(12345), about(7)
+    ('5000', 'about 750', 'about 12000', 'fewer than 10')
+    """
+    if cap is not None and n == cap:
+        return str(n)
+    if n < 10:
+        return "fewer than 10"
+    digits = len(str(n)) - 2
+    return f"about {round(n, -digits)}"
+
+
 @dataclass(frozen=True)
 class AttackResult:
     """How well one membership-inference attack did.
@@ -289,4 +305,4 @@ class RiskResult:
         return cls.from_dict(data)
 
 
-__all__ = ["RISK_FORMAT", "RISK_VERSION", "AttackResult", "RiskResult"]
+__all__ = ["RISK_FORMAT", "RISK_VERSION", "AttackResult", "RiskResult", "about"]
