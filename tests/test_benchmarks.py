@@ -14,8 +14,6 @@ from benchmarks import harness
 from privsynth.columns import CategoricalColumn, FloatColumn, IntegerColumn
 from privsynth.schema import Schema
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-
 DICTIONARY = {
     "AGEP": {"description": "age", "values": {"min": 0, "max": 99}},
     "NOC": {"description": "children", "values": {"N": "n/a", "0": "none", "min": 1, "max": 19}},
@@ -128,9 +126,8 @@ def test_dpctgan_records_from_bench_output(tmp_path: Path) -> None:
     assert "0.300 ± 0.141" in text  # tvd2 mean and sample sd over the two runs
 
 
-@pytest.mark.skipif(not (SHARED / "nist_acs").is_dir(), reason="shared data sets absent")
-def test_load_acs_split_and_target() -> None:
-    d = harness.load_acs(SHARED)
+def test_load_acs_split_and_target(shared_datasets: Path) -> None:
+    d = harness.load_acs(shared_datasets)
     assert len(d.train) + len(d.test) == 27_253
     assert len(d.test) == 27_253 // 5
     assert d.target == "OWN_RENT" and set(d.train["OWN_RENT"]) == {"0", "1", "2"}

@@ -8,7 +8,6 @@ status. The crash and concurrency tests of the ledger file are in
 
 from __future__ import annotations
 
-import inspect
 import json
 import subprocess
 import sys
@@ -493,14 +492,6 @@ def test_real_process_exit_status_and_stderr(files: dict[str, Path], ledger: Pat
 # ---------------------------------------------------------------------------
 # sample --where
 # ---------------------------------------------------------------------------
-def _conditions_supported() -> bool:
-    return "conditions" in inspect.signature(PrivBayes.sample).parameters
-
-
-needs_conditions = pytest.mark.skipif(
-    not _conditions_supported(), reason="this PrivBayes.sample() has no conditions= keyword yet")
-
-
 def test_where_is_parsed_by_the_schema() -> None:
     schema = adult_schema()
     cond = cli_sample.conditions([("sex", "Female"), ("age", "40"), ("workclass", "")], schema)
@@ -515,7 +506,6 @@ def test_where_is_parsed_by_the_schema() -> None:
     assert cli_sample.where_pair("workclass=a=b") == ("workclass", "a=b")
 
 
-@needs_conditions
 def test_sample_where_restricts_the_rows(run: Run, model_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "women40.csv"
     code, stdout, err = run("sample", model_file, "-n", "60", "--out", out, "--seed", "1",
@@ -527,7 +517,6 @@ def test_sample_where_restricts_the_rows(run: Run, model_file: Path, tmp_path: P
     assert (df["sex"] == "Female").all() and (df["age"] == 40).all()
 
 
-@needs_conditions
 @pytest.mark.parametrize("where, text", [
     ("sex=Alien", "--where"),
     ("colour=red", "no column 'colour'"),

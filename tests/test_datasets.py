@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -107,8 +106,9 @@ def test_adult_schema_is_public_and_documented(adult_schema: Schema) -> None:
     assert "4,356" in s["capital-loss"].description  # says why the data max is not used
 
 
-def test_schema_categories_match_adult_names(shared_datasets: Path, adult_schema: Schema) -> None:
-    text = (shared_datasets / "adult" / "adult.names").read_text(encoding="utf-8")
+def test_schema_categories_match_adult_names(test_data: Path, adult_schema: Schema) -> None:
+    # tests/data/adult.names is an unchanged copy of the original (test_fixtures.py)
+    text = (test_data / "adult.names").read_text(encoding="utf-8")
     for col in adult_schema:
         if col.kind != "categorical" or col.name == "income":
             continue
@@ -154,7 +154,7 @@ def test_fixture_small_train(adult_train_small: pd.DataFrame, adult_schema: Sche
     assert list(adult_train_small.columns) == list(adult_schema.names)
 
 
-# -- the shared data sets, read with public schemas ---------------------------------
+# -- the shipped fixtures and the shared data sets, read with public schemas ------------
 
 
 def test_penguins_with_public_schema(penguins_df: pd.DataFrame) -> None:
@@ -166,34 +166,12 @@ def test_penguins_with_public_schema(penguins_df: pd.DataFrame) -> None:
     assert set(penguins_df["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
 
 
-def _nist_schema(dictionary: dict[str, Any]) -> Schema:
-    """A schema from NIST's public data dictionary; "N" (not applicable) is missing."""
-    columns: list[dict[str, Any]] = []
-    for name, entry in dictionary.items():
-        values = entry.get("values")
-        spec: dict[str, Any] = {"name": name, "description": entry["description"]}
-        if values is None:  # INDP: four-digit Census industry codes, or N
-            spec.update(kind="integer", lower=0, upper=9999, nullable=True)
-        elif "min" in values:
-            codes = [int(k) for k in values if k not in ("min", "max", "N")]
-            lower, upper = min([values["min"], *codes]), max([values["max"], *codes])
-            kind = "integer" if isinstance(lower, int) and isinstance(upper, int) else "float"
-            spec.update(kind=kind, lower=lower, upper=upper, nullable="N" in values)
-        else:
-            spec.update(
-                kind="categorical",
-                categories=[k for k in values if k != "N"],
-                nullable="N" in values,
-            )
-        columns.append(spec)
-    return Schema.from_dict({"columns": columns})
-
-
-def test_nist_acs_with_public_schema(shared_datasets: Path) -> None:
+def test_nist_acs_with_public_schema(shared_datasets: Path, acs_schema: Schema) -> None:
+    # acs_schema is written from tests/data/acs_dictionary.json, an unchanged copy of
+    # the shared data_dictionary.json (test_fixtures.py)
     folder = shared_datasets / "nist_acs"
     dictionary = json.loads((folder / "data_dictionary.json").read_text(encoding="utf-8"))
-    schema = _nist_schema(dictionary)
-    df = read_table(folder / "national2019.csv", schema=schema, missing_values=("N",))
+    df = read_table(folder / "national2019.csv", schema=acs_schema, missing_values=("N",))
     assert df.shape == (27_253, 24)
     assert list(df.columns) == list(dictionary)
     assert str(df["AGEP"].dtype) == "int64"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,19 +23,12 @@ from privsynth.errors import (
     BudgetExceededError,
     DataValidationError,
     ParameterError,
-    PrivsynthError,
     SchemaError,
 )
 from privsynth.inference import infer_dp
 from privsynth.mechanisms import InsecureNoiseWarning, Noise
 from privsynth.schema import Schema
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-ADULT_NAMES = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
-    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
-    "hours-per-week", "native-country", "income",
-]
 # Public coarse ranges (documented or physical limits, not read from the data).
 ADULT_COARSE = {
     "age": (0, 150), "fnlwgt": (0, 2_000_000), "education-num": (0, 30),
@@ -63,19 +55,9 @@ class SpyNoise(Noise):
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    try:
-        from privsynth.datasets import load_adult
+    from privsynth.datasets import load_adult
 
-        df = load_adult()
-        if set(ADULT_COARSE) <= set(df.columns):
-            return df
-    except (ImportError, AttributeError, OSError, PrivsynthError):
-        pass  # fall back to the shared copy
-    path = DATASETS / "adult" / "adult.data"
-    if not path.exists():
-        pytest.skip(f"Adult data not found at {path}")
-    return pd.read_csv(path, header=None, names=ADULT_NAMES, skipinitialspace=True,
-                       na_values="?")
+    return load_adult()
 
 
 def _coarse_for(df: pd.DataFrame) -> dict[str, tuple[int, int]]:

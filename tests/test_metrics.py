@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,13 +32,6 @@ from privsynth.metrics import (
 )
 from privsynth.schema import Schema
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-ADULT = DATASETS / "adult"
-ADULT_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
-    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
-    "hours-per-week", "native-country", "income",
-]
 # anchors.md: HistGradientBoosting trained on adult.data scores this AUC on adult.test
 ANCHOR_TRTR_AUC = 0.927
 
@@ -484,31 +476,16 @@ def test_ml_efficacy_input_errors() -> None:
 # ---------------------------------------------------------------------------
 # ML efficacy on Adult: our definition matches the anchors
 # ---------------------------------------------------------------------------
-def _read_adult(path: Path, test: bool) -> pd.DataFrame:
-    df = pd.read_csv(path, header=None, names=ADULT_COLUMNS, skipinitialspace=True,
-                     skiprows=1 if test else 0)
-    df["income"] = df["income"].str.rstrip(".")  # adult.test labels end with "."
-    return df
-
-
 @pytest.fixture(scope="module")
-def adult() -> tuple[pd.DataFrame, pd.DataFrame, Schema | None]:
-    """(train, test, schema): the original Adult split that anchors.md measured on.
+def adult() -> tuple[pd.DataFrame, pd.DataFrame, Schema]:
+    """(train, test, schema): the original Adult split that anchors.md measured on (bundled)."""
+    from privsynth.datasets import adult_schema, load_adult
 
-    The bundled copy (privsynth.datasets) when it imports, else the shared files.
-    """
-    try:
-        from privsynth.datasets import adult_schema, load_adult
-    except ImportError:
-        if not (ADULT / "adult.data").exists() or not (ADULT / "adult.test").exists():
-            pytest.skip("no Adult data: no bundled copy and ../shared/datasets/adult absent")
-        return _read_adult(ADULT / "adult.data", False), _read_adult(ADULT / "adult.test", True), \
-            None
     return load_adult("train"), load_adult("test"), adult_schema()
 
 
 def test_adult_trtr_matches_anchor_and_tstr_on_real_is_identical(
-    adult: tuple[pd.DataFrame, pd.DataFrame, Schema | None],
+    adult: tuple[pd.DataFrame, pd.DataFrame, Schema],
 ) -> None:
     train, test, schema = adult
     res = ml_efficacy(train, train, test, target="income", schema=schema, n_threads=1)
@@ -519,7 +496,7 @@ def test_adult_trtr_matches_anchor_and_tstr_on_real_is_identical(
 
 
 def test_adult_tstr_with_shuffled_label_is_chance(
-    adult: tuple[pd.DataFrame, pd.DataFrame, Schema | None],
+    adult: tuple[pd.DataFrame, pd.DataFrame, Schema],
 ) -> None:
     train, test, schema = adult
     syn = train.copy()
@@ -531,7 +508,7 @@ def test_adult_tstr_with_shuffled_label_is_chance(
 
 
 def test_adult_fidelity_of_independent_columns(
-    adult: tuple[pd.DataFrame, pd.DataFrame, Schema | None],
+    adult: tuple[pd.DataFrame, pd.DataFrame, Schema],
 ) -> None:
     train, _, schema = adult
     summary = fidelity_summary(train, _shuffle_columns(train, 0), schema=schema)

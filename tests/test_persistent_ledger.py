@@ -31,8 +31,6 @@ from privsynth.errors import BudgetExceededError, LedgerError, ParameterError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
 
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED_TRAIN = REPO / "privsynth" / "datasets" / "adult_train.csv.gz"
 
 
 @pytest.fixture
@@ -314,43 +312,39 @@ def test_concurrent_cli_fits_never_overspend(small_csv: tuple[Path, Path],
     assert len(models) == 2
 
 
-def _wait_for(predicate: object, proc: subprocess.Popen[str], timeout: float = 120) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.01)
-    return False
+# Runs the CLI with os.replace patched: right after the ledger file is replaced (the
+# charge is on disk, no noise drawn yet) the process says so on stdout and waits to be
+# killed, so the test kills it at exactly that point on any machine, fast or slow.
+_PAUSE_AFTER_CHARGE = textwrap.dedent("""
+    import os, sys, time
+    real_replace = os.replace
+    def replace_then_pause(src, dst, *a, **k):
+        real_replace(src, dst, *a, **k)
+        if str(dst).endswith("ledger.json"):
+            print("charged", flush=True)
+            time.sleep(120)
+    os.replace = replace_then_pause
+    from privsynth.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
 
 
-def _has_entries(ledger: Path) -> bool:
-    try:
-        return len(read_ledger(ledger).ledger) > 0
-    except LedgerError:  # pragma: no cover - never half-written, but be explicit
-        raise
-
-
-def test_sigkill_mid_fit_leaves_the_spend_recorded(tmp_path: Path,
+def test_sigkill_mid_fit_leaves_the_spend_recorded(small_csv: tuple[Path, Path], tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """`privsynth fit` on the full bundled Adult, killed as soon as its first charge is on disk."""
-    from privsynth.datasets import adult_schema
-
-    schema = tmp_path / "adult.schema.json"
-    adult_schema().to_json(schema)
+    """`privsynth fit` killed right after its first charge reached the ledger file."""
+    data, schema = small_csv
     ledger, model = tmp_path / "ledger.json", tmp_path / "model.json"
     FileAccountant.init(ledger, epsilon=1.0)
-    proc = _run(["-m", "privsynth", "-q", "fit", str(BUNDLED_TRAIN), "--schema", str(schema),
+    proc = _run(["-c", _PAUSE_AFTER_CHARGE, "-q", "fit", str(data), "--schema", str(schema),
                  "--epsilon", "0.5", "--ledger", str(ledger), "--out", str(model)], tmp_path)
     try:
-        started = _wait_for(lambda: _has_entries(ledger), proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        proc.kill()
         _, err = proc.communicate(timeout=30)
-    if proc.returncode == 0:  # pragma: no cover - depends on the machine's speed
-        pytest.skip("the fit finished before it could be killed")
-    assert started, err
+    assert line.strip() == "charged", err
     assert proc.returncode == -signal.SIGKILL
     acct = read_ledger(ledger)  # valid: it verifies
     assert len(acct.ledger) >= 1
