@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from privsynth.schema import CategoricalColumn, Schema
+from privsynth.columns import CategoricalColumn
+from privsynth.schema import Schema
 
 
 # ------------------------------------------------------------------ clean clone

@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.errors import DataValidationError, ParameterError
-from privsynth.risk._encode import encode
-from privsynth.schema import (
+from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
-    Schema,
 )
+from privsynth.errors import DataValidationError, ParameterError
+from privsynth.risk._encode import encode
+from privsynth.schema import Schema
 
 SCHEMA = Schema((
     IntegerColumn("age", lower=0, upper=100),
