@@ -197,6 +197,18 @@ def test_data_package_resources() -> None:
     assert import_description(two, table="u")["columns"][0]["name"] == "b"
 
 
+def test_data_package_with_the_schema_in_its_own_file(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "t.json").write_text(json.dumps(to_table_schema(FULL)),
+                                                 encoding="utf-8")
+    package = {"name": "p", "resources": [{"name": "t", "path": "t.csv",
+                                           "schema": "schemas/t.json"}]}
+    (tmp_path / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    assert import_description(tmp_path / "datapackage.json") == FULL
+    with pytest.raises(SchemaError, match="is a URL"):
+        import_description({"resources": [{"name": "t", "schema": "https://x/t.json"}]})
+
+
 @pytest.mark.parametrize("ts, text", [
     ({"fields": []}, "non-empty 'fields'"),
     ({"fields": [{"type": "integer"}]}, "needs a non-empty 'name'"),
@@ -307,6 +319,16 @@ def test_dictionary_csv_synonyms_and_holes() -> None:
     assert [(n.column, n.what, n.keys) for n in needs(d)] == [
         ("income", "domain", ("lower", "upper")), ("age", "domain", ("upper",)),
         ("note", "kind", ("kind",))]
+
+
+def test_dictionary_csv_with_semicolons_or_tabs() -> None:
+    for sep in (";", "\t"):
+        text = sep.join(["name", "kind", "lower", "upper"]) + "\n" + sep.join(
+            ["x", "float", "0,5", "2"]) + "\n"
+        with pytest.raises(SchemaError, match="not a number"):  # 0,5 is not 0.5: no guessing
+            from_dictionary_csv(text)
+        col = from_dictionary_csv(text.replace("0,5", "0.5"))["columns"][0]
+        assert (col["lower"], col["upper"]) == (0.5, 2.0)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -160,6 +160,7 @@ def import_description(source: str | Path | Mapping[str, Any], *, format: str | 
     """
     if format is not None and format not in FORMATS:
         raise SchemaError(f"unknown description format {format!r}; use one of {list(FORMATS)}")
+    base: Path | None = None
     if isinstance(source, Mapping):
         data: Any = source
     elif isinstance(source, str) and source.lstrip().startswith("{"):
@@ -175,11 +176,12 @@ def import_description(source: str | Path | Mapping[str, Any], *, format: str | 
         if format == "dictionary-csv" or (format is None and is_csv):
             return from_dictionary_csv(path)
         data = parse_json(read_text(path, "description file"), f"description file {path}")
+        base = path.parent
     if format == "dictionary-csv":
         raise SchemaError("format='dictionary-csv' needs the path of a CSV file")
     kind = format or detect_format(data)
     if kind == "table-schema":
-        return from_table_schema(data, resource=table)
+        return from_table_schema(data, resource=table, base=base)
     if kind == "sdv":
         return from_sdv_metadata(data, table=table)
     if kind == "nist-dictionary":

@@ -24,7 +24,9 @@ common synonyms accepted in brackets):
 =================  ===========================================================
 
 Only ``name`` and ``kind`` are required. An empty cell means "not given",
-so a numeric column without bounds "needs a public domain".
+so a numeric column without bounds "needs a public domain". Fields are
+separated by commas, or by semicolons or tabs when the header line is (as in
+spreadsheet exports of many locales).
 
 **NIST data dictionary JSON** (the one published with the NIST CRC "Diverse
 Communities" ACS excerpts): ``{column: {"description": ..., "values": {code:
@@ -179,7 +181,8 @@ def from_dictionary_csv(source: str | Path) -> dict[str, Any]:
         text = source
     else:
         text = read_text(source, "data dictionary")
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     if not reader.fieldnames:
         raise SchemaError("the data dictionary is empty: expected a header line such as "
                           "name,kind,categories,lower,upper,description")
@@ -206,6 +209,15 @@ def from_dictionary_csv(source: str | Path) -> dict[str, Any]:
     if not cols:
         raise SchemaError("the data dictionary has a header but no rows")
     return assemble(cols)
+
+
+def _delimiter(text: str) -> str:
+    """``,``, or ``;`` / tab when the header is separated by those (spreadsheet exports in
+    many locales use ``;``)."""
+    header = text.split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
 
 
 def _cell(values: Sequence[str]) -> str:

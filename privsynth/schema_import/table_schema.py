@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from privsynth._checks import FALSE_TOKENS, TRUE_TOKENS
@@ -66,6 +67,8 @@ from privsynth.schema_import._common import (
     need_mapping,
     need_text,
     number,
+    parse_json,
+    read_text,
     text_of,
 )
 
@@ -231,12 +234,17 @@ def _keys(value: object) -> list[str]:
     raise SchemaError("primaryKey / uniqueKeys entries must be field names")
 
 
-def _unwrap(descriptor: Mapping[str, Any], resource: str | None) -> Mapping[str, Any]:
-    """The Table Schema inside a Data Package or Data Resource descriptor."""
+def _unwrap(descriptor: Mapping[str, Any], resource: str | None,
+            base: Path | None) -> Mapping[str, Any]:
+    """The Table Schema inside a Data Package or Data Resource descriptor.
+
+    A resource's ``schema`` given as a relative path is read next to the
+    descriptor's file (``base``); URLs are not fetched.
+    """
     if "resources" in descriptor and "fields" not in descriptor:
         resources = [r for r in need_list(descriptor["resources"], "resources")
                      if isinstance(r, Mapping)
-                     and isinstance(r.get("schema"), Mapping)]
+                     and isinstance(r.get("schema"), Mapping | str)]
         names = [str(r.get("name")) for r in resources]
         if resource is not None:
             if resource not in names:
@@ -250,15 +258,18 @@ def _unwrap(descriptor: Mapping[str, Any], resource: str | None) -> Mapping[str,
                               f"schema ({names}); choose one (--table / table=)")
     if "schema" in descriptor and "fields" not in descriptor:
         inner = descriptor["schema"]
+        if isinstance(inner, str) and base is not None and "://" not in inner:
+            inner = parse_json(read_text(base / inner, "Table Schema file"),
+                               f"Table Schema file {base / inner}")
         if not isinstance(inner, Mapping):
-            raise SchemaError("the resource's schema is a path or URL; give the schema file "
-                              "itself")
+            raise SchemaError("the resource's schema is a URL (or a path, and the package was "
+                              "not read from a file); download the schema file and import it")
         descriptor = inner
     return descriptor
 
 
-def from_table_schema(descriptor: Mapping[str, Any], *,
-                      resource: str | None = None) -> dict[str, Any]:
+def from_table_schema(descriptor: Mapping[str, Any], *, resource: str | None = None,
+                      base: str | Path | None = None) -> dict[str, Any]:
     """A privsynth schema (or draft) dictionary from a Table Schema descriptor.
 
     Parameters
@@ -268,6 +279,9 @@ def from_table_schema(descriptor: Mapping[str, Any], *,
         Package holding one.
     resource : str, optional
         Which resource of a Data Package with several.
+    base : path, optional
+        The folder of the descriptor's file: a resource's ``schema`` given as
+        a relative path is read from there.
 
     Returns
     -------
@@ -283,7 +297,8 @@ def from_table_schema(descriptor: Mapping[str, Any], *,
     ...                                "constraints": {"required": True}}]})["columns"]
     [{'name': 'ok', 'kind': 'boolean'}]
     """
-    descriptor = _unwrap(need_mapping(descriptor, "a Table Schema"), resource)
+    descriptor = _unwrap(need_mapping(descriptor, "a Table Schema"), resource,
+                         None if base is None else Path(base))
     fields = descriptor.get("fields")
     if not isinstance(fields, list) or not fields:
         raise SchemaError("a Table Schema needs a non-empty 'fields' list")
