@@ -370,8 +370,8 @@ def test_acs_dictionary_kinds_domains_and_tokens() -> None:
     for name in ("NOC", "NPF", "PINCP", "POVPIP"):
         assert cols[name]["missing_values"] == ["N"] and cols[name]["nullable"] is True
     for name in ("MSP", "EDU", "INDP_CAT", "PINCP_DECILE", "DVET", "DREM", "DPHY"):
-        assert "N" in cols[name]["categories"] and "missing_values" not in cols[name]
-    assert "missing_values" not in cols["AGEP"] and cols["AGEP"]["nullable"] is False
+        assert "N" in cols[name]["categories"] and cols[name]["missing_values"] == []
+    assert cols["AGEP"]["missing_values"] == [] and cols["AGEP"]["nullable"] is False
     assert "nullable" not in cols["INDP"]  # the dictionary does not say
     assert cols["SEX"]["categories"] == ["1", "2"]
     assert "2 = Female" in cols["SEX"]["description"]

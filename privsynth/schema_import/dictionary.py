@@ -34,8 +34,11 @@ label, "min": x, "max": y}}}``. A column whose values give ``min``/``max`` is
 numeric (integer when every bound and numeric code is whole); numeric codes
 beside the range widen it (``"0": "no children"`` below ``min: 1``); other
 codes (``"N": "N/A ..."``) are that column's missing-value tokens. A column
-with only codes is categorical, every code a category (``N`` included). A
-column with no ``values`` needs a kind and a public domain. Code labels,
+with only codes is categorical, every code a category (``N`` included). The
+values listed are all there are, so each column's ``missing_values`` is
+exactly its non-numeric codes (often none): a token given table-wide (the
+CLI's ``--missing-value N``) then changes nothing. A column with no
+``values`` needs a kind and a public domain. Code labels,
 ``details`` and ``link`` go into the description.
 
 >>> d = from_dictionary_csv("name,kind,categories,lower,upper\\nage,integer,,0,120\\n"
@@ -311,9 +314,12 @@ def _nist_column(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
             lo, hi = (None if x is None else float(x) for x in (lo, hi))
         col.update(kind=kind, lower=lo, upper=hi)
         if tokens:
-            col.update(nullable=True, missing_values=tokens)
+            col["nullable"] = True
+        col["missing_values"] = tokens
     else:
-        col.update(kind="categorical", categories=list(codes))
+        # every code is a category, N included; nothing else means missing here, even when
+        # a token such as N is given table-wide for the other columns
+        col.update(kind="categorical", categories=list(codes), missing_values=[])
     text = description + (f". Codes: {labels}" if labels else "")
     col["description"] = ". ".join([text, *extras]).strip()
     return col
@@ -329,8 +335,8 @@ def from_nist_dictionary(dictionary: Mapping[str, Any]) -> dict[str, Any]:
     ...     "PINCP": {"description": "Income", "values": {"N": "N/A", "min": -9000,
     ...                                                    "max": 1341000}},
     ...     "MSP": {"description": "Marital status", "values": {"N": "N/A", "1": "Married"}}})
-    >>> [(c["name"], c["kind"], c.get("missing_values")) for c in d["columns"]]
-    [('AGEP', 'integer', None), ('PINCP', 'integer', ['N']), ('MSP', 'categorical', None)]
+    >>> [(c["name"], c["kind"], c["missing_values"]) for c in d["columns"]]
+    [('AGEP', 'integer', []), ('PINCP', 'integer', ['N']), ('MSP', 'categorical', [])]
     >>> d["columns"][2]["categories"]
     ['N', '1']
     """
