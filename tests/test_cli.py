@@ -832,3 +832,14 @@ def test_fit_dry_run_prints_the_charge_and_reads_no_data_row(
     assert code == 2
     assert_one_line_error(err, contains="already recorded")
     assert ledger.read_bytes() == before
+
+
+def test_demo_runs_again_in_the_same_folder(run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    argv = ("demo", "--out", out, "--rows", "50", "--train-rows", "500", "--no-attacks",
+            "--epsilon", "0.3")
+    assert run(*argv)[0] == 0
+    code, _, err = run(*argv)
+    assert code == 0, err
+    acct = read_ledger(out / "ledger.json")
+    assert acct.spent().epsilon == pytest.approx(0.3)  # a fresh demo ledger, one release

@@ -122,8 +122,11 @@ def demo(args: argparse.Namespace) -> int:
         schema = adult_schema()
         atomic_write_text(files["schema.json"], schema.to_json() + "\n")
         if files["ledger.json"].exists():
+            # the demo's own sandbox on public data: a fresh ledger each run (a real data
+            # set's ledger is never replaced once it records a spend)
             progress.note(f"      (replacing the demo ledger {files['ledger.json']})")
-        FileAccountant.init(files["ledger.json"], args.epsilon, delta, overwrite=True)
+            files["ledger.json"].unlink()
+        FileAccountant.init(files["ledger.json"], args.epsilon, delta)
     release = f"demo-{args.engine}@{utc_now()}"
     with progress.step(f"fitting {args.engine} on the bundled Adult training split "
                        f"(epsilon {args.epsilon:g})"):
