@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._checks import check_columns as shared_check_columns
 from privsynth._types import FloatArray, IntArray
 from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError, ParameterError
@@ -129,16 +130,16 @@ def compact_dtype(sizes: Sequence[int]) -> np.dtype[np.integer]:
 
 
 def check_columns(names: Sequence[object], schema: Schema) -> None:
-    """Refuse data whose column names do not match ``schema`` exactly (names only)."""
+    """Refuse data whose column names do not match ``schema`` exactly (names only).
+
+    The package's one column check (:func:`privsynth._checks.check_columns`),
+    after refusing repeated names.
+    """
     cols = [str(c) for c in names]
     if len(set(cols)) != len(cols):
         raise DataValidationError("the data has duplicated column names; rename them")
-    missing = [c for c in schema.names if c not in cols]
-    extra = [c for c in cols if c not in schema.names]
-    if missing or extra:
-        raise DataValidationError(
-            f"the data's columns do not match the schema: missing {missing}, not in schema "
-            f"{extra}; drop or describe the extra columns")
+    shared_check_columns(cols, schema.names, hint="Drop or describe the extra columns, and "
+                         "give every column of the schema")
 
 
 def encode_frame(df: pd.DataFrame, disc: Discretizer, dtype: np.dtype[np.integer] | None = None,
