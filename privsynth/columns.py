@@ -35,7 +35,7 @@ NUMERIC_KINDS: tuple[str, ...] = ("datetime", "float", "integer")
 #: Resolutions a datetime column may count in.
 DATETIME_RESOLUTIONS: tuple[str, ...] = ("s", "min", "h", "D")
 # keys left out of the JSON form when they hold their default value
-_OPTIONAL_KEYS = frozenset({"nullable", "description", "decimals", "format"})
+_OPTIONAL_KEYS = frozenset({"nullable", "description", "decimals", "format", "missing_values"})
 
 
 def _finite(x: object) -> bool:
@@ -44,11 +44,24 @@ def _finite(x: object) -> bool:
 
 @dataclass(frozen=True)
 class Column:
-    """Base of every column kind: a name and whether missing values are allowed."""
+    """Base of every column kind: a name, whether missing values are allowed, and
+    which text tokens mean "missing" in this column.
+
+    ``missing_values`` is ``None`` (the default) when the table-wide tokens
+    apply (``validate(..., missing_values=...)``, the CLI's ``--missing-value``);
+    a tuple replaces them for this column (``()``: only NaN/None are missing).
+    The ACS, for instance, writes ``N`` for "not applicable" in its numeric
+    columns while ``N`` is a category elsewhere.
+
+    >>> IntegerColumn("income", lower=0, upper=10**7, nullable=True,
+    ...               missing_values=("N",)).to_dict()["missing_values"]
+    ['N']
+    """
 
     name: str
     nullable: bool = False
     description: str = ""
+    missing_values: tuple[str, ...] | None = None
 
     kind: ClassVar[str] = ""
 
@@ -57,6 +70,21 @@ class Column:
             raise SchemaError(f"column name must be a non-empty string, got {self.name!r}")
         if not isinstance(self.nullable, bool):
             raise SchemaError(f"column {self.name!r}: 'nullable' must be true or false")
+        if self.missing_values is not None:
+            tokens = self.missing_values
+            if isinstance(tokens, str) or not isinstance(tokens, list | tuple) \
+                    or not all(isinstance(t, str) for t in tokens):
+                raise SchemaError(
+                    f"column {self.name!r}: 'missing_values' must be a list of strings, "
+                    f'e.g. ["N"], got {tokens!r}')
+            tokens = tuple(t.strip() for t in tokens)
+            if len(set(tokens)) != len(tokens):
+                raise SchemaError(f"column {self.name!r}: 'missing_values' lists a token twice")
+            object.__setattr__(self, "missing_values", tokens)
+
+    def missing_tokens(self, default: Sequence[str] = ("",)) -> tuple[str, ...]:
+        """The text tokens that mean missing here: the column's own, else ``default``."""
+        return tuple(default) if self.missing_values is None else self.missing_values
 
     @property
     def is_numeric(self) -> bool:
@@ -104,6 +132,11 @@ class CategoricalColumn(Column):
         if len(set(cats)) != len(cats):
             dup = sorted({c for c in cats if cats.count(c) > 1})
             raise SchemaError(f"column {self.name!r}: duplicated categories {dup[:5]}")
+        both = sorted(set(cats) & set(self.missing_values or ()))
+        if both:
+            raise SchemaError(
+                f"column {self.name!r}: {both[0]!r} is both a category and a missing-value "
+                "token; remove it from one of the lists")
 
     @property
     def size(self) -> int:

@@ -21,6 +21,34 @@ class SchemaError(PrivsynthError):
     """The schema is malformed or inconsistent (bad bounds, empty categories ...)."""
 
 
+class IncompleteDraftError(SchemaError):
+    """A draft lacks declarations an operation needs (a kind, public bounds, a coarse range).
+
+    Raised by :func:`privsynth.infer_dp` before anything is read or charged.
+    ``needs`` maps each such column to what it needs, in words.
+    """
+
+    def __init__(self, message: str, needs: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.needs: dict[str, str] = dict(needs or {})
+
+
+class PartialInferenceError(SchemaError):
+    """DP schema inference estimated some domains but not all; the paid-for ones are kept.
+
+    Raised by :func:`privsynth.infer_dp` when no category of some column was
+    frequent enough to be released. ``draft`` is a schema draft (a dict,
+    ``"format": "privsynth.schema-draft"``) holding every domain estimated so
+    far (charged: save it, running again would pay again) with the failed
+    columns left to fill; ``failed`` lists those columns.
+    """
+
+    def __init__(self, message: str, *, draft: dict[str, object], failed: list[str]) -> None:
+        super().__init__(message)
+        self.draft: dict[str, object] = draft
+        self.failed: list[str] = list(failed)
+
+
 class DataValidationError(PrivsynthError):
     """The data does not conform to the schema, or cannot be read.
 
@@ -80,12 +108,14 @@ __all__ = [
     "BudgetExceededError",
     "ConstraintError",
     "DataValidationError",
+    "IncompleteDraftError",
     "InsecureNoiseWarning",
     "LedgerError",
     "MissingExtraError",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
+    "PartialInferenceError",
     "PrivacyWarning",
     "PrivsynthError",
     "ResourceLimitError",

@@ -295,8 +295,12 @@ def _categorical(
     return out.where(~(missing | to_missing), np.nan)
 
 
-def _to_float(s: pd.Series, mv: Sequence[str]) -> tuple[np.ndarray, TextView]:
-    """Values as float64 (NaN where missing or unreadable) and the text view."""
+def to_float(s: pd.Series, mv: Sequence[str]) -> tuple[np.ndarray, TextView]:
+    """Values as float64 (NaN where missing or unreadable) and the text view.
+
+    Numeric columns are taken as they are; text is stripped, ``mv`` tokens are
+    missing, and the rest parsed as numbers (NaN where it does not parse).
+    """
     if ptypes.is_bool_dtype(s.dtype) or (ptypes.is_numeric_dtype(s.dtype) and not is_text_like(s)):
         tv = _non_text_missing(s)
         return s.to_numpy(dtype="float64", na_value=np.nan), tv
@@ -327,7 +331,7 @@ def parse_numbers(text: pd.Series) -> np.ndarray:
 def _numeric(
     s: pd.Series, col: IntegerColumn | FloatColumn, policy: str, mv: Sequence[str], report: _Report
 ) -> pd.Series:
-    values, tv = _to_float(s, mv)
+    values, tv = to_float(s, mv)
     report.add_count(col.name, P_TOO_LONG, tv.too_long)
     _missing_checks(col, tv.missing, report)
     present = ~tv.missing & ~tv.too_long
@@ -366,10 +370,14 @@ def _naive_utc(ts: pd.Timestamp) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def _to_datetime_ns(
+def to_datetime_ns(
     s: pd.Series, col: DatetimeColumn, mv: Sequence[str]
 ) -> tuple[pd.Series, TextView]:
-    """Parse to timezone-naive datetime64[ns]; NaT where missing or unreadable."""
+    """Parse to timezone-naive datetime64[ns]; NaT where missing or unreadable.
+
+    Text is read with the column's ``format`` (ISO 8601 when none); ``mv``
+    tokens are missing. Also returns the text view (its missing mask).
+    """
     if ptypes.is_datetime64_any_dtype(s.dtype):
         tv = _non_text_missing(s)
         parsed = s
@@ -399,7 +407,7 @@ def _to_datetime_ns(
 def _datetime(
     s: pd.Series, col: DatetimeColumn, policy: str, mv: Sequence[str], report: _Report
 ) -> pd.Series:
-    parsed, tv = _to_datetime_ns(s, col, mv)
+    parsed, tv = to_datetime_ns(s, col, mv)
     report.add_count(col.name, P_TOO_LONG, tv.too_long)
     _missing_checks(col, tv.missing, report)
     present = ~tv.missing & ~tv.too_long
@@ -501,7 +509,8 @@ def validate(
     missing_values : sequence of str
         Text tokens that mean "missing", compared after stripping surrounding
         whitespace. NaN, None and NaT are always missing. ``"?"`` is *not*
-        missing unless listed.
+        missing unless listed. A column that declares its own
+        ``missing_values`` in the schema uses those instead.
 
     Returns
     -------
@@ -558,14 +567,15 @@ def validate(
         if col.name not in present or col.name in duplicated:
             continue
         s = df[col.name]
+        mv = col.missing_tokens(tokens)  # the column's own tokens replace the table's
         if isinstance(col, CategoricalColumn):
-            out[col.name] = _categorical(s, col, on_out_of_domain, tokens, report)
+            out[col.name] = _categorical(s, col, on_out_of_domain, mv, report)
         elif isinstance(col, IntegerColumn | FloatColumn):
-            out[col.name] = _numeric(s, col, on_out_of_domain, tokens, report)
+            out[col.name] = _numeric(s, col, on_out_of_domain, mv, report)
         elif isinstance(col, DatetimeColumn):
-            out[col.name] = _datetime(s, col, on_out_of_domain, tokens, report)
+            out[col.name] = _datetime(s, col, on_out_of_domain, mv, report)
         elif isinstance(col, BooleanColumn):
-            out[col.name] = _boolean(s, col, on_out_of_domain, tokens, report)
+            out[col.name] = _boolean(s, col, on_out_of_domain, mv, report)
         else:  # pragma: no cover - a new kind must be added here
             raise SchemaError(f"column {col.name!r}: kind {col.kind!r} is not supported")
     report.raise_if_any()
@@ -580,5 +590,7 @@ __all__ = [
     "is_text_like",
     "parse_numbers",
     "text_view",
+    "to_datetime_ns",
+    "to_float",
     "validate",
 ]

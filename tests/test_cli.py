@@ -71,6 +71,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     adult.iloc[800:1200].to_csv(folder / "holdout.csv", index=False)
     schema = adult_schema()
     schema.to_json(folder / "adult.schema.json")
+    # a draft: every kind declared, the domains left for `schema infer --dp` to estimate
+    draft = schema.to_dict() | {"format": "privsynth.schema-draft"}
+    for col in draft["columns"]:
+        if col["name"] in ("sex", "race", "income"):
+            col["categories"] = None
+        elif col["name"] in ("age", "hours-per-week"):
+            col.update(lower=None, upper=None, coarse=[0, 10 * col["upper"]])
+    (folder / "adult.draft.json").write_text(json.dumps(draft), encoding="utf-8")
     # a category outside the public list, holding a value that must never be echoed
     bad = adult.iloc[:50].copy()
     bad.loc[bad.index[3], "workclass"] = SECRET
@@ -367,6 +375,100 @@ def test_fit_on_a_tampered_ledger_refuses_before_reading_data(
     assert_one_line_error(err, contains="edited or corrupted")
 
 
+def _forbid_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make reading even the data file's header fail the test."""
+
+    def no_header(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the data file was opened")
+
+    monkeypatch.setattr("privsynth.schema_import.draft_from_header", no_header)
+    monkeypatch.setattr("privsynth.schema_import.read_header", no_header)
+
+
+def test_schema_infer_dp_without_declared_kinds_exits_2_before_anything(
+        run: Run, files: dict[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = FileAccountant.init(tmp_path / "l.json", epsilon=1.0, delta=1e-6).path
+    before = ledger.read_bytes()
+    _forbid_reading(monkeypatch)
+    # no draft: the header gives the names (never a row), and no column has a kind
+    code, _, err = run("schema", "infer", files["adult"], "--dp", "--epsilon", "0.5",
+                       "--ledger", ledger, "--out", tmp_path / "s.json")
+    assert code == 2
+    assert_one_line_error(err, contains="'age', 'workclass'")
+    assert "needs a kind" in err and "nothing was read or charged" in err
+    # a draft whose numeric column has neither bounds nor a coarse range
+    draft = json.loads(files["adult_draft"].read_text())
+    del draft["columns"][0]["coarse"]
+    (tmp_path / "d.json").write_text(json.dumps(draft))
+    code, _, err = run("schema", "infer", files["adult"], "--dp", "--epsilon", "0.5",
+                       "--ledger", ledger, "--out", tmp_path / "s.json",
+                       "--schema", tmp_path / "d.json")
+    assert code == 2
+    assert_one_line_error(err, contains="'age' (integer): needs public bounds")
+    assert ledger.read_bytes() == before  # byte for byte
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_schema_infer_dp_dry_run_reads_no_data(
+        run: Run, files: dict[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = FileAccountant.init(tmp_path / "l.json", epsilon=1.0, delta=1e-6).path
+    before = ledger.read_bytes()
+    _forbid_reading(monkeypatch)
+    _forbid_header(monkeypatch)
+    argv = ["schema", "infer", files["adult"], "--dp", "--epsilon", "0.3", "--ledger", ledger,
+            "--out", tmp_path / "s.json", "--schema", files["adult_draft"], "--dry-run"]
+    code, out, err = run(*argv)
+    assert code == 0, err
+    assert f"the ledger file {ledger}" in out and "epsilon 0.3" in out
+    assert "age (integer): lower, upper" in out and "income (categorical)" in out
+    assert "kept as declared (free): workclass" in out
+    code, out, _ = run(*argv, "--json")
+    plan = json.loads(out)
+    assert plan["charge"]["epsilon"] == pytest.approx(0.3) and plan["fits"] is True
+    after = plan["ledger_after"]
+    assert after["epsilon"] <= 0.3 + 1e-12
+    assert after["remaining_epsilon"] == pytest.approx(1 - after["epsilon"])
+    assert [c["column"] for c in plan["estimated"]] == [
+        "age", "race", "sex", "hours-per-week", "income"]
+    # more than the budget: the dry run says it would be refused (exit 3)
+    code, out, _ = run(*argv[:5], "1.5", *argv[6:])
+    assert code == 3 and "REFUSE" in out
+    assert ledger.read_bytes() == before and not (tmp_path / "s.json").exists()
+
+
+def test_schema_infer_dp_fills_a_draft_and_keeps_what_it_paid_for(
+        run: Run, files: dict[str, Path], tmp_path: Path) -> None:
+    ledger = FileAccountant.init(tmp_path / "l.json", epsilon=2.0, delta=1e-6).path
+    code, out, err = run("schema", "infer", files["adult"], "--dp", "--epsilon", "1",
+                         "--ledger", ledger, "--out", tmp_path / "s.json",
+                         "--schema", files["adult_draft"])
+    assert code == 0, err
+    schema = Schema.from_json(tmp_path / "s.json")
+    assert schema.source == "dp" and schema.names == adult_schema().names
+    assert "spent epsilon 1" in out
+    # a column whose every value is held by one record: no category can be released
+    unique = pd.read_csv(files["adult"]).assign(fnlwgt=lambda d: [f"id{i}" for i in
+                                                                  range(len(d))])
+    unique.to_csv(tmp_path / "u.csv", index=False)
+    draft = json.loads(files["adult_draft"].read_text())
+    draft["columns"][2] = {"name": "fnlwgt", "kind": "categorical"}
+    (tmp_path / "d.json").write_text(json.dumps(draft))
+    spent = read_ledger(ledger).spent().epsilon
+    code, _, err = run("schema", "infer", tmp_path / "u.csv", "--dp", "--epsilon", "0.5",
+                       "--ledger", ledger, "--out", tmp_path / "partial.json",
+                       "--schema", tmp_path / "d.json")
+    assert code == 4
+    assert "fnlwgt" in err and "id1" not in err
+    kept = json.loads((tmp_path / "partial.json").read_text())
+    assert kept["format"] == "privsynth.schema-draft" and kept["source"] == "dp"
+    cols = {c["name"]: c for c in kept["columns"]}
+    assert cols["fnlwgt"]["categories"] is None and cols["sex"]["categories"]
+    assert cols["age"]["lower"] is not None
+    assert read_ledger(ledger).spent().epsilon > spent  # charged, and kept
+
+
 def test_data_errors_never_show_the_values(run: Run, files: dict[str, Path]) -> None:
     code, out, err = run("schema", "check", files["out_of_domain"], "--schema",
                          files["adult_schema"])
@@ -396,9 +498,11 @@ def test_data_errors_never_show_the_values(run: Run, files: dict[str, Path]) -> 
     (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "0",
       "--ledger", "{ledger}"], 2, "must be a positive number"),
     (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "3",
-      "--ledger", "{delta_ledger}"], 3, "refused"),
+      "--ledger", "{delta_ledger}", "--schema", "{dir}/adult.draft.json"], 3, "refused"),
     (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "0.5",
-      "--ledger", "{ledger}"], 3, "needs delta > 0"),
+      "--ledger", "{ledger}", "--schema", "{dir}/adult.draft.json"], 3, "needs delta > 0"),
+    (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon", "0.5",
+      "--ledger", "{delta_ledger}"], 2, "not declared well enough"),
     (["schema", "infer", "{dir}/adult.csv", "--out", "{tmp}/s.json", "--dp", "--epsilon",
       "0.1", "--ledger", "{bad_ledger}"], 4, "edited or corrupted"),
     (["schema", "infer", "{dir}/nope.csv", "--out", "{tmp}/s.json", "--unsafe"], 4,
@@ -703,7 +807,8 @@ def test_schema_infer_dp_refuses_an_existing_output_and_a_reused_release(
     (tmp_path / "s.json").write_text("{}")
     before = ledger.read_bytes()
     _forbid_reading(monkeypatch)
-    base = ["schema", "infer", files["adult"], "--dp", "--epsilon", "0.1", "--ledger", ledger]
+    base = ["schema", "infer", files["adult"], "--dp", "--epsilon", "0.1", "--ledger", ledger,
+            "--schema", files["adult_draft"]]
     code, _, err = run(*base, "--out", tmp_path / "s.json")
     assert code == 2
     assert_one_line_error(err, contains="already exists")

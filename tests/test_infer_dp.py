@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ from scipy import stats
 from privsynth import mechanisms
 from privsynth._infer_plan import category_threshold, public_grid
 from privsynth.accounting import Accountant, ApproxDPEvent, ExponentialEvent, LaplaceEvent
+from privsynth.accounting.persistent import FileAccountant
 from privsynth.columns import (
     BooleanColumn,
     CategoricalColumn,
@@ -22,12 +26,15 @@ from privsynth.columns import (
 from privsynth.errors import (
     BudgetExceededError,
     DataValidationError,
+    IncompleteDraftError,
     ParameterError,
+    PartialInferenceError,
     SchemaError,
 )
-from privsynth.inference import infer_dp
+from privsynth.inference import InferencePlan, infer_dp, plan_inference
 from privsynth.mechanisms import InsecureNoiseWarning, Noise
 from privsynth.schema import Schema
+from privsynth.schema_import import complete, fill, needs
 
 # Public coarse ranges (documented or physical limits, not read from the data).
 ADULT_COARSE = {
@@ -64,6 +71,11 @@ def _coarse_for(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
     return {c: ADULT_COARSE[c] for c in df.columns if c in ADULT_COARSE}
 
 
+def _kinds_for(df: pd.DataFrame) -> dict[str, str]:
+    """Adult's kinds, as its public documentation declares them (never from dtypes)."""
+    return {c: "integer" if c in ADULT_COARSE else "categorical" for c in df.columns}
+
+
 def _categories(schema: Schema, name: str) -> tuple[str, ...]:
     col = schema[name]
     assert isinstance(col, CategoricalColumn)
@@ -81,7 +93,8 @@ def _numeric_names(df: pd.DataFrame) -> list[str]:
 def test_adult_charges_exactly_epsilon_and_brackets_the_data(adult: pd.DataFrame) -> None:
     acct = Accountant(epsilon=2.0, delta=1e-6)
     acct.spend(LaplaceEvent(0.5), label="earlier release")
-    schema = infer_dp(adult, epsilon=1.0, accountant=acct, coarse=_coarse_for(adult),
+    schema = infer_dp(adult, kinds=_kinds_for(adult), epsilon=1.0, accountant=acct,
+                      coarse=_coarse_for(adult),
                       noise=seeded(1))
     assert schema.source == "dp"
     assert schema.is_public
@@ -126,7 +139,8 @@ def test_adult_overspend_raises_before_drawing(adult: pd.DataFrame) -> None:
     before = acct.to_json()
     spy = SpyNoise()
     with pytest.raises(BudgetExceededError, match="refused 'infer_dp'"):
-        infer_dp(adult, epsilon=0.9, accountant=acct, coarse=_coarse_for(adult), noise=spy)
+        infer_dp(adult, kinds=_kinds_for(adult), epsilon=0.9, accountant=acct,
+                 coarse=_coarse_for(adult), noise=spy)
     assert spy.calls == 0
     assert acct.to_json() == before
 
@@ -140,7 +154,8 @@ def test_single_record_category_is_found_with_probability_delta() -> None:
     deltas = set()
     for seed in range(runs):
         acct = Accountant(epsilon=1.0, delta=0.3)
-        schema = infer_dp(frame, epsilon=1.0, accountant=acct, delta_categories=0.2,
+        schema = infer_dp(frame, kinds={"c": "categorical"}, epsilon=1.0, accountant=acct,
+                          delta_categories=0.2,
                           noise=seeded(1000 + seed))
         cats = _categories(schema, "c")
         assert "common" in cats
@@ -168,7 +183,8 @@ def test_threshold_is_smallest_that_meets_delta() -> None:
 def test_max_categories_keeps_the_largest() -> None:
     values = [f"v{i:02d}" for i in range(30) for _ in range(100 + 50 * i)]
     frame = pd.DataFrame({"c": values})
-    schema = infer_dp(frame, epsilon=5.0, accountant=Accountant(5.0, 1e-6),
+    schema = infer_dp(frame, kinds={"c": "categorical"}, epsilon=5.0,
+                      accountant=Accountant(5.0, 1e-6),
                       max_categories=5, noise=seeded(3))
     assert _categories(schema, "c") == ("v25", "v26", "v27", "v28", "v29")
 
@@ -187,11 +203,15 @@ def _mixed_frame(n: int = 3000) -> pd.DataFrame:
     })
 
 
-def test_kinds_from_dtypes_and_overrides() -> None:
+MIXED_KINDS = {"when": "datetime", "flag": "boolean", "score": "float", "city": "categorical",
+               "code": "integer"}
+
+
+def test_declared_kinds_of_every_kind() -> None:
     df = _mixed_frame()
     acct = Accountant(epsilon=2.0, delta=1e-6)
     schema = infer_dp(
-        df, epsilon=2.0, accountant=acct, kinds={"code": "categorical"},
+        df, epsilon=2.0, accountant=acct, kinds={**MIXED_KINDS, "code": "categorical"},
         coarse={"when": ("2000-01-01", "2030-12-31"), "score": (-1000.0, 1000.0)},
         noise=seeded(4),
     )
@@ -217,11 +237,11 @@ def test_kinds_from_dtypes_and_overrides() -> None:
 def test_datetime_resolution_from_coarse_and_explicit() -> None:
     df = pd.DataFrame({"t": pd.to_datetime("2022-03-01 12:00")
                        + pd.to_timedelta(np.arange(500), "min")})
-    schema = infer_dp(df, epsilon=10.0, accountant=Accountant(10.0),
+    schema = infer_dp(df, kinds={"t": "datetime"}, epsilon=10.0, accountant=Accountant(10.0),
                       coarse={"t": ("2022-03-01T00:00:00", "2022-03-02T12:30:00")},
                       noise=seeded(5))
     assert schema["t"].resolution == "s"  # type: ignore[attr-defined]
-    schema = infer_dp(df, epsilon=10.0, accountant=Accountant(10.0),
+    schema = infer_dp(df, kinds={"t": "datetime"}, epsilon=10.0, accountant=Accountant(10.0),
                       coarse={"t": ("2022-03-01", "2022-03-03", "h")}, noise=seeded(6))
     col = schema["t"]
     assert isinstance(col, DatetimeColumn) and col.resolution == "h"
@@ -233,11 +253,13 @@ def test_missing_coarse_range_is_a_schema_error_before_anything() -> None:
     df = _mixed_frame(50)
     acct = Accountant(epsilon=1.0, delta=1e-6)
     spy = SpyNoise()
-    with pytest.raises(SchemaError, match="need a public coarse range") as info:
-        infer_dp(df, epsilon=1.0, accountant=acct, coarse={"when": ("2000-01-01", "2030-12-31")},
-                 noise=spy)
-    assert "'score' (float)" in str(info.value)
-    assert "'code' (integer)" in str(info.value)
+    with pytest.raises(SchemaError, match="needs public bounds") as info:
+        infer_dp(df, kinds=MIXED_KINDS, epsilon=1.0, accountant=acct,
+                 coarse={"when": ("2000-01-01", "2030-12-31")}, noise=spy)
+    assert "'score' (float), 'code' (integer): needs public bounds" in str(info.value)
+    assert isinstance(info.value, IncompleteDraftError)
+    assert set(info.value.needs) == {"score", "code"}
+    assert "'city'" not in str(info.value)
     assert spy.calls == 0 and len(acct.ledger) == 0
 
 
@@ -245,17 +267,19 @@ def test_categories_need_delta() -> None:
     df = pd.DataFrame({"c": ["a"] * 100})
     acct = Accountant(epsilon=1.0)
     with pytest.raises(BudgetExceededError, match="needs delta > 0") as info:
-        infer_dp(df, epsilon=1.0, accountant=acct)
+        infer_dp(df, kinds={"c": "categorical"}, epsilon=1.0, accountant=acct)
     assert "much smaller than 1/n" in str(info.value)
     assert len(acct.ledger) == 0
     # a pure-DP budget is enough for numeric and boolean columns
-    ok = infer_dp(pd.DataFrame({"x": np.arange(100), "b": [True, False] * 50}), epsilon=1.0,
+    ok = infer_dp(pd.DataFrame({"x": np.arange(100), "b": [True, False] * 50}),
+                  kinds={"x": "integer", "b": "boolean"}, epsilon=1.0,
                   accountant=acct, coarse={"x": (0, 1000)}, noise=seeded(7))
     assert [c.kind for c in ok] == ["integer", "boolean"]
 
 
 def test_parameter_errors_charge_nothing() -> None:
     df = pd.DataFrame({"x": [1, 2, 3], "c": ["a", "b", "c"]})
+    kinds = {"x": "integer", "c": "categorical"}
     acct = Accountant(epsilon=1.0, delta=1e-6)
     cases = [
         (dict(epsilon=0.0, coarse={"x": (0, 10)}), ParameterError, "epsilon"),
@@ -263,8 +287,8 @@ def test_parameter_errors_charge_nothing() -> None:
         (dict(epsilon=1.0, coarse={"x": ("0", "10")}), ParameterError, "pair of finite"),
         (dict(epsilon=1.0, coarse={"x": (0, 10), "c": (0, 1)}), ParameterError, "not numeric"),
         (dict(epsilon=1.0, coarse={"x": (0, 10), "y": (0, 1)}), SchemaError, "not in the table"),
-        (dict(epsilon=1.0, coarse={"x": (0, 10)}, kinds={"c": "text"}), SchemaError,
-         "unknown kind"),
+        (dict(epsilon=1.0, coarse={"x": (0, 10)}, kinds={"x": "integer", "c": "text"}),
+         SchemaError, "unknown kind"),
         (dict(epsilon=1.0, coarse={"x": (0, 10)}, max_categories=0), ParameterError,
          "max_categories"),
         (dict(epsilon=1.0, coarse={"x": (0, 10)}, delta_categories=1.5), ParameterError,
@@ -274,9 +298,10 @@ def test_parameter_errors_charge_nothing() -> None:
     ]
     for kwargs, error, match in cases:
         with pytest.raises(error, match=match):
-            infer_dp(df, accountant=acct, **kwargs)  # type: ignore[arg-type]
+            infer_dp(df, accountant=acct, **{"kinds": kinds, **kwargs})  # type: ignore
     with pytest.raises(ParameterError, match="Accountant"):
-        infer_dp(df, epsilon=1.0, accountant=None, coarse={"x": (0, 10)})  # type: ignore[arg-type]
+        infer_dp(df, kinds=kinds, epsilon=1.0, accountant=None,  # type: ignore[arg-type]
+                 coarse={"x": (0, 10)})
     assert len(acct.ledger) == 0
 
 
@@ -288,7 +313,7 @@ def test_bad_values_are_reported_without_values_and_before_drawing() -> None:
         infer_dp(df, epsilon=1.0, accountant=acct, kinds={"x": "integer"},
                  coarse={"x": (0, 10)}, noise=spy)
     assert "secret-value" not in str(info.value)
-    assert info.value.problems == [{"column": "x", "problem": "not a number", "rows": 1}]
+    assert info.value.problems == [{"column": "x", "problem": "not numbers", "rows": 1}]
     assert spy.calls == 0 and len(acct.ledger) == 0
 
 
@@ -296,7 +321,8 @@ def test_no_category_frequent_enough_is_explained() -> None:
     df = pd.DataFrame({"c": ["a", "b", "c"]})
     acct = Accountant(epsilon=1.0, delta=1e-6)
     with pytest.raises(SchemaError, match=r"no category of column\(s\) \['c'\]"):
-        infer_dp(df, epsilon=1.0, accountant=acct, noise=seeded(8))
+        infer_dp(df, kinds={"c": "categorical"}, epsilon=1.0, accountant=acct,
+                 noise=seeded(8))
     assert len(acct.ledger) == 1  # the attempt was a release and stays charged
 
 
@@ -316,6 +342,211 @@ def test_bounds_are_widened_to_grid_neighbours() -> None:
     # = 200 is closest to 0.05 n = 110) and 20 (#{x < 20} = 2000 is closest to
     # 0.95 n = 2090). The bounds are one grid step outside those.
     df = pd.DataFrame({"x": np.repeat(np.arange(10, 21), 200)})
-    schema = infer_dp(df, epsilon=2000.0, accountant=Accountant(2000.0),
+    schema = infer_dp(df, kinds={"x": "integer"}, epsilon=2000.0, accountant=Accountant(2000.0),
                       coarse={"x": (0, 100)}, quantiles=(0.05, 0.95), noise=seeded(9))
     assert (schema["x"].lower, schema["x"].upper) == (10, 21)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------
+# Declared kinds, drafts, dry runs and partial results (issues 17, 19, 24)
+# ---------------------------------------------------------------------------
+DRAFT: dict[str, Any] = {
+    "format": "privsynth.schema-draft",
+    "version": 1,
+    "columns": [
+        {"name": "age", "kind": "integer", "lower": None, "upper": None, "coarse": [0, 150]},
+        {"name": "sex", "kind": "categorical", "categories": ["F", "M"], "nullable": False},
+        {"name": "city", "kind": "categorical", "categories": None},
+        {"name": "ok", "kind": "boolean"},
+    ],
+}
+
+
+def _people(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(11)  # data, not noise
+    return pd.DataFrame({
+        "age": rng.integers(18, 80, n),
+        "sex": rng.choice(["F", "M"], n),
+        "city": rng.choice(["Oslo", "Lima", "Pune"], n),
+        "ok": rng.random(n) < 0.5,
+    })
+
+
+class Untouchable:
+    """A data object that fails on any access: a dry run must not read it."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise AssertionError(f"the data was accessed ({name})")
+
+    def __len__(self) -> int:
+        raise AssertionError("the data was accessed (len)")
+
+    def __getitem__(self, key: object) -> Any:
+        raise AssertionError("the data was accessed ([])")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the data was accessed (iter)")
+
+
+@pytest.fixture()
+def ledger(tmp_path: Path) -> tuple[FileAccountant, Path]:
+    path = tmp_path / "ledger.json"
+    return FileAccountant.init(path, epsilon=2.0, delta=1e-6), path
+
+
+def test_kinds_are_never_read_from_dtypes(ledger: tuple[FileAccountant, Path]) -> None:
+    acct, path = ledger
+    before = path.read_bytes()
+    spy = SpyNoise()
+    df = _people(100)
+    with pytest.raises(IncompleteDraftError, match="needs every column's kind") as info:
+        infer_dp(df, epsilon=1.0, accountant=acct, coarse={"age": (0, 150)}, noise=spy)
+    assert "never read from the data" in str(info.value)
+    # a draft with a kind left null: the column is named with what it needs
+    draft = {**DRAFT, "columns": [*DRAFT["columns"][:3], {"name": "ok", "kind": None}]}
+    with pytest.raises(IncompleteDraftError, match=r"'ok': needs a kind") as info:
+        infer_dp(df, draft, epsilon=1.0, accountant=acct, noise=spy)
+    assert list(info.value.needs) == ["ok"]
+    # a data column the draft does not declare
+    with pytest.raises(IncompleteDraftError, match=r"\['extra'\] of the data have no declared"):
+        infer_dp(df.assign(extra=1), DRAFT, epsilon=1.0, accountant=acct, noise=spy)
+    # a numeric column with neither bounds nor a coarse range
+    no_coarse = {**DRAFT, "columns": [{"name": "age", "kind": "integer"}, *DRAFT["columns"][1:]]}
+    with pytest.raises(SchemaError, match=r"'age' \(integer\): needs public bounds"):
+        infer_dp(df, no_coarse, epsilon=1.0, accountant=acct, noise=spy)
+    assert spy.calls == 0
+    assert path.read_bytes() == before  # byte for byte: nothing charged, nothing rewritten
+
+
+def test_every_missing_declaration_is_listed_at_once() -> None:
+    draft = {"format": "privsynth.schema-draft", "columns": [
+        {"name": "a", "kind": None}, {"name": "b", "kind": "float"},
+        {"name": "c", "kind": "datetime", "lower": "2020-01-01"}]}
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    with pytest.raises(IncompleteDraftError) as info:
+        infer_dp(None, draft, epsilon=1.0, accountant=acct, dry_run=True)
+    assert list(info.value.needs) == ["a", "b", "c"]
+    text = str(info.value)
+    assert "3 column(s)" in text
+    assert "'a': needs a kind" in text
+    assert "'b' (float): needs public bounds ['lower', 'upper']" in text
+    assert "'c' (datetime): needs public bounds ['upper']" in text
+
+
+def test_draft_domains_are_kept_and_only_holes_are_charged() -> None:
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    schema = infer_dp(_people(), DRAFT, epsilon=0.6, accountant=acct, noise=seeded(21))
+    assert schema.source == "dp"
+    assert _categories(schema, "sex") == ("F", "M")   # declared: kept, free
+    assert _categories(schema, "city") == ("Lima", "Oslo", "Pune")
+    age = schema["age"]
+    assert isinstance(age, IntegerColumn) and 0 <= age.lower <= 19 and 78 <= age.upper <= 150
+    assert schema["sex"].nullable is False           # declared: kept
+    assert schema["age"].nullable and schema["city"].nullable and schema["ok"].nullable
+    labels = sorted(e.label for e in acct.ledger.entries)
+    assert labels == ["infer_dp/age/lower", "infer_dp/age/upper", "infer_dp/city/categories"]
+    eps = {e.label: e.event.epsilon for e in acct.ledger.entries}  # type: ignore[attr-defined]
+    assert eps["infer_dp/city/categories"] == pytest.approx(0.3)
+    assert eps["infer_dp/age/lower"] == pytest.approx(0.15)
+    assert math.fsum(eps.values()) == pytest.approx(0.6)
+
+
+def test_one_declared_bound_is_kept_and_the_other_gets_the_whole_share() -> None:
+    draft = {"format": "privsynth.schema-draft", "columns": [
+        {"name": "age", "kind": "integer", "lower": 0, "coarse": [0, 150]}]}
+    acct = Accountant(epsilon=1.0)
+    schema = infer_dp(_people()[["age"]], draft, epsilon=0.5, accountant=acct,
+                      noise=seeded(22))
+    age = schema["age"]
+    assert isinstance(age, IntegerColumn) and age.lower == 0 and 78 <= age.upper <= 150
+    [entry] = acct.ledger.entries
+    assert entry.label == "infer_dp/age/upper"
+    assert entry.event.epsilon == pytest.approx(0.5)  # type: ignore[attr-defined]
+
+
+def test_a_complete_schema_costs_nothing() -> None:
+    schema = Schema((IntegerColumn("age", lower=0, upper=120),))
+    acct = Accountant(epsilon=1.0)
+    out = infer_dp(_people()[["age"]], schema, epsilon=1.0, accountant=acct)
+    assert out == schema and len(acct.ledger) == 0
+
+
+def test_per_column_missing_tokens() -> None:
+    # "N" means "not applicable" in the numeric column and is a category in the other
+    df = pd.DataFrame({"income": ["N", "100", "2500", "N"] * 500,
+                       "flag": ["N", "Y", "Y", "N"] * 500})
+    draft = {"format": "privsynth.schema-draft", "columns": [
+        {"name": "income", "kind": "integer", "missing_values": ["N"], "coarse": [0, 10000]},
+        {"name": "flag", "kind": "categorical"}]}
+    acct = Accountant(epsilon=2.0, delta=1e-6)
+    schema = infer_dp(df, draft, epsilon=2.0, accountant=acct, noise=seeded(23))
+    assert _categories(schema, "flag") == ("N", "Y")
+    assert schema["income"].missing_values == ("N",)
+    assert schema["income"].upper >= 2500  # type: ignore[attr-defined]
+    # without the column's token, "N" is not a number: refused before any charge
+    acct2 = Accountant(epsilon=2.0, delta=1e-6)
+    plain = {**draft, "columns": [{k: v for k, v in draft["columns"][0].items()
+                                   if k != "missing_values"}, draft["columns"][1]]}
+    with pytest.raises(DataValidationError) as info:
+        infer_dp(df, plain, epsilon=2.0, accountant=acct2)
+    assert info.value.problems == [{"column": "income", "problem": "not numbers", "rows": 1000}]
+    assert len(acct2.ledger) == 0
+
+
+def test_dry_run_reads_no_data_and_charges_nothing(
+        ledger: tuple[FileAccountant, Path]) -> None:
+    acct, path = ledger
+    before = path.read_bytes()
+    plan = infer_dp(Untouchable(), DRAFT, epsilon=0.6, accountant=acct,  # type: ignore[arg-type]
+                    dry_run=True)
+    assert isinstance(plan, InferencePlan)
+    assert [c.name for c in plan.columns] == ["age", "city"]
+    assert plan.declared == ("sex", "ok")
+    assert plan.epsilon == pytest.approx(0.6) and 0 < plan.delta <= 0.5e-6
+    # the ledger composes tightly (PLD), so its total is at most the sum
+    assert plan.fits and plan.total_after == pytest.approx(0.6, rel=1e-4)
+    assert plan.total_after <= 0.6 + 1e-12
+    assert plan.remaining_after == pytest.approx(2.0 - plan.total_after)
+    assert str(path) in plan.accountant
+    assert len(plan.events) == 3
+    doc = json.loads(json.dumps(plan.to_dict()))
+    assert doc["charge"]["epsilon"] == pytest.approx(0.6) and doc["fits"] is True
+    assert "age" in str(plan) and "would charge" in str(plan)
+    assert path.read_bytes() == before
+    # the same plan charged for real costs what the dry run said
+    real = infer_dp(_people(), DRAFT, epsilon=0.6, accountant=acct, noise=seeded(24))
+    assert real.source == "dp"
+    assert acct.spent().epsilon == pytest.approx(plan.total_after)
+    assert [e.label for e in acct.history] == [label for label, _ in plan.labelled]
+
+
+def test_dry_run_says_when_the_budget_would_refuse() -> None:
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    acct.spend(LaplaceEvent(0.8), label="earlier release")
+    plan = plan_inference(DRAFT, epsilon=0.5, accountant=acct)
+    assert not plan.fits and plan.total_after is None and plan.remaining_after is None
+    assert "refused" in plan.refusal and "REFUSE" in str(plan)
+    assert len(acct.ledger) == 1
+
+
+def test_partial_success_keeps_the_domains_paid_for() -> None:
+    df = _people(400).assign(city=[f"c{i}" for i in range(400)])  # every city held once
+    acct = Accountant(epsilon=1.0, delta=1e-6)
+    with pytest.raises(PartialInferenceError) as info:
+        infer_dp(df, DRAFT, epsilon=1.0, accountant=acct, noise=seeded(25))
+    err = info.value
+    assert isinstance(err, SchemaError)
+    assert err.failed == ["city"]
+    assert len(acct.ledger) == 3  # everything was charged, and is kept
+    draft = err.draft
+    assert draft["format"] == "privsynth.schema-draft" and draft["source"] == "dp"
+    cols = {c["name"]: c for c in draft["columns"]}
+    assert 0 <= cols["age"]["lower"] <= 19 and 78 <= cols["age"]["upper"] <= 150
+    assert cols["sex"]["categories"] == ["F", "M"]
+    assert cols["city"]["categories"] is None and "public code list" in cols["city"]["todo"]
+    assert [n.column for n in needs(draft)] == ["city"]
+    # completing the draft by hand gives the schema, without paying again
+    done = Schema.from_dict(complete(fill(draft, {"city": {"categories": ["Oslo"]}})))
+    assert done["age"] == Schema.from_dict(complete(fill(draft, {"city": {
+        "categories": ["x"]}})))["age"]
+    assert done.source == "dp"

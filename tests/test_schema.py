@@ -15,6 +15,7 @@ from privsynth.columns import (
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
+    column_from_dict,
 )
 from privsynth.errors import PrivsynthError, SchemaError
 from privsynth.schema import Schema
@@ -216,3 +217,23 @@ def test_datetime_units_round_trip() -> None:
     back = c.from_units(units)
     assert back.iloc[1] == pd.Timestamp("2020-03-01")
     assert c.unit_upper - c.unit_lower == 365
+
+
+def test_column_missing_values_round_trip_and_errors() -> None:
+    spec = {"name": "income", "kind": "integer", "lower": 0, "upper": 10, "nullable": True,
+            "missing_values": ["N", " NA "]}
+    col = column_from_dict(spec)
+    assert col.missing_values == ("N", "NA")
+    assert col.to_dict()["missing_values"] == ["N", "NA"]
+    assert "missing_values" not in IntegerColumn("x", lower=0, upper=1).to_dict()
+    s = Schema((col,))
+    assert Schema.from_json(s.to_json()) == s
+    assert col.missing_tokens(("",)) == ("N", "NA")
+    assert IntegerColumn("x").missing_tokens(("", "?")) == ("", "?")
+    for bad, match in [("N", "list of strings"), ([1], "list of strings"),
+                       (["N", "N"], "twice")]:
+        with pytest.raises(SchemaError, match=match):
+            column_from_dict({**spec, "missing_values": bad})
+    with pytest.raises(SchemaError, match="'N' is both a category and a missing-value token"):
+        column_from_dict({"name": "c", "kind": "categorical", "categories": ["N", "Y"],
+                          "missing_values": ["N"]})

@@ -552,3 +552,20 @@ def test_validate_one_million_rows_in_seconds() -> None:
     start = time.perf_counter()
     validate(df, schema)
     assert time.perf_counter() - start < 15  # about 2-3 s on 2 cores
+
+
+def test_a_column_s_own_missing_tokens_replace_the_table_s() -> None:
+    schema = Schema.from_dict({"columns": [
+        {"name": "income", "kind": "integer", "lower": 0, "upper": 9999, "nullable": True,
+         "missing_values": ["N"]},
+        {"name": "status", "kind": "categorical", "categories": ["N", "Y"], "nullable": True},
+    ]})
+    raw = pd.DataFrame({"income": ["N", "120", " N "], "status": ["N", "", "Y"]})
+    out = validate(raw, schema)
+    assert out["income"].isna().tolist() == [True, False, True]
+    assert out["status"].tolist()[0] == "N" and pd.isna(out["status"].tolist()[1])
+    # "" is missing by the table's tokens, but not in the column that replaced them
+    with pytest.raises(DataValidationError) as info:
+        validate(pd.DataFrame({"income": ["", "1"], "status": ["Y", "Y"]}), schema)
+    assert info.value.problems[0]["column"] == "income"
+    assert "cannot be read as an integer" in str(info.value.problems[0]["problem"])

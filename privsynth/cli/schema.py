@@ -12,6 +12,7 @@ from typing import Any
 
 from privsynth.cli import schema_describe
 from privsynth.cli._common import (
+    EXIT_BUDGET,
     EXIT_OK,
     Parser,
     Subparsers,
@@ -28,7 +29,7 @@ from privsynth.cli._common import (
     read_data,
     utc_now,
 )
-from privsynth.errors import DataValidationError, PrivsynthError, SchemaError
+from privsynth.errors import DataValidationError, SchemaError
 
 
 def register(sub: Subparsers, common: Parser) -> None:
@@ -45,9 +46,17 @@ def register(sub: Subparsers, common: Parser) -> None:
     q.add_argument("--dp", action="store_true", help="estimate domains with DP (spends budget)")
     q.add_argument("--epsilon", type=positive_float, help="budget for --dp")
     q.add_argument("--ledger", help="ledger charged by --dp")
+    q.add_argument("--schema", metavar="DRAFT.json",
+                   help="for --dp: the draft (or schema) to fill: every column's kind "
+                        "declared; only missing domains are estimated (default: a draft of "
+                        "the data's header, whose kinds --coarse must then declare)")
     q.add_argument("--coarse", metavar="COARSE.json",
-                   help="public coarse ranges of numeric columns for --dp, e.g. "
+                   help="public coarse ranges (and kinds) of numeric columns for --dp, e.g. "
                         '{"age": [0, 150]}')
+    q.add_argument("--dry-run", action="store_true",
+                   help="for --dp: print what would be charged, to which ledger and what "
+                        "remains after; read no data, charge nothing")
+    q.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
     q.add_argument("--max-categories", type=positive_int, default=200, metavar="N",
                    help="most categories kept per column (default 200)")
     q.add_argument("--release", help="release id recorded in the ledger, new to it")
@@ -118,26 +127,61 @@ def schema_infer(args: argparse.Namespace) -> int:
 
     if args.epsilon is None or args.ledger is None:
         raise UsageError("schema infer --dp needs --epsilon and --ledger")
-    try:
-        from privsynth.inference import infer_dp
-    except ImportError as exc:
-        raise PrivsynthError(
-            "schema infer --dp is not available in this installation (privsynth._infer_dp "
-            f"cannot be imported: {exc})") from exc
-    from privsynth.accounting.persistent import FileAccountant, read_ledger
+    return _infer_dp(args, out, missing)
 
+
+def _infer_dp(args: argparse.Namespace, out: Any, missing: tuple[str, ...]) -> int:
+    """``schema infer --dp``: plan from public information, refuse or charge, then fill.
+
+    Order: the draft (or the data's header, never a row), the coarse file and
+    the ledger are read and the plan made first; a column without a kind or a
+    numeric column without a coarse range exits 2 naming each, with the ledger
+    untouched. ``--dry-run`` stops there. Then the data is read and the ledger
+    charged; columns that fail keep the domains already paid for: the draft is
+    written to --out and the command exits 4 naming them.
+    """
+    from privsynth._modelfile import atomic_write_text
+    from privsynth.accounting.persistent import FileAccountant
+    from privsynth.errors import IncompleteDraftError, PartialInferenceError
+    from privsynth.inference import infer_dp, plan_inference
+    from privsynth.schema_import import draft_from_header, load_draft
+
+    if args.schema is not None:
+        draft = load_draft(need_file(args.schema, "draft file", SchemaError))
+    else:
+        draft = draft_from_header(need_file(args.data, "data file", DataValidationError))
     coarse, kinds = coarse_spec(args.coarse) if args.coarse else ({}, {})
+    ledger = FileAccountant.open(args.ledger)  # verifies it; nothing is written
+    try:
+        plan = plan_inference(draft, epsilon=args.epsilon, accountant=ledger, coarse=coarse,
+                              kinds=kinds)
+    except IncompleteDraftError as exc:
+        raise UsageError(
+            f"schema infer --dp: {exc} (kinds and coarse ranges go in a draft passed with "
+            "--schema; `privsynth schema draft DATA --out draft.json` writes one from the "
+            "header; or in --coarse)") from exc
+    if args.dry_run:
+        print(json.dumps(plan.to_dict(), indent=2) if args.json else str(plan))
+        return EXIT_OK if plan.fits else EXIT_BUDGET
     release = args.release or f"schema:{out.name}@{utc_now()}"
-    # fail closed on a bad ledger and a reused release id before reading the data
-    check_new_release(read_ledger(args.ledger), release, args.ledger)
-    df = read_data(args.data, "data file", missing_values=missing)
+    # a reused release id is refused before reading the data
+    check_new_release(ledger, release, args.ledger)
+    # raw text: each column's own missing tokens (or --missing-value) apply in infer_dp
+    df = read_data(args.data, "data file", missing_values=())
     with FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout,
                                release=release) as acct:
         check_new_release(acct, release, args.ledger)
-        schema = infer_dp(df, epsilon=args.epsilon, accountant=acct, coarse=coarse,
-                          kinds=kinds, max_categories=args.max_categories)
+        try:
+            schema = infer_dp(df, draft, epsilon=args.epsilon, accountant=acct, coarse=coarse,
+                              kinds=kinds, max_categories=args.max_categories,
+                              missing_values=missing)
+        except PartialInferenceError as exc:
+            atomic_write_text(out, json.dumps(exc.draft, indent=2, ensure_ascii=False) + "\n")
+            log.error("privsynth: the domains paid for are kept: wrote the draft %s (fill in "
+                      "%s, or estimate them again)", out, ", ".join(exc.failed))
+            raise
         left = acct.remaining().epsilon
     atomic_write_text(out, schema.to_json() + "\n")
-    print(f"wrote {out}: {len(schema.columns)} columns (source: dp); spent epsilon "
-          f"{args.epsilon:g}, remaining epsilon {left:.4g} in {args.ledger}")
+    print(f"wrote {out}: {len(schema.columns)} columns (source: {schema.source}); spent "
+          f"epsilon {plan.epsilon:.6g}, remaining epsilon {left:.4g} in {args.ledger}")
     return EXIT_OK
