@@ -17,7 +17,8 @@ the same audit must then prove an epsilon *above* the claim):
    model. For pure epsilon-DP the number of correct guesses among r is
    stochastically dominated by Binomial(r, e^eps / (1 + e^eps)) (their
    Theorem 3.1 with delta = 0), so a one-sided Clopper-Pearson lower bound p on
-   the accuracy proves eps >= log(p / (1 - p)).
+   the accuracy gives eps >= log(p / (1 - p)) with that confidence
+   (:func:`privsynth.risk.one_run_epsilon_lower_bound`).
 
 DPCTGAN's released category frequencies are audited the same way (its
 DP-SGD stage is Opacus' and is not drawn by :mod:`privsynth.mechanisms`; a
@@ -46,7 +47,7 @@ from privsynth.accounting import Accountant
 from privsynth.accounting.events import DiscreteLaplaceEvent
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import ParameterError
-from privsynth.risk.audit_bound import best_epsilon_lower_bound
+from privsynth.risk.audit_bound import best_epsilon_lower_bound, one_run_epsilon_lower_bound
 from privsynth.schema import Schema
 
 EPSILON = 1.0
@@ -67,29 +68,6 @@ def _record(path: str | None, **fields: Any) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(fields) + "\n")
-
-
-def one_run_epsilon_lower_bound(correct: int, guesses: int, confidence: float = 0.95) -> float:
-    """Steinke-Nasr-Jagielski lower bound on pure-DP epsilon from ``correct`` of ``guesses``.
-
-    Under epsilon-DP, correct ~<= Binomial(guesses, e^eps / (1 + e^eps)); the
-    one-sided Clopper-Pearson lower bound p on that probability at
-    ``confidence`` gives eps >= logit(p) (0 when p <= 1/2).
-
-    >>> round(one_run_epsilon_lower_bound(1000, 1000), 2)
-    5.81
-    >>> one_run_epsilon_lower_bound(500, 1000)
-    0.0
-    """
-    if not 0 <= correct <= guesses or guesses < 1:
-        raise ParameterError(f"need 0 <= correct <= guesses and guesses >= 1, got "
-                             f"{correct} of {guesses}")
-    if correct == 0:
-        return 0.0
-    p = float(stats.beta.ppf(1.0 - confidence, correct, guesses - correct + 1))
-    if p <= 0.5:
-        return 0.0
-    return math.log(p / (1.0 - p)) if p < 1.0 else math.inf
 
 
 class _Uncharged:

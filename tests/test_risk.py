@@ -27,6 +27,7 @@ from privsynth.errors import (
     ResourceLimitError,
 )
 from privsynth.risk import (
+    VERDICTS,
     AttackResult,
     AttackScores,
     RiskResult,
@@ -410,7 +411,12 @@ def test_copy_synthesizer_is_caught_by_every_attack(
         tpr = result.attack(name).tpr_at_fpr["0.01"]
         assert tpr is not None and tpr > 0.5
     assert result.exceeds_claim is True
-    assert any(c.startswith("PRIVACY PROBLEM") for c in result.caveats)
+    assert result.verdict == "problem found"
+    assert result.verdict_reason.startswith("Problem found by: distance, density")
+    assert [a.verdict for a in result.attacks] == ["problem found", "problem found",
+                                                   "inconclusive"]  # 5 + 5 shadow targets
+    assert any(c.startswith("Problem found: the ") and "not a proof" in c
+               for c in result.caveats)
     assert result.diagnostics["exact_copy_share"] == 1.0
     # the shadow fits never charged an accountant
     assert engine.accountants and all(a is None for a in engine.accountants)
@@ -435,6 +441,9 @@ def test_release_from_the_same_population_looks_like_guessing(
         assert attack.n_members == attack.n_nonmembers == 3000
     assert result.diagnostics["share_closer_to_train"] == pytest.approx(0.5, abs=0.05)
     assert result.exceeds_claim is False
+    # 3,000 against 3,000: the test has the power to pass
+    assert result.verdict == "no problem found"
+    assert all(a.verdict == "no problem found" for a in result.attacks)
     assert any("shadow-model attack was not run" in c for c in result.caveats)
     assert result.tpr_upper_bound == {
         "0.001": pytest.approx(math.e * 0.001), "0.01": pytest.approx(math.e * 0.01)}
@@ -454,6 +463,7 @@ def test_privbayes_at_epsilon_one_respects_the_claim(schema: Schema, adult: pd.D
         assert attack.epsilon_lower_bound <= 1.0, attack.name
         assert attack.auc < 0.6, attack.name
     assert result.exceeds_claim is False
+    assert result.verdict == "no problem found"
 
 
 def test_model_fitted_on_the_holdout_only_looks_like_guessing(
@@ -500,6 +510,7 @@ def test_no_exact_private_count_in_texts_or_settings() -> None:
     assert n_eval == min(n_train, n_holdout - n_holdout // 2)
     private = {n_train, n_holdout, n_holdout // 2, n_holdout - n_holdout // 2, n_eval}
     texts = list(result.caveats) + [n for a in result.attacks for n in a.notes]
+    texts += [a.verdict_reason for a in result.attacks] + [result.verdict_reason]
     numbers = {int(t) for text in texts for t in re.findall(r"(?<![\w.])\d+(?![\w.])", text)}
     assert not private & numbers, private & numbers
     assert any("subsamples of about 610 members" in c for c in result.caveats)
@@ -562,7 +573,9 @@ def test_risk_result_round_trips_through_json(adult: pd.DataFrame, schema: Schem
     assert RiskResult.from_json(tmp_path / "risk.json") == result
     assert RiskResult.from_json(text) == result
     data = json.loads(text)
-    assert data["format"] == "privsynth.risk" and data["version"] == 1
+    assert data["format"] == "privsynth.risk" and data["version"] == 2
+    assert data["verdict"] == result.verdict and data["n_tests"] == 2
+    assert {a["verdict"] for a in data["attacks"]} <= set(VERDICTS)
     assert data["claimed_epsilon"] == 2.0 and data["claimed_delta"] == 1e-6
     assert all(len(a["roc"]["fpr"]) <= 101 for a in data["attacks"])
     assert result.settings["subsampled"] is True and result.settings["n_members"] == 400

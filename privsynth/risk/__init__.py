@@ -1,4 +1,4 @@
-"""Empirical privacy risk of a synthetic release: attacks, diagnostics, epsilon bounds.
+"""Empirical privacy risk of a synthetic release: attacks, diagnostics, verdicts.
 
 The claim "epsilon = 1" is a proof about the mechanism. This package collects
 evidence about the actual release: it attacks the synthetic data the way an
@@ -13,15 +13,20 @@ shadow models) and reports how well the attacks do, next to what the claimed
   population drawn from the three tables.
 - :mod:`~privsynth.risk.membership`: the membership-inference attacks.
 - :mod:`~privsynth.risk.roc`: scoring an attack (ROC AUC, TPR at low FPR).
-- :mod:`~privsynth.risk.audit_bound`: empirical epsilon lower bounds and the
-  TPR ceiling of a claim.
+- :mod:`~privsynth.risk.audit_bound`: empirical epsilon estimates (diagnostics),
+  the one-run audit bound and the TPR ceiling of a claim.
+- :mod:`~privsynth.risk.verdict`: "no problem found", "inconclusive" or "problem
+  found", and the power rule behind them.
 """
 
 from privsynth.risk.assess import assess_risk
 from privsynth.risk.audit_bound import (
     best_epsilon_lower_bound,
+    bonferroni_confidence,
     clopper_pearson,
     epsilon_lower_bound,
+    max_demonstrable_epsilon,
+    one_run_epsilon_lower_bound,
     tpr_upper_bound,
 )
 from privsynth.risk.distance import distance_diagnostics, gower_distances, nearest_neighbors
@@ -34,13 +39,19 @@ from privsynth.risk.membership import (
 )
 from privsynth.risk.result import AttackResult, RiskResult
 from privsynth.risk.roc import roc_auc, roc_curve, tpr_at_fpr
+from privsynth.risk.verdict import INCONCLUSIVE, NO_PROBLEM, PROBLEM, VERDICTS
 
 __all__ = [
+    "INCONCLUSIVE",
+    "NO_PROBLEM",
+    "PROBLEM",
+    "VERDICTS",
     "AttackResult",
     "AttackScores",
     "RiskResult",
     "assess_risk",
     "best_epsilon_lower_bound",
+    "bonferroni_confidence",
     "clopper_pearson",
     "density_attack",
     "distance_attack",
@@ -48,7 +59,9 @@ __all__ = [
     "epsilon_lower_bound",
     "evaluate_attack",
     "gower_distances",
+    "max_demonstrable_epsilon",
     "nearest_neighbors",
+    "one_run_epsilon_lower_bound",
     "roc_auc",
     "roc_curve",
     "shadow_attack",

@@ -1,4 +1,11 @@
-"""One call that attacks a synthetic release and gathers the evidence: :func:`assess_risk`."""
+"""One call that attacks a synthetic release and gathers the evidence: :func:`assess_risk`.
+
+The evidence ends in a verdict (:mod:`privsynth.risk.verdict`): every attack's
+empirical epsilon estimate is computed at the Bonferroni-corrected confidence
+``1 - (1 - confidence) / n_attacks``, so the largest of them, which the result
+reports, holds at ``confidence`` as a family. The estimates are diagnostics,
+never proof (:mod:`privsynth.risk.audit_bound`).
+"""
 
 from __future__ import annotations
 
@@ -30,9 +37,18 @@ CAVEAT_DIAGNOSTICS = (
     "expected by chance in dense regions of the data."
 )
 CAVEAT_ATTACKS = (
-    "The attacks give evidence, not guarantees: stronger attacks may exist. An empirical "
-    "epsilon lower bound below the claimed epsilon is expected and does not prove the claim; "
-    "a bound above it contradicts the claim."
+    "The attacks give evidence, not guarantees: stronger attacks may exist. Each attack's "
+    "empirical epsilon estimate treats every member and non-member as an independent trial "
+    "of one release, and the best of the attacks is reported (its confidence corrected for "
+    "their number, Bonferroni): it is a diagnostic estimate, not a proof. An estimate below "
+    "the claimed epsilon is expected and does not confirm the claim; one above it is "
+    "evidence against the claim."
+)
+CAVEAT_RANDOM_SPLIT = (
+    "The estimates mean something only if the training data (members) and the holdout "
+    "(non-members) are a random split of one data set (for example by `privsynth split`); "
+    "a holdout from another period or source makes the attacks look better or worse than "
+    "they are."
 )
 CAVEAT_NOT_DP = (
     "These numbers are computed from the private training data without differential "
@@ -104,7 +120,11 @@ def assess_risk(
         only when the evaluation has ``ceil(10 / fpr)`` non-members; rates
         given explicitly must be supported or DataValidationError is raised.
     confidence : float
-        Confidence of the Clopper-Pearson bounds behind the epsilon bound.
+        Confidence of the attacks' epsilon estimates as a family: each one is
+        computed at ``1 - (1 - confidence) / n_attacks`` (Bonferroni), so the
+        largest, which is the one compared with the claim, holds at
+        ``confidence`` (under a random member/non-member split; still a
+        diagnostic, see :mod:`privsynth.risk.audit_bound`).
     n_bootstrap : int
         Resamples for the AUC intervals.
     density_k : int
@@ -117,6 +137,9 @@ def assess_risk(
     Returns
     -------
     RiskResult
+        Every attack with its verdict, and the overall ``verdict`` /
+        ``verdict_reason`` ("no problem found", "inconclusive" or "problem
+        found"; the rule is in :mod:`privsynth.risk.verdict`).
 
     Raises
     ------
@@ -134,8 +157,8 @@ def assess_risk(
     >>> train = pd.DataFrame({"x": rng.random(200)})
     >>> holdout = pd.DataFrame({"x": rng.random(400)})
     >>> r = assess_risk(train, holdout, synthetic=train, schema=s, epsilon=1.0, n_bootstrap=0)
-    >>> r.attack("distance").auc > 0.9, r.exceeds_claim
-    (True, True)
+    >>> r.attack("distance").auc > 0.9, r.exceeds_claim, r.verdict
+    (True, True, 'problem found')
     """
     claimed_eps, claimed_delta = _check_claim(epsilon, delta)
     seed = check_int("random_state", random_state, lo=0)
@@ -154,9 +177,14 @@ def assess_risk(
         require_fprs(rates, n_eval, "the non-member evaluation set (half of the holdout, "
                      "capped by max_records and the training size)")
 
+    run_shadow = engine_factory is not None and claimed_eps is not None
+    # the largest of n_tests estimates is reported: each one is Bonferroni-corrected
+    n_tests = 3 if run_shadow else 2
+
     def evaluate(scores: AttackScores, strict_rates: Sequence[float] | None) -> AttackResult:
-        return evaluate_attack(scores, fprs=strict_rates, delta=claimed_delta,
-                               confidence=confidence, n_bootstrap=n_bootstrap,
+        return evaluate_attack(scores, fprs=strict_rates, epsilon=claimed_eps,
+                               delta=claimed_delta, confidence=confidence, n_tests=n_tests,
+                               n_bootstrap=n_bootstrap,
                                random_state=int(gens["evaluation"].integers(2**31)))
 
     d_syn, d_ref = neighbour_distances(split, density_k, n_jobs)
@@ -165,8 +193,8 @@ def assess_risk(
         evaluate(distance_scores(split, d_syn), fprs),
         evaluate(density_scores(split, d_syn, d_ref, k), fprs),
     ]
-    caveats = [CAVEAT_DIAGNOSTICS, CAVEAT_ATTACKS, CAVEAT_NOT_DP]
-    if engine_factory is not None and claimed_eps is not None:
+    caveats = [CAVEAT_DIAGNOSTICS, CAVEAT_ATTACKS, CAVEAT_RANDOM_SPLIT, CAVEAT_NOT_DP]
+    if engine_factory is not None and claimed_eps is not None:  # run_shadow
         shadow = shadow_scores(split, schema, engine_factory, epsilon=claimed_eps,
                                n_targets=n_targets, n_shadows=n_shadows, n_synthetic=None,
                                radius=None, rng=gens["shadow"], n_jobs=n_jobs)
@@ -204,17 +232,18 @@ def assess_risk(
 
     bound: dict[str, float] | None = None
     if claimed_eps is None:
-        caveats.append("No claimed epsilon was given: the empirical bounds are not "
-                       "compared with a claim.")
+        caveats.append("No claimed epsilon was given: the verdicts compare the attacks with "
+                       "epsilon 0, so any membership signal they can show counts as a problem.")
     else:
         bound = {f"{f:g}": tpr_upper_bound(f, claimed_eps, claimed_delta) for f in rates}
         worst = max(attacks, key=lambda a: a.epsilon_lower_bound)
         if worst.epsilon_lower_bound > claimed_eps:
             caveats.append(
-                f"PRIVACY PROBLEM: the {worst.name} attack proves epsilon >= "
-                f"{worst.epsilon_lower_bound:.3g} with {confidence:.0%} confidence, above the "
-                f"claimed epsilon {claimed_eps:g}. The claim does not hold for this release: "
-                "look for a bug, a wrong accounting or a non-private step.")
+                f"Problem found: the {worst.name} attack's empirical epsilon estimate "
+                f"{worst.epsilon_lower_bound:.3g} lies above the claimed epsilon "
+                f"{claimed_eps:g} (at {confidence:.0%} confidence for the {n_tests} attacks "
+                "together). This is evidence against the claim, not a proof: look for a bug, "
+                "a wrong accounting or a non-private step before publishing.")
 
     settings = {
         "random_state": seed,
@@ -226,6 +255,8 @@ def assess_risk(
         "subsampled": split.subsampled,
         "large_data_precut": split.precut,
         "confidence": confidence,
+        "n_tests": n_tests,
+        "confidence_per_attack": attacks[0].confidence,
         "n_bootstrap": n_bootstrap,
         "density_k": k,
         "fprs": list(rates),

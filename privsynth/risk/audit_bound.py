@@ -1,26 +1,42 @@
-"""Empirical lower bounds on epsilon from a membership attack, and the TPR ceiling of a claim.
+"""Empirical epsilon from a membership attack (a diagnostic), one-run audits, the TPR ceiling.
 
 An (epsilon, delta)-DP mechanism limits every membership test: at false
 positive rate ``FPR`` its true positive rate satisfies
 
     TPR <= e^eps * FPR + delta    and    1 - FPR <= e^eps * (1 - TPR) + delta
 
-(Kairouz et al. 2015, the hypothesis-testing view of DP). Turned around, an
-attack that reaches some TPR at some FPR *proves* that the mechanism is no
-better than
+(Kairouz et al. 2015, the hypothesis-testing view of DP). Turned around, a
+test that reaches some TPR at some FPR bounds the mechanism's epsilon from
+below:
 
     eps >= max( log((TPR - delta) / FPR), log((1 - delta - FPR) / (1 - TPR)) )
 
-(Jagielski et al. 2020; Nasr et al. 2021). TPR and FPR are only estimated
-from a finite number of members and non-members, so we use a 95 %
-Clopper-Pearson lower bound on TPR and upper bound on FPR: the resulting
-epsilon is a lower bound that holds with that confidence (each of the two
-one-sided bounds at ``1 - (1 - confidence) / 2``).
+(Jagielski et al. 2020; Nasr et al. 2021). :func:`epsilon_lower_bound` puts a
+Clopper-Pearson lower bound on TPR and upper bound on FPR into it (each
+one-sided at ``1 - (1 - confidence) / 2``).
 
-An empirical lower bound **below** the claimed epsilon is the expected
-outcome; it does not prove the claim (attacks are never optimal). A bound
-**above** the claimed epsilon means the release is not as private as claimed:
-an implementation bug, a wrong accounting, or a non-DP step somewhere.
+**What the number means depends on the test design.** The Clopper-Pearson
+bounds treat every member and every non-member as an independent trial. That
+holds when each trial is its own run of the mechanism (many fits on
+neighbouring data sets, as in ``tests/test_privacy_audit.py``); the result is
+then a lower bound at the stated confidence. Applied to the members and
+non-members of *one* release (:func:`best_epsilon_lower_bound` as
+:mod:`privsynth.risk` uses it) all trials share one run: the number is an
+**empirical epsilon estimate, a diagnostic**, and no guarantee follows from
+it. It means something only when members and non-members are a random split
+of one population; :func:`privsynth.risk.assess_risk` reports the best of
+several attacks and corrects each one's confidence for that
+(:func:`bonferroni_confidence`).
+
+A design that does support a lower bound from a single run is the one-run
+audit of Steinke, Nasr and Jagielski (2023): canary records, each put into
+the training data by an independent fair coin *before* the fit, whose
+inclusion the auditor then guesses (:func:`one_run_epsilon_lower_bound`).
+
+An estimate below the claimed epsilon is the expected outcome; it does not
+confirm the claim (attacks are never optimal). An estimate above it is a
+reason to look for an implementation bug, a wrong accounting or a non-DP
+step.
 
 Example
 -------
@@ -103,7 +119,11 @@ def _rates(tp: F64, fn: F64, fp: F64, tn: F64, confidence: float) -> tuple[F64, 
 def epsilon_lower_bound(
     tp: int, fn: int, fp: int, tn: int, delta: float = 0.0, confidence: float = 0.95
 ) -> float:
-    """Lower bound on epsilon proven by one membership test's confusion matrix.
+    """Lower bound on epsilon from one membership test's confusion matrix.
+
+    A lower bound at ``confidence`` when the counts come from independent
+    trials (each its own run of the mechanism); on the members and
+    non-members of one release it is a diagnostic estimate (module docstring).
 
     Parameters
     ----------
@@ -114,8 +134,8 @@ def epsilon_lower_bound(
     delta : float
         The delta of the claim being tested (0 for pure DP).
     confidence : float
-        Confidence of the Clopper-Pearson bounds (0.95: the result is a valid
-        lower bound with probability at least 95 %).
+        Confidence of the Clopper-Pearson bounds (0.95: with independent
+        trials the result is a valid lower bound with probability >= 95 %).
 
     Returns
     -------
@@ -168,15 +188,17 @@ def best_epsilon_lower_bound(
     *,
     random_state: int = 0,
 ) -> float:
-    """The epsilon lower bound of the best threshold rule on an attack's scores.
+    """The epsilon estimate of the best threshold rule on an attack's scores.
 
     The rule is "member iff score >= t" (higher scores mean "more likely a
     member"). Choosing ``t`` to maximise the bound on the same records that
     then evaluate it would overstate the bound (the maximum of many noisy
     estimates is biased upwards, and the Clopper-Pearson guarantee holds for
     one test fixed in advance). So both groups are split at random in halves:
-    ``t`` is chosen on the first halves and the bound is computed on the
-    second halves only, where it is a valid one-test bound.
+    ``t`` is chosen on the first halves and :func:`epsilon_lower_bound` is
+    computed on the second halves only, as one test fixed in advance. On the
+    members and non-members of one release the result is still a diagnostic
+    estimate, not a bound (module docstring).
 
     Parameters
     ----------
@@ -216,6 +238,75 @@ def best_epsilon_lower_bound(
     return float(_threshold_bounds(test_m, test_n, np.asarray([best]), d, c)[0])
 
 
+def bonferroni_confidence(confidence: float, n_tests: int) -> float:
+    """The confidence each of ``n_tests`` estimates needs for all to hold at ``confidence``.
+
+    ``1 - (1 - confidence) / n_tests`` (Bonferroni): reporting the largest of
+    several estimates made at 95 % each would hold only at ``1 - 0.05 k``.
+    Bonferroni needs no assumption about how the attacks depend on each other
+    (they share their records, so they do).
+
+    >>> round(bonferroni_confidence(0.95, 3), 4)
+    0.9833
+    """
+    c = _check_confidence(confidence)
+    k = check_int("n_tests", n_tests, lo=1)
+    return 1.0 - (1.0 - c) / k
+
+
+def max_demonstrable_epsilon(n_members: int, n_nonmembers: int, delta: float = 0.0,
+                             confidence: float = 0.95) -> float:
+    """The largest estimate :func:`best_epsilon_lower_bound` can give on sets of these sizes.
+
+    What a perfect attack (every member scored above every non-member) would
+    show: :func:`epsilon_lower_bound` with no error on the halves the estimate
+    is computed on. A claim at or above it cannot be contradicted by any attack
+    on so few records: the test has no power against it.
+
+    >>> round(max_demonstrable_epsilon(35, 35), 2), round(max_demonstrable_epsilon(5000, 5000), 2)
+    (1.48, 6.52)
+    """
+    m = check_int("n_members", n_members, lo=0)
+    n = check_int("n_nonmembers", n_nonmembers, lo=0)
+    if m < 2 or n < 2:
+        return 0.0
+    return epsilon_lower_bound(tp=m - m // 2, fn=0, fp=0, tn=n - n // 2, delta=delta,
+                               confidence=confidence)
+
+
+def one_run_epsilon_lower_bound(correct: int, guesses: int, confidence: float = 0.95) -> float:
+    """Lower bound on a pure-DP epsilon from a one-run canary audit (Steinke et al. 2023).
+
+    The design: canary records, each put into the training data by an
+    independent fair coin before the one fit; the auditor guesses the
+    inclusion of some of them (``guesses``; it may abstain on the others) and
+    ``correct`` guesses are right. Under epsilon-DP the number of correct
+    guesses is stochastically dominated by ``Binomial(guesses, e^eps / (1 +
+    e^eps))`` (Steinke, Nasr and Jagielski 2023, Theorem 3.1 with delta = 0),
+    so a one-sided Clopper-Pearson lower bound ``p`` on the accuracy at
+    ``confidence`` gives ``eps >= log(p / (1 - p))`` with that confidence (0
+    when ``p <= 1/2``). For (epsilon, delta)-DP with delta > 0 the paper's
+    bound is weaker; it is not implemented here.
+
+    >>> round(one_run_epsilon_lower_bound(1000, 1000), 2)
+    5.81
+    >>> one_run_epsilon_lower_bound(500, 1000)
+    0.0
+    """
+    k = _check_count("correct", correct)
+    r = check_int("guesses", guesses, lo=1)
+    if k > r:
+        raise ParameterError(f"correct ({k}) cannot exceed guesses ({r}); count the right "
+                             "guesses among the guesses made")
+    c = _check_confidence(confidence)
+    if k == 0:
+        return 0.0
+    p = float(stats.beta.ppf(1.0 - c, k, r - k + 1))
+    if p <= 0.5:
+        return 0.0
+    return math.log(p / (1.0 - p)) if p < 1.0 else math.inf
+
+
 def tpr_upper_bound(fpr: float, epsilon: float, delta: float = 0.0) -> float:
     """The highest TPR any membership attack can reach at ``fpr`` under (epsilon, delta)-DP.
 
@@ -243,7 +334,10 @@ def tpr_upper_bound(fpr: float, epsilon: float, delta: float = 0.0) -> float:
 
 __all__ = [
     "best_epsilon_lower_bound",
+    "bonferroni_confidence",
     "clopper_pearson",
     "epsilon_lower_bound",
+    "max_demonstrable_epsilon",
+    "one_run_epsilon_lower_bound",
     "tpr_upper_bound",
 ]

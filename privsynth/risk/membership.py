@@ -64,10 +64,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privsynth._checks import check_epsilon, check_int, check_number
+from privsynth._checks import check_delta, check_epsilon, check_int, check_number
 from privsynth.errors import ParameterError
 from privsynth.risk._encode import Encoded, encode
-from privsynth.risk.audit_bound import best_epsilon_lower_bound
+from privsynth.risk.audit_bound import best_epsilon_lower_bound, bonferroni_confidence
 from privsynth.risk.distance import knn_encoded, pairwise_encoded
 from privsynth.risk.result import AttackResult, about
 from privsynth.risk.roc import (
@@ -83,6 +83,7 @@ from privsynth.risk.roc import (
     tpr_at_fpr,
 )
 from privsynth.risk.split import Split, prepare, seeds
+from privsynth.risk.verdict import verdict_of_attack
 from privsynth.schema import Schema
 
 F64 = npt.NDArray[np.float64]
@@ -129,12 +130,14 @@ def evaluate_attack(
     scores: AttackScores,
     *,
     fprs: Sequence[float] | None = None,
+    epsilon: float | None = None,
     delta: float = 0.0,
     confidence: float = 0.95,
+    n_tests: int = 1,
     n_bootstrap: int = 200,
     random_state: int = 0,
 ) -> AttackResult:
-    """Score one attack: AUC with a bootstrap interval, TPR at FPRs, epsilon lower bound.
+    """Score one attack: AUC with a bootstrap interval, TPR at FPRs, epsilon estimate, verdict.
 
     Parameters
     ----------
@@ -145,26 +148,41 @@ def evaluate_attack(
         ``DEFAULT_FPRS``; a rate the non-members cannot support (fewer than
         ``ceil(10 / fpr)``) is then reported as None with a note. Rates given
         explicitly must be supported, otherwise DataValidationError.
+    epsilon : float, optional
+        The claimed epsilon the verdict compares with; None compares with 0
+        (any membership signal is then a finding).
     delta : float
-        Delta of the claim, used by the epsilon lower bound.
+        Delta of the claim, used by the epsilon estimate.
     confidence : float
-        Confidence of the Clopper-Pearson bounds.
+        Confidence of the whole family of ``n_tests`` estimates.
+    n_tests : int
+        How many attacks' estimates are compared, of which the largest is
+        reported: this one's confidence is ``1 - (1 - confidence) / n_tests``
+        (Bonferroni; :func:`~privsynth.risk.audit_bound.bonferroni_confidence`).
     n_bootstrap : int
         Bootstrap resamples for the AUC interval (0 to skip).
     random_state : int
         Seed of the bootstrap and of the threshold-selection split.
 
+    Returns
+    -------
+    AttackResult
+        With ``verdict`` and ``verdict_reason`` (:mod:`privsynth.risk.verdict`).
+
     Examples
     --------
     >>> import numpy as np
     >>> s = AttackScores("toy", "toy", np.arange(50.0) + 25, np.arange(50.0))
-    >>> r = evaluate_attack(s, n_bootstrap=0)
-    >>> r.auc, r.tpr_at_fpr
-    (0.875, {'0.001': None, '0.01': None})
+    >>> r = evaluate_attack(s, epsilon=1.0, n_bootstrap=0)
+    >>> r.auc, r.tpr_at_fpr, r.verdict
+    (0.875, {'0.001': None, '0.01': None}, 'inconclusive')
     """
     explicit = fprs is not None
     rates = check_fprs(DEFAULT_FPRS if fprs is None else fprs)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap, lo=0)
+    claim = None if epsilon is None else check_epsilon(epsilon)
+    delta = check_delta(delta)
+    each = bonferroni_confidence(confidence, n_tests)
     m = as_scores("member_scores", scores.member_scores)
     n = as_scores("nonmember_scores", scores.nonmember_scores)
     if explicit:
@@ -182,25 +200,32 @@ def evaluate_attack(
                          f"{min_nonmembers(f)} non-members, the evaluation has "
                          f"{about(n.size)}")
     if m.size >= 2 and n.size >= 2:
-        eps_lb = best_epsilon_lower_bound(m, n, delta, confidence,
+        eps_lb = best_epsilon_lower_bound(m, n, delta, each,
                                           random_state=int(rng.integers(2**31)))
     else:
         eps_lb = 0.0
-        notes.append("epsilon lower bound not computed: it needs at least 2 members and "
+        notes.append("epsilon estimate not computed: it needs at least 2 members and "
                      "2 non-members")
     fpr_grid, tpr_grid = roc_curve(m, n)
+    auc_ci = bootstrap_auc_interval(m, n, n_bootstrap, rng)
+    found, why = verdict_of_attack(epsilon_estimate=eps_lb, auc_ci=auc_ci, n_members=m.size,
+                                   n_nonmembers=n.size, epsilon=claim, delta=delta,
+                                   confidence=each)
     return AttackResult(
         name=scores.name,
         description=scores.description,
         n_members=m.size,
         n_nonmembers=n.size,
         auc=roc_auc(m, n),
-        auc_ci=bootstrap_auc_interval(m, n, n_bootstrap, rng),
+        auc_ci=auc_ci,
         tpr_at_fpr=tprs,
         epsilon_lower_bound=eps_lb,
         roc_fpr=tuple(fpr_grid),
         roc_tpr=tuple(tpr_grid),
         notes=tuple(notes),
+        confidence=each,
+        verdict=found,
+        verdict_reason=why,
     )
 
 

@@ -6,8 +6,10 @@ claimed (epsilon, delta) and the caveats, and is what the audit report reads.
 Both are frozen and hold only JSON types (str, int, float, bool, None, lists
 and dicts), so ``RiskResult.from_dict(r.to_dict()) == r``.
 
-Nothing in them is a per-record value: AUCs, rates, bounds, quantiles and a
-ROC curve of at most 101 points.
+Nothing in them is a per-record value: AUCs, rates, estimates, quantiles and
+a ROC curve of at most 101 points. Every attack, and the whole assessment,
+carries a verdict (``"no problem found"``, ``"inconclusive"`` or ``"problem
+found"``, see :mod:`privsynth.risk.verdict`) with one sentence saying why.
 
 Example
 -------
@@ -18,8 +20,8 @@ Example
 >>> r = RiskResult(attacks=(a,), diagnostics={}, claimed_epsilon=1.0)
 >>> RiskResult.from_json(r.to_json()) == r
 True
->>> r.exceeds_claim
-False
+>>> r.exceeds_claim, r.verdict
+(False, 'inconclusive')
 """
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from privsynth.errors import DataValidationError
+from privsynth.risk.verdict import INCONCLUSIVE, VERDICTS, overall_verdict
 
 RISK_FORMAT = "privsynth.risk"
-RISK_VERSION = 1
+#: Version 2 added the verdicts and the per-attack confidence; version 1 is still read.
+RISK_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+#: The reason of a verdict that was never computed (results built by hand, version 1 files).
+NOT_ASSESSED = ("no verdict was computed for this result (built by hand or read from a "
+                "version 1 file); run the assessment again")
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -92,12 +100,22 @@ class AttackResult:
         True positive rate at each false positive rate (keys like ``"0.001"``);
         None when the evaluation set has too few non-members for that rate.
     epsilon_lower_bound : float
-        Epsilon proven by the attack with 95 % confidence (see
+        The attack's empirical epsilon estimate at ``confidence``: a
+        diagnostic, not a bound anyone can rely on, because members and
+        non-members of one release are not independent trials (see
         :mod:`privsynth.risk.audit_bound`).
     roc_fpr, roc_tpr : tuple of float
         The ROC curve on at most 101 points (for plotting).
     notes : tuple of str
         Why some numbers are missing, and how the attack was configured.
+    confidence : float
+        Confidence of the estimate, after the Bonferroni correction for the
+        number of attacks whose best is reported.
+    verdict : str
+        ``"no problem found"``, ``"inconclusive"`` or ``"problem found"``
+        (:mod:`privsynth.risk.verdict`).
+    verdict_reason : str
+        One sentence saying why, with no count of records in it.
     """
 
     name: str
@@ -111,6 +129,9 @@ class AttackResult:
     roc_fpr: tuple[float, ...]
     roc_tpr: tuple[float, ...]
     notes: tuple[str, ...] = ()
+    confidence: float = 0.95
+    verdict: str = INCONCLUSIVE
+    verdict_reason: str = NOT_ASSESSED
 
     def __post_init__(self) -> None:
         # normalise to plain Python types so equality survives a JSON round trip
@@ -124,6 +145,11 @@ class AttackResult:
         object.__setattr__(self, "epsilon_lower_bound", float(self.epsilon_lower_bound))
         object.__setattr__(self, "n_members", int(self.n_members))
         object.__setattr__(self, "n_nonmembers", int(self.n_nonmembers))
+        object.__setattr__(self, "confidence", float(self.confidence))
+        object.__setattr__(self, "verdict_reason", str(self.verdict_reason))
+        if self.verdict not in VERDICTS:
+            raise DataValidationError(f"attack {self.name!r}: verdict must be one of "
+                                      f"{list(VERDICTS)}, got {self.verdict!r}")
         if len(self.auc_ci) != 2:
             raise DataValidationError(f"attack {self.name!r}: auc_ci must hold two numbers")
         if len(self.roc_fpr) != len(self.roc_tpr):
@@ -142,6 +168,9 @@ class AttackResult:
             "epsilon_lower_bound": self.epsilon_lower_bound,
             "roc": {"fpr": list(self.roc_fpr), "tpr": list(self.roc_tpr)},
             "notes": list(self.notes),
+            "confidence": self.confidence,
+            "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
         }, f"attack {self.name!r}")
 
     @classmethod
@@ -161,6 +190,9 @@ class AttackResult:
                 roc_fpr=tuple(roc["fpr"]),
                 roc_tpr=tuple(roc["tpr"]),
                 notes=tuple(data.get("notes", ())),
+                confidence=float(data.get("confidence", 0.95)),
+                verdict=str(data.get("verdict", INCONCLUSIVE)),
+                verdict_reason=str(data.get("verdict_reason", NOT_ASSESSED)),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise DataValidationError(f"malformed attack entry in a risk result: {exc!r}") from exc
@@ -187,7 +219,11 @@ class RiskResult:
         What the numbers do and do not show. Always includes that the
         distance diagnostics are not proof of privacy.
     settings : dict
-        How the assessment was run (sizes, subsampling, seeds, confidence).
+        How the assessment was run (sizes, subsampling, seeds, confidence,
+        ``n_tests`` and the per-attack ``confidence_per_attack``).
+
+    The properties :attr:`verdict`, :attr:`verdict_reason` and :attr:`n_tests`
+    are derived from the attacks (and written by :meth:`to_dict`).
     """
 
     attacks: tuple[AttackResult, ...]
@@ -224,26 +260,52 @@ class RiskResult:
 
     @property
     def max_epsilon_lower_bound(self) -> float:
-        """The largest empirical epsilon lower bound over all attacks (0 without attacks)."""
+        """The largest empirical epsilon estimate over all attacks (0 without attacks).
+
+        Each estimate is Bonferroni-corrected for the number of attacks, so the
+        largest holds at the assessment's ``confidence``; still a diagnostic.
+        """
         return max((a.epsilon_lower_bound for a in self.attacks), default=0.0)
 
     @property
     def exceeds_claim(self) -> bool | None:
-        """True if some attack proves more leakage than the claimed epsilon allows.
+        """True if some attack's empirical epsilon estimate lies above the claimed epsilon.
 
-        That contradicts the claim: a privacy bug (or a wrong claim). None when
-        no epsilon is claimed.
+        Evidence against the claim (a privacy bug, or a wrong claim), not a
+        proof; the verdict is then "problem found". None when no epsilon is
+        claimed.
         """
         if self.claimed_epsilon is None:
             return None
         return self.max_epsilon_lower_bound > self.claimed_epsilon
 
+    @property
+    def verdict(self) -> str:
+        """The assessment's verdict: "problem found" when any attack found one, else
+        "no problem found" when at least one attack had the power to find one, else
+        "inconclusive" (:func:`privsynth.risk.verdict.overall_verdict`)."""
+        return overall_verdict([(a.name, a.verdict) for a in self.attacks])[0]
+
+    @property
+    def verdict_reason(self) -> str:
+        """Why, naming the attacks behind the verdict (no count of records)."""
+        return overall_verdict([(a.name, a.verdict) for a in self.attacks])[1]
+
+    @property
+    def n_tests(self) -> int:
+        """How many attacks the Bonferroni correction covers (the attacks run)."""
+        return len(self.attacks)
+
     # -- serialization -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The versioned JSON-ready form."""
+        """The versioned JSON-ready form (``verdict``, ``verdict_reason`` and ``n_tests``
+        are written for readers; they are recomputed from the attacks when read)."""
         return {
             "format": RISK_FORMAT,
             "version": RISK_VERSION,
+            "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
+            "n_tests": self.n_tests,
             "claimed_epsilon": self.claimed_epsilon,
             "claimed_delta": self.claimed_delta,
             "tpr_upper_bound": None if self.tpr_upper_bound is None
@@ -263,10 +325,11 @@ class RiskResult:
         if data.get("format") != RISK_FORMAT:
             raise DataValidationError(f"not a privsynth risk result (format "
                                       f"{data.get('format')!r}, expected {RISK_FORMAT!r})")
-        if data.get("version") != RISK_VERSION:
+        if data.get("version") not in _READABLE_VERSIONS:
             raise DataValidationError(
                 f"risk result version {data.get('version')!r} is not supported "
-                f"(this privsynth reads version {RISK_VERSION})")
+                f"(this privsynth reads versions {', '.join(map(str, _READABLE_VERSIONS))}); "
+                "run the assessment again with this version")
         try:
             return cls(
                 attacks=tuple(AttackResult.from_dict(a) for a in data["attacks"]),
@@ -305,4 +368,5 @@ class RiskResult:
         return cls.from_dict(data)
 
 
-__all__ = ["RISK_FORMAT", "RISK_VERSION", "AttackResult", "RiskResult", "about"]
+__all__ = ["NOT_ASSESSED", "RISK_FORMAT", "RISK_VERSION", "AttackResult", "RiskResult",
+           "about"]

@@ -7,7 +7,7 @@ the GDPR's notion of singling out", PNAS 2020) made this precise as
 *predicate singling out*: an adversary outputs a predicate (a yes/no
 question about a record, e.g. "age is 71 and occupation is Farming-fishing
 and native-country is Poland"), and succeeds if exactly one record of the
-data set satisfies it. Isolation alone proves little: a predicate that a
+data set satisfies it. Isolation alone shows little: a predicate that a
 share ``w`` of the population satisfies isolates one of ``n`` independent
 records with probability ``n w (1 - w)^(n - 1)`` (at most about 1/e), even
 for an adversary who never saw the data. What matters is whether seeing the
