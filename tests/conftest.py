@@ -40,6 +40,13 @@ def _read(name: str, schema: Schema, missing: tuple[str, ...]) -> pd.DataFrame:
     return read_table(TEST_DATA / name, schema=schema, missing_values=missing)
 
 
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own privsynth state folder (the ledger witness), never ~/.local."""
+    monkeypatch.setenv("PRIVSYNTH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """The folder of the shipped fixtures (``tests/data``)."""

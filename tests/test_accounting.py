@@ -32,9 +32,9 @@ from privsynth.accounting import (
     dpsgd_noise_multiplier,
     event_from_dict,
     gaussian_sigma,
-    reserve,
 )
-from privsynth.accounting.accountant import _pld_epsilon, _rdp_epsilon
+from privsynth.accounting.compose import _pld_epsilon, _rdp_epsilon
+from privsynth.accounting.persistent import FileAccountant
 from privsynth.errors import (
     BudgetExceededError,
     LedgerError,
@@ -228,49 +228,137 @@ def test_overspend_raises_before_noise_is_drawn() -> None:
     assert spy.calls == 1
 
 
-def test_reservation_charges_up_front_and_refuses_unplanned_events() -> None:
+def test_release_checks_up_front_and_holds_the_fit_to_its_own_guarantee() -> None:
     acct = Accountant(epsilon=1.0)
-    plan = [("a", DiscreteLaplaceEvent(0.3)), ("b", DiscreteLaplaceEvent(0.3))]
-    same, res = reserve(acct, plan, release="fit")
-    assert same is acct
-    assert acct.spent().epsilon == pytest.approx(0.6)  # charged before any noise
-    assert res.unused == 2
+    acct.spend(DiscreteLaplaceEvent(0.5), label="earlier", release="r0", release_delta=0.0)
+    with pytest.raises(BudgetExceededError, match="refused 'fit'"):
+        acct.open_release("r1", epsilon=0.6, label="fit")  # refused before any draw
+    assert len(acct.ledger) == 1
+    rel = acct.open_release("r1", epsilon=0.4)
     spy = SpyNoise()
-    mechanisms.discrete_laplace([1], epsilon=0.3, accountant=res, label="a", noise=spy)
-    assert spy.calls == 1 and res.unused == 1
-    with pytest.raises(PrivsynthError, match="not reserved; no noise was drawn"):
-        mechanisms.discrete_laplace([1], epsilon=0.2, accountant=res, label="c", noise=spy)
-    assert spy.calls == 1
-    mechanisms.discrete_laplace([1], epsilon=0.3, accountant=res, label="b", noise=spy)
-    with pytest.raises(PrivsynthError, match="not reserved"):  # drawn twice
-        mechanisms.discrete_laplace([1], epsilon=0.3, accountant=res, label="b", noise=spy)
-    assert spy.calls == 2 and res.unused == 0
-    # the ledger holds exactly the plan; nothing is refunded or added by the draws
-    assert [e.label for e in acct.ledger] == ["a", "b"]
-    assert acct.spent().epsilon == pytest.approx(0.6)
+    mechanisms.discrete_laplace([1], epsilon=0.3, accountant=rel, label="a", noise=spy)
+    with pytest.raises(BudgetExceededError, match="release 'r1' states epsilon 0.4"):
+        mechanisms.discrete_laplace([1], epsilon=0.2, accountant=rel, label="b", noise=spy)
+    assert spy.calls == 1  # the refused one drew nothing
+    assert [(e.label, e.release, e.release_delta) for e in rel.entries] == [("a", "r1", 0.0)]
+    assert rel.entries[0].id == acct.head  # chained into the ledger
+    assert rel.guarantee().epsilon == pytest.approx(0.3)
+    with pytest.raises(ParameterError, match="already in the ledger"):
+        acct.open_release("r1", epsilon=0.1)
+    with pytest.raises(ParameterError, match="release="):
+        acct.open_release("bad id with spaces", epsilon=0.1)
 
 
-def test_reservation_refuses_seeded_noise_when_reserved_as_secure() -> None:
-    acct = Accountant(epsilon=1.0)
-    _, res = reserve(acct, [("a", DiscreteLaplaceEvent(0.3))])
-    with pytest.warns(mechanisms.InsecureNoiseWarning):
-        seeded = mechanisms.Noise.insecure_for_tests(1)
-    with pytest.raises(PrivsynthError, match="seeded"):
-        mechanisms.discrete_laplace([1], epsilon=0.3, accountant=res, label="a", noise=seeded)
-    assert res.unused == 1
-    _, res2 = reserve(acct, [("b", DiscreteLaplaceEvent(0.3))], reproducible_noise=True)
-    mechanisms.discrete_laplace([1], epsilon=0.3, accountant=res2, label="b", noise=seeded)
-    assert [e.reproducible_noise for e in acct.ledger] == [False, True]
+def test_release_refuses_a_delta_the_budget_cannot_give() -> None:
+    acct = Accountant(epsilon=5.0, delta=1e-6)
+    with pytest.raises(BudgetExceededError, match="delta 1e-05"):
+        acct.open_release("r1", epsilon=1.0, delta=1e-5)
+    rel = acct.open_release("r2", epsilon=1.0, delta=1e-6)
+    rel.spend(SubsampledGaussianEvent(0.01, 2.0, 100), label="dpsgd")
+    # the budget's whole delta is taken: a second approximate release cannot start
+    with pytest.raises(BudgetExceededError, match="smaller delta"):
+        acct.open_release("r3", epsilon=1.0, delta=1e-6)
+    assert len(acct.ledger) == 1
 
 
-def test_reserve_over_budget_records_nothing_and_none_sizes_a_fresh_accountant() -> None:
-    acct = Accountant(epsilon=0.5)
-    with pytest.raises(BudgetExceededError):
-        reserve(acct, [("a", LaplaceEvent(0.3)), ("b", LaplaceEvent(0.3))])
-    assert len(acct.ledger) == 0
-    fresh, _ = reserve(None, [("a", LaplaceEvent(0.3)), ("b", LaplaceEvent(0.3))])
-    assert fresh.epsilon == pytest.approx(0.6)
-    assert fresh.spent().epsilon == pytest.approx(0.6)
+def _independent_total(entries: list[dict], budget_delta: float) -> float:
+    """The ledger total recomputed from its JSON with dp-accounting directly (not privsynth).
+
+    T(k, D) = min(joint(1..k, D), T(k-1, D - delta_k) + own_k) over releases in order.
+    """
+    def pld(ev: dict):
+        from dp_accounting.pld import privacy_loss_distribution as p
+
+        kind = ev["kind"]
+        if kind == "discrete_laplace" and ev["sensitivity"] == 1:
+            return p.from_discrete_laplace_mechanism(ev["epsilon"], sensitivity=1,
+                                                     value_discretization_interval=1e-4)
+        if kind == "discrete_gaussian" and ev["sensitivity"] == 1:
+            return p.from_discrete_gaussian_mechanism(ev["sigma"], sensitivity=1,
+                                                      value_discretization_interval=1e-4)
+        if kind == "subsampled_gaussian":
+            one = p.from_gaussian_mechanism(ev["noise_multiplier"],
+                                            sampling_prob=ev["sampling_rate"],
+                                            value_discretization_interval=1e-4,
+                                            use_connect_dots=True)
+            return one.self_compose(ev["steps"]) if ev["steps"] > 1 else one
+        raise AssertionError(kind)
+
+    def pure_eps(ev: dict) -> float | None:
+        return ev.get("epsilon") if ev["kind"] in (
+            "laplace", "discrete_laplace", "exponential", "pure_dp") else None
+
+    def any_pld(ev: dict):
+        from dp_accounting.pld import common
+        from dp_accounting.pld import privacy_loss_distribution as p
+
+        if ev["kind"] == "discrete_laplace" and ev["sensitivity"] == 1:
+            return pld(ev)
+        if pure_eps(ev) is not None:
+            return p.from_privacy_parameters(common.DifferentialPrivacyParameters(
+                ev["epsilon"], 0.0), value_discretization_interval=1e-4)
+        return pld(ev)
+
+    def joint(evs: list[dict], delta: float) -> float:
+        pure = [e for e in evs if pure_eps(e) is not None]
+        other = [e for e in evs if pure_eps(e) is None]
+        total = math.fsum(e["epsilon"] for e in pure)
+        if not other:
+            return total
+        acc = None
+        for e in other:
+            one = pld(e)
+            acc = one if acc is None else acc.compose(one)
+        sum_pld = total + acc.get_epsilon_for_delta(delta)
+        for e in pure:  # the joint PLD of everything: another valid bound
+            acc = acc.compose(any_pld(e))
+        return min(sum_pld, acc.get_epsilon_for_delta(delta))
+
+    groups: list[tuple[list[dict], float]] = []
+    for e in entries:
+        if not groups or groups[-1][2] != e["release"]:  # type: ignore[index]
+            groups.append(([], e["release_delta"], e["release"]))  # type: ignore[arg-type]
+        groups[-1][0].append(e["event"])
+    best, deltas = None, [budget_delta]
+    for g in reversed(groups[1:]):
+        deltas.insert(0, deltas[0] - g[1])
+    for k in range(len(groups)):
+        evs = [ev for g in groups[: k + 1] for ev in g[0]]
+        cand = joint(evs, deltas[k])
+        if k > 0 and deltas[k - 1] >= 0:
+            cand = min(cand, best + joint(groups[k][0], groups[k][1]))
+        best = cand
+    return best
+
+
+def test_ledger_total_never_exceeds_the_sum_of_release_guarantees() -> None:
+    from privsynth.accounting import dpsgd_noise_multiplier
+
+    acct = Accountant(epsilon=3.0, delta=1e-6)
+    pb = acct.open_release("pb", epsilon=1.0)
+    pb.spend(DiscreteLaplaceEvent(0.6), label="hist")
+    pb.spend(ExponentialEvent(0.4), label="structure")
+    for name in ("gan1", "gan2"):
+        rel = acct.open_release(name, epsilon=1.0, delta=5e-7)
+        sigma = dpsgd_noise_multiplier(1.0, 5e-7, sampling_rate=0.05, steps=200)
+        rel.spend(SubsampledGaussianEvent(0.05, sigma, 200), label="dpsgd")
+        assert rel.guarantee().epsilon <= 1.0
+    total = acct.spent()
+    assert total.epsilon <= 3.0 + 1e-9
+    doc = acct.to_dict()
+    assert total.epsilon == pytest.approx(_independent_total(doc["entries"], 1e-6), abs=2e-3)
+
+
+def test_accountant_written_from_python_opens_as_a_file_ledger(tmp_path: Path) -> None:
+    acct = Accountant(epsilon=2.0, delta=1e-6)
+    rel = acct.open_release("py", epsilon=0.5)
+    rel.spend(DiscreteLaplaceEvent(0.5), label="hist")
+    path = tmp_path / "ledger.json"
+    acct.to_json(path)
+    file_acct = FileAccountant.open(path)
+    assert file_acct.head == acct.head and file_acct.spent() == acct.spent()
+    file_acct.spend(DiscreteLaplaceEvent(0.25), label="more", release="cli")
+    assert Accountant.from_json(path).spent().epsilon == pytest.approx(0.75)
 
 
 # ---------------------------------------------------------------------------
@@ -293,10 +381,12 @@ def test_json_round_trip_is_exact(tmp_path: Path) -> None:
     assert again.history == acct.history
     assert again.spent() == acct.spent()
     data = json.loads(text)
-    assert data["format"] == "privsynth.ledger" and data["version"] == 1
+    assert data["format"] == "privsynth.ledger" and data["version"] == 2
     assert data["budget"] == {"epsilon": 3.0, "delta": 1e-6}
     assert data["entries"][2]["reproducible_noise"] is True
-    assert "reproducible_noise" not in data["entries"][0]
+    assert data["entries"][0]["reproducible_noise"] is False
+    assert data["entries"][1]["prev"] == data["entries"][0]["id"]
+    assert data["entries"][0]["prev"] == data["genesis"] and data["head"] == data["entries"][2]["id"]
     assert data["entries"][0]["event"] == {"kind": "laplace", "epsilon": 0.25, "sensitivity": 2.0}
     assert set(data["libraries"]) >= {"privsynth", "dp-accounting"}
     # and through a file
@@ -310,23 +400,53 @@ def test_tampered_ledger_is_refused() -> None:
     data = _busy_accountant().to_dict()
     bad = copy.deepcopy(data)
     bad["entries"][0]["event"]["epsilon"] = 0.01
-    with pytest.raises(LedgerError, match="checksum does not match"):
+    with pytest.raises(LedgerError, match="does not match its id"):
         Accountant.from_dict(bad)
-    # deleting the checksum does not get an edited ledger through
-    del bad["sha256"]
-    with pytest.raises(LedgerError, match="checksum"):
+    # recomputing that entry's id breaks the link of the next entry
+    from privsynth.accounting.ledger import LedgerEntry
+
+    bad["entries"][0]["id"] = LedgerEntry.from_dict(bad["entries"][0]).chained(
+        bad["entries"][0]["prev"]).id
+    with pytest.raises(LedgerError, match="does not follow"):
         Accountant.from_dict(bad)
     dropped = copy.deepcopy(data)
     dropped["entries"].pop()
-    with pytest.raises(LedgerError, match="checksum"):
+    with pytest.raises(LedgerError, match="head does not match"):
         Accountant.from_dict(dropped)
+    middle = copy.deepcopy(data)
+    del middle["entries"][1]
+    with pytest.raises(LedgerError, match="chain is broken"):
+        Accountant.from_dict(middle)
+    raised = copy.deepcopy(data)
+    raised["budget"]["epsilon"] = 30.0
+    with pytest.raises(LedgerError, match="genesis does not match"):
+        Accountant.from_dict(raised)
+
+
+def test_version_1_ledgers_are_read_and_migrated() -> None:
+    import hashlib
+
+    entries = [{"label": "hist", "event": {"kind": "discrete_laplace", "epsilon": 0.5,
+                                          "sensitivity": 1},
+                "timestamp": "2026-11-20T10:00:00+00:00", "release": "old"}]
+    canon = json.dumps(entries, sort_keys=True, separators=(",", ":"))
+    budget = json.dumps({"epsilon": 1.0, "delta": 0.0}, sort_keys=True)
+    digest = hashlib.sha256(f"{budget}|{hashlib.sha256(canon.encode()).hexdigest()}".encode())
+    v1 = {"format": "privsynth.ledger", "version": 1, "budget": {"epsilon": 1.0, "delta": 0.0},
+          "entries": entries, "sha256": digest.hexdigest()}
+    acct = Accountant.from_dict(v1)
+    assert acct.spent().epsilon == 0.5 and acct.ledger.entries[0].id
+    assert Accountant.from_json(acct.to_json()).head == acct.head  # now version 2
+    v1["entries"][0]["event"]["epsilon"] = 0.1
+    with pytest.raises(LedgerError, match="checksum"):
+        Accountant.from_dict(v1)
 
 
 def test_wrong_version_truncated_or_foreign_ledger_is_refused() -> None:
     text = _busy_accountant().to_json()
     data = json.loads(text)
-    data["version"] = 2
-    with pytest.raises(LedgerError, match="version 2 is not supported"):
+    data["version"] = 3
+    with pytest.raises(LedgerError, match="version 3 is not supported"):
         Accountant.from_json(json.dumps(data))
     with pytest.raises(LedgerError, match="not valid JSON"):
         Accountant.from_json(text[: len(text) // 2])
@@ -338,8 +458,8 @@ def test_wrong_version_truncated_or_foreign_ledger_is_refused() -> None:
 
 def test_ledger_recording_more_than_its_budget_is_refused() -> None:
     data = _busy_accountant().to_dict()
-    data["budget"]["epsilon"] = 0.5  # entries (and checksum) untouched
-    with pytest.raises(LedgerError, match=r"checksum|more spending than its budget"):
+    data["budget"]["epsilon"] = 0.5  # entries untouched
+    with pytest.raises(LedgerError, match=r"genesis|more spending than its budget"):
         Accountant.from_dict(data)
     data["budget"] = {"epsilon": -1}
     with pytest.raises(LedgerError, match="budget is missing or invalid"):

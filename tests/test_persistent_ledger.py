@@ -52,14 +52,40 @@ def _spent(path: Path) -> float:
 # ---------------------------------------------------------------------------
 # creating, opening, persisting
 # ---------------------------------------------------------------------------
-def test_init_writes_a_sealed_empty_ledger(ledger: Path) -> None:
+def test_init_writes_a_chained_empty_ledger(ledger: Path) -> None:
     data = json.loads(ledger.read_text())
-    assert data["format"] == "privsynth.ledger"
+    assert data["format"] == "privsynth.ledger" and data["version"] == 2
     assert data["budget"] == {"epsilon": 1.0, "delta": 0.0}
     assert data["entries"] == []
-    assert len(data["seal_sha256"]) == 64
-    # a plain Accountant reads the same file (the seal is an extra key)
-    assert Accountant.from_json(ledger).epsilon == 1.0
+    assert len(data["genesis"]) == 64 and data["head"] == data["genesis"]
+    # one format: a plain Accountant reads the same file and writes it back identically
+    acct = Accountant.from_json(ledger)
+    assert acct.epsilon == 1.0 and acct.genesis == data["genesis"]
+
+
+def test_init_records_who_and_what_and_binds_the_table(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from privsynth.accounting import DatasetInfo
+    from privsynth.accounting.fingerprint import new_key, table_fingerprint
+
+    key = new_key()
+    table = pd.DataFrame({"age": [30, 41, 52], "sex": ["f", "m", "f"]})
+    path = tmp_path / "l.json"
+    acct = FileAccountant.init(path, epsilon=1.0, delta=1e-7,
+                               dataset=DatasetInfo(name="clinic", owner="stats unit",
+                                                   approved_by="DPO"),
+                               fingerprint=table_fingerprint(table, key), key=key)
+    data = json.loads(path.read_text())
+    assert data["dataset"]["name"] == "clinic" and data["dataset"]["approved_by"] == "DPO"
+    assert key.hex() not in path.read_text()  # the key is never written to the ledger
+    acct.check_fingerprint(table_fingerprint(table.iloc[::-1], key))  # row order is irrelevant
+    with pytest.raises(LedgerError, match="not the data set"):
+        acct.check_fingerprint(table_fingerprint(table.iloc[:2], key))
+    # a second ledger for the same table on this machine is refused
+    with pytest.raises(LedgerExistsError, match="already has a ledger"):
+        FileAccountant.init(tmp_path / "second.json", epsilon=5.0,
+                            fingerprint=table_fingerprint(table, key), key=key)
 
 
 def test_init_refuses_to_replace_a_ledger(ledger: Path) -> None:
@@ -68,8 +94,16 @@ def test_init_refuses_to_replace_a_ledger(ledger: Path) -> None:
     with pytest.raises(LedgerExistsError, match="one budget forever"):
         FileAccountant.init(ledger, epsilon=5.0)
     assert ledger.read_bytes() == before
-    # an explicit overwrite is the Python API's escape hatch
-    assert FileAccountant.init(ledger, epsilon=5.0, overwrite=True).spent().epsilon == 0.0
+    # overwrite=True does not replace a ledger that records spends either (issue 17)
+    with pytest.raises(LedgerExistsError, match="records spends"):
+        FileAccountant.init(ledger, epsilon=5.0, overwrite=True)
+    assert ledger.read_bytes() == before
+
+
+def test_overwrite_replaces_only_an_unused_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "l.json"
+    FileAccountant.init(path, epsilon=1.0)
+    assert FileAccountant.init(path, epsilon=5.0, overwrite=True).epsilon == 5.0
 
 
 @pytest.mark.parametrize("eps, delta", [(0.0, 0.0), (-1.0, 0.0), (1.0, 1.0), (1.0, -0.1)])
@@ -109,7 +143,7 @@ def test_refused_spend_changes_nothing(ledger: Path) -> None:
     assert len(acct.ledger) == 0
 
 
-def test_release_id_is_stamped(ledger: Path) -> None:
+def test_release_id_is_stamped_on_loose_spends(ledger: Path) -> None:
     acct = FileAccountant.open(ledger, release="adult-2024-05")
     entry = acct.spend(LaplaceEvent(0.1), label="a")
     explicit = acct.spend(LaplaceEvent(0.1), label="b", release="mine")
@@ -157,15 +191,15 @@ def _edit(path: Path, change: object) -> None:
     path.write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("what", ["entry", "budget", "seal", "truncated", "garbage", "empty"])
+@pytest.mark.parametrize("what", ["entry", "budget", "head", "truncated", "garbage", "empty"])
 def test_tampered_or_corrupted_ledgers_are_refused(ledger: Path, what: str) -> None:
     FileAccountant.open(ledger).spend(LaplaceEvent(0.5), label="a")
     if what == "entry":
         _edit(ledger, lambda d: d["entries"][0]["event"].update(epsilon=0.1))
-    elif what == "budget":  # the accountant's own checksum covers entries only
+    elif what == "budget":  # the genesis covers the header
         _edit(ledger, lambda d: d["budget"].update(epsilon=100.0))
-    elif what == "seal":
-        _edit(ledger, lambda d: d.pop("seal_sha256"))
+    elif what == "head":
+        _edit(ledger, lambda d: d.update(head=d["genesis"]))
     elif what == "truncated":
         ledger.write_bytes(ledger.read_bytes()[:100])
     elif what == "garbage":
@@ -195,12 +229,17 @@ def test_a_rolled_back_ledger_stops_spending(ledger: Path) -> None:
     ledger.write_bytes(old)  # "restored" a copy from before the spend: a refund
     with pytest.raises(LedgerError, match="rolled back"):
         acct.spend(LaplaceEvent(0.1), label="b")
+    # a fresh process that never held the newer copy in memory notices too (the witness)
+    from privsynth.accounting.persistent import LedgerRolledBackError
+
+    with pytest.raises(LedgerRolledBackError, match="older backup"):
+        FileAccountant.open(ledger)
 
 
 def test_a_replaced_budget_stops_spending(ledger: Path, tmp_path: Path) -> None:
     acct = FileAccountant.open(ledger)
-    FileAccountant.init(ledger, epsilon=9.0, overwrite=True)
-    with pytest.raises(LedgerError, match="budget changed"):
+    FileAccountant.init(ledger, epsilon=9.0, overwrite=True)  # allowed: nothing spent yet
+    with pytest.raises(LedgerError, match="budget or data-set header changed"):
         acct.spend(LaplaceEvent(0.1), label="b")
 
 

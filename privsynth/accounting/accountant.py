@@ -1,4 +1,4 @@
-"""The privacy accountant: one total (epsilon, delta) budget per data set.
+"""The privacy accountant: one total (epsilon, delta) budget per data set, and its ledger.
 
 Every release from a data set spends from one :class:`Accountant`. A spend is
 checked against the budget under tight composition *before* it is recorded,
@@ -6,13 +6,18 @@ and it is recorded *before* any noise is drawn (mechanisms call
 :meth:`Accountant.spend` first). A refused spend raises
 :class:`~privsynth.errors.BudgetExceededError` and changes nothing.
 
-Composition (``spent()``) takes the tightest of several valid bounds:
+A release (one fit) spends through :meth:`Accountant.open_release`, which
+checks up front, before any data is read, that a release of guarantee
+(epsilon, delta) fits the budget, and then holds the release to that
+guarantee (see :class:`~privsynth.accounting.release.Release`).
 
-- ``sum``: exact additive composition when every event is pure epsilon-DP
-  (dp-accounting's PLD returns infinity for these at delta = 0);
-- ``pld``: privacy loss distributions (dp-accounting, pessimistic estimates);
-- ``rdp``: Renyi DP (dp-accounting), when every event has an RDP description;
-- ``sum+pld``: the pure events added up, the others composed by PLD.
+The ledger's total is :func:`~privsynth.accounting.compose.compose_entries`
+of its entries at the budget's delta: the tightest of the joint composition
+and of basic composition over releases.
+
+The JSON form is the same whoever writes it (this class, the file-backed
+:class:`~privsynth.accounting.persistent.FileAccountant`, the CLI); see
+``docs/accounting.md`` for every field and hash recipe.
 
 >>> from privsynth.accounting.events import LaplaceEvent
 >>> acct = Accountant(epsilon=1.0)
@@ -29,141 +34,85 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from privsynth.accounting.compose import Spent, compose, compose_entries, compose_with_new_release
 from privsynth.accounting.events import Event
-from privsynth.accounting.ledger import Ledger, LedgerEntry, _now
-from privsynth.errors import BudgetExceededError, LedgerError, ParameterError, PrivsynthError
+from privsynth.accounting.ledger import Ledger, LedgerEntry, now, sha256_text
+from privsynth.errors import BudgetExceededError, LedgerError, ParameterError
+
+if TYPE_CHECKING:
+    from privsynth.accounting.release import Release
 
 LEDGER_FORMAT = "privsynth.ledger"
-LEDGER_VERSION = 1
+LEDGER_VERSION = 2
+_GENESIS_TAG = "privsynth.ledger.genesis.v2\n"
 
 # Relative slack when comparing a total with the budget: composition of
 # epsilons that were split from a total (e.g. 0.3 + 0.7) must not be refused
 # because of float rounding. 1e-9 of epsilon is far below any meaningful loss.
 _REL_TOL = 1e-9
 
-# RDP orders: dense near 1 and wide, so that "optimal order is the largest"
-# does not happen for the budgets we see.
-_RDP_ORDERS = tuple(
-    [1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [80, 128, 256, 512, 1024]
-)
-
 
 @dataclass(frozen=True)
-class Spent:
-    """A composed privacy guarantee and the method that proved it."""
+class DatasetInfo:
+    """Who and what a ledger belongs to (public metadata, part of the ledger's genesis).
 
-    epsilon: float
-    delta: float
-    method: str
+    ``fingerprints`` are keyed fingerprints of the source table(s) (see
+    :mod:`privsynth.accounting.fingerprint`); they reveal nothing without the
+    steward's secret key, and let every fit check that it charges the right
+    ledger.
+    """
+
+    name: str = ""
+    owner: str = ""
+    approved_by: str = ""
+    created: str = ""
+    fingerprints: tuple[str, ...] = ()
+    key_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "owner": self.owner, "approved_by": self.approved_by,
+                "created": self.created, "fingerprints": list(self.fingerprints),
+                "key_id": self.key_id}
+
+    @classmethod
+    def from_dict(cls, data: object) -> DatasetInfo:
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise LedgerError("the ledger's dataset header must be a JSON object")
+        fields = ("name", "owner", "approved_by", "created", "key_id")
+        vals = {k: data.get(k, "") for k in fields}
+        fps = data.get("fingerprints", [])
+        if not all(isinstance(v, str) for v in vals.values()) or not isinstance(fps, list) \
+                or not all(isinstance(f, str) for f in fps):
+            raise LedgerError("the ledger's dataset header has fields of the wrong type")
+        return cls(fingerprints=tuple(fps), **vals)
+
+
+def _check_budget(epsilon: object, delta: object) -> tuple[float, float]:
+    if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) \
+            or not math.isfinite(epsilon) or epsilon <= 0:
+        raise ParameterError(f"Accountant: epsilon must be a positive number, got {epsilon!r}")
+    if not isinstance(delta, int | float) or isinstance(delta, bool) or not 0 <= delta < 1:
+        raise ParameterError(f"Accountant: delta must be in [0, 1), got {delta!r}")
+    return float(epsilon), float(delta)
 
 
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for pkg in ("privsynth", "dp-accounting", "diffprivlib", "numpy"):
+    for pkg in ("privsynth", "dp-accounting", "numpy"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = "unknown"
     return out
-
-
-@lru_cache(maxsize=512)
-def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
-    """Epsilon at ``delta`` of the PLD composition of (event, multiplicity) pairs."""
-    total = None
-    # For epsilons in the hundreds, exp(-epsilon) underflows and scipy warns of an
-    # overflow inside the discrete Laplace PLD; the (pessimistic) result is still right.
-    with np.errstate(over="ignore", under="ignore"):
-        for event, count in events:
-            one = event.to_pld()
-            if count > 1:
-                one = one.self_compose(count)
-            total = one if total is None else total.compose(one)
-        if total is None:
-            return 0.0
-        return float(total.get_epsilon_for_delta(delta))
-
-
-# A PLD's discretized support grows with an event's epsilon and integer sensitivity;
-# beyond these bounds (far above any real budget) it can take minutes and gigabytes
-# (found by fuzzing forged ledgers), so the event is composed by sum or RDP instead.
-_PLD_MAX_EPSILON = 20.0
-_PLD_MAX_SENSITIVITY = 1000
-_PLD_MAX_RDP_EPSILON = 50.0
-
-
-def _pld_safe(event: Event, delta: float) -> bool:
-    """Whether building ``event``'s PLD is cheap (see ``_PLD_MAX_*``)."""
-    sens = getattr(event, "sensitivity", 1)
-    if isinstance(sens, int) and sens > _PLD_MAX_SENSITIVITY:
-        return False
-    eps = event.pure_epsilon if event.pure_epsilon is not None else getattr(event, "epsilon", None)
-    if isinstance(eps, int | float):
-        return eps <= _PLD_MAX_EPSILON
-    return _rdp_epsilon(((event, 1),), delta) <= _PLD_MAX_RDP_EPSILON
-
-
-@lru_cache(maxsize=512)
-def _rdp_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
-    from dp_accounting.rdp import RdpAccountant
-
-    acc = RdpAccountant(orders=list(_RDP_ORDERS))
-    try:
-        for event, count in events:
-            dp_event = event.to_dp_event()
-            if dp_event is None:
-                return math.inf
-            acc.compose(dp_event, count)
-        return float(acc.get_epsilon(delta))
-    except (OverflowError, FloatingPointError, ZeroDivisionError):  # absurd parameters
-        # (e.g. epsilons near 1e300): no finite guarantee is claimed
-        return math.inf
-
-
-def compose(events: Sequence[Event], delta: float) -> Spent:
-    """The tightest valid (epsilon, delta) of the composition of ``events``.
-
-    ``delta`` is the target delta; it is used only when some event is not
-    pure epsilon-DP. Returns epsilon = inf when no method can meet it.
-
-    >>> from privsynth.accounting.events import SubsampledGaussianEvent
-    >>> s = compose([SubsampledGaussianEvent(0.01, 1.0, 10_000)], delta=1e-5)
-    >>> round(s.epsilon, 2), s.method
-    (6.19, 'pld')
-    """
-    if not events:
-        return Spent(0.0, 0.0, "none")
-    pure = [e for e in events if e.pure_epsilon is not None]
-    other = [e for e in events if e.pure_epsilon is None]
-    pure_sum = math.fsum(e.pure_epsilon for e in pure)  # type: ignore[misc]
-    if not other:
-        return Spent(pure_sum, 0.0, "sum")
-    own_delta = math.fsum(e.delta for e in other)
-    if delta <= 0 or own_delta >= delta:
-        return Spent(math.inf, delta, "none")
-    grouped_all = tuple(Counter(events).items())
-    grouped_other = tuple(Counter(other).items())
-    candidates = []
-    if all(_pld_safe(e, delta) for e in set(other)):
-        if all(_pld_safe(e, delta) for e in set(pure)):
-            candidates.append(Spent(_pld_epsilon(grouped_all, delta), delta, "pld"))
-        candidates.append(Spent(pure_sum + _pld_epsilon(grouped_other, delta), delta, "sum+pld"))
-    if own_delta == 0:
-        candidates.append(Spent(_rdp_epsilon(grouped_all, delta), delta, "rdp"))
-    if not candidates:  # no method applies cheaply: no finite guarantee is claimed
-        return Spent(math.inf, delta, "none")
-    return min(candidates, key=lambda s: s.epsilon)
 
 
 class Accountant:
@@ -175,7 +124,14 @@ class Accountant:
         Total epsilon for everything ever released from this data set.
     delta : float, default 0
         Total delta. Leave 0 for pure-DP engines such as PrivBayes; DP-SGD and
-        thresholded histograms need a delta much smaller than 1/n.
+        thresholded histograms need a delta much smaller than 1/n. It cannot
+        be raised later.
+    dataset : DatasetInfo, optional
+        Who and what the budget belongs to.
+    unit : str, optional
+        The privacy unit the budget protects: None for one row, else the
+        name of the column identifying a unit (a person with several rows).
+        Every release charged here must protect the same unit.
 
     Examples
     --------
@@ -189,21 +145,40 @@ class Accountant:
     0
     """
 
-    def __init__(self, epsilon: float, delta: float = 0.0) -> None:
-        if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) \
-                or not math.isfinite(epsilon) or epsilon <= 0:
-            raise ParameterError(f"Accountant: epsilon must be a positive number, got {epsilon!r}")
-        if not isinstance(delta, int | float) or isinstance(delta, bool) or not 0 <= delta < 1:
-            raise ParameterError(f"Accountant: delta must be in [0, 1), got {delta!r}")
-        self.epsilon = float(epsilon)
-        self.delta = float(delta)
-        self.ledger = Ledger()
-        self._lock = threading.Lock()
+    #: How the ledger is kept: "memory" here, "file" for a FileAccountant.
+    kind = "memory"
+
+    def __init__(self, epsilon: float, delta: float = 0.0, *,
+                 dataset: DatasetInfo | None = None, unit: str | None = None) -> None:
+        self.epsilon, self.delta = _check_budget(epsilon, delta)
+        if unit is not None and (not isinstance(unit, str) or not unit):
+            raise ParameterError(f"Accountant: unit must be None or a column name, got {unit!r}")
+        self.dataset = dataset if dataset is not None else DatasetInfo(created=now())
+        self.unit = unit
+        self.ledger = Ledger([], self.genesis)
+        self._lock = threading.RLock()
+
+    # -- identity ------------------------------------------------------------
+    def header(self) -> dict[str, Any]:
+        """The part of the ledger fixed at creation; its hash is the genesis."""
+        return {"format": LEDGER_FORMAT, "version": LEDGER_VERSION,
+                "budget": {"epsilon": self.epsilon, "delta": self.delta},
+                "dataset": self.dataset.to_dict(), "unit": self.unit}
+
+    @property
+    def genesis(self) -> str:
+        """``sha256("privsynth.ledger.genesis.v2\\n" + canonical(header))``."""
+        return sha256_text(_GENESIS_TAG, self.header())
+
+    @property
+    def head(self) -> str:
+        """The id of the last entry (the genesis when empty): identifies the ledger's state."""
+        return self.ledger.head
 
     # -- queries ----------------------------------------------------------
     def __repr__(self) -> str:
         s = self.spent()
-        return (f"Accountant(epsilon={self.epsilon:g}, delta={self.delta:g}; "
+        return (f"{type(self).__name__}(epsilon={self.epsilon:g}, delta={self.delta:g}; "
                 f"spent epsilon={s.epsilon:.6g} by {s.method}, {len(self.ledger)} events)")
 
     @property
@@ -211,10 +186,24 @@ class Accountant:
         """The ledger entries, oldest first (a copy)."""
         return list(self.ledger.entries)
 
+    def releases(self) -> list[str]:
+        """The release ids recorded, oldest first."""
+        return self.ledger.releases()
+
     def spent(self, events: Sequence[Event] | None = None) -> Spent:
         """The composed guarantee of the ledger (or of ``events``) at the budget's delta."""
-        evs = self.ledger.events if events is None else list(events)
-        return compose(evs, self.delta)
+        if events is not None:
+            return compose(list(events), self.delta)
+        return compose_entries(self.ledger.entries, self.delta)
+
+    def spent_with(self, entries: Sequence[LedgerEntry]) -> Spent:
+        """The total of the ledger together with ``entries`` not yet in it (e.g. a model's).
+
+        Entries whose ids are already in the ledger are not counted twice.
+        """
+        ids = self.ledger.ids()
+        extra = [e for e in entries if not e.id or e.id not in ids]
+        return compose_entries([*self.ledger.entries, *extra], self.delta)
 
     def remaining(self) -> Spent:
         """Budget left, as (epsilon, delta) headroom.
@@ -225,8 +214,19 @@ class Accountant:
         s = self.spent()
         return Spent(max(0.0, self.epsilon - s.epsilon), self.delta, s.method)
 
-    def _fits(self, total: Spent) -> bool:
-        return total.epsilon <= self.epsilon * (1 + _REL_TOL) + 1e-12
+    def _fits(self, total: Spent | float) -> bool:
+        eps = total.epsilon if isinstance(total, Spent) else total
+        return eps <= self.epsilon * (1 + _REL_TOL) + 1e-12
+
+    def _refusal(self, label: str, asked: Spent, why: str = "") -> BudgetExceededError:
+        before = self.spent()
+        left = max(0.0, self.epsilon - before.epsilon)
+        return BudgetExceededError(
+            f"refused {label!r}: it needs epsilon {asked.epsilon:.4g} (delta "
+            f"{asked.delta:.3g}) but only epsilon {left:.4g} of the total "
+            f"{self.epsilon:g} is left (spent {before.epsilon:.4g} by {before.method} over "
+            f"{len(self.ledger)} events).{why} Nothing was drawn or recorded. Ask for a "
+            "smaller epsilon, or start a new budget only if this is a different data set.")
 
     def check(self, events: Iterable[Event], *, label: str = "request") -> Spent:
         """Raise BudgetExceededError unless ``events`` fit on top of the ledger.
@@ -237,111 +237,180 @@ class Accountant:
         for e in new:
             if not isinstance(e, Event):
                 raise ParameterError(f"{label}: expected privacy events, got {type(e).__name__}")
-        total = compose(self.ledger.events + new, self.delta)
+        draft = [LedgerEntry(label, e, "") for e in new]
+        return self._check_entries(draft, label)
+
+    def _check_entries(self, new: Sequence[LedgerEntry], label: str) -> Spent:
+        total = compose_entries([*self.ledger.entries, *new], self.delta)
         if not self._fits(total):
-            asked = compose(new, self.delta)
-            before = self.spent()
-            left = max(0.0, self.epsilon - before.epsilon)
             why = ""
             if math.isinf(total.epsilon) and self.delta == 0:
-                why = (" This mechanism needs delta > 0 but the budget has delta = 0; "
-                       "create the accountant with a delta much smaller than 1/n.")
-            raise BudgetExceededError(
-                f"refused {label!r}: it needs epsilon {asked.epsilon:.4g} (delta "
-                f"{asked.delta:.3g}) but only epsilon {left:.4g} of the total "
-                f"{self.epsilon:g} is left (spent {before.epsilon:.4g} by {before.method} over "
-                f"{len(self.ledger)} events).{why} Nothing was drawn or recorded. Ask for a "
-                "smaller epsilon, or start a new budget only if this is a different data set."
-            )
+                why = (" This mechanism needs delta > 0 but the budget has delta = 0, which is "
+                       "fixed when a budget is created (a budget meant for DP-SGD needs a delta "
+                       "much smaller than 1/n, chosen at creation).")
+            raise self._refusal(label, compose([e.event for e in new], self.delta), why)
         return total
 
+    def check_release(self, epsilon: float, delta: float, *, label: str) -> float:
+        """Raise BudgetExceededError unless a release of own guarantee (epsilon, delta) fits.
+
+        Decided before any data is read: whatever events the release draws,
+        if they compose alone to at most (epsilon, delta), the ledger's total
+        afterwards is at most the bound returned (see
+        :func:`~privsynth.accounting.compose.compose_with_new_release`).
+        """
+        if delta > self.delta:
+            raise BudgetExceededError(
+                f"refused {label!r}: it needs delta {delta:.3g} but the budget's delta is "
+                f"{self.delta:.3g} (fixed when the budget was created). Nothing was recorded.")
+        bound = compose_with_new_release(self.ledger.entries, self.delta, epsilon, delta)
+        if not self._fits(bound):
+            why = ""
+            if math.isinf(bound):
+                why = (f" The earlier releases use delta {self._delta_used():.3g} of the "
+                       f"budget's {self.delta:.3g}: ask for a smaller delta.")
+            raise self._refusal(label, Spent(epsilon, delta, "release"), why)
+        return bound
+
+    def _delta_used(self) -> float:
+        from privsynth.accounting.compose import release_groups
+
+        return math.fsum(g.delta or 0.0 for g in release_groups(self.ledger.entries))
+
     # -- spending ---------------------------------------------------------
-    def spend(
-        self, event: Event, *, label: str, release: str = "", reproducible_noise: bool = False
-    ) -> LedgerEntry:
+    def spend(self, event: Event, *, label: str, release: str = "",
+              release_delta: float | None = None,
+              reproducible_noise: bool = False) -> LedgerEntry:
         """Check and record one event. Call before drawing its noise."""
-        return self.spend_many([(label, event)], release=release,
+        return self.spend_many([(label, event)], release=release, release_delta=release_delta,
                                reproducible_noise=reproducible_noise)[0]
 
-    def spend_many(
-        self,
-        items: Sequence[tuple[str, Event]],
-        *,
-        release: str = "",
-        reproducible_noise: bool = False,
-    ) -> list[LedgerEntry]:
-        """Check and record several events atomically: all or none."""
+    def spend_many(self, items: Sequence[tuple[str, Event]], *, release: str = "",
+                   release_delta: float | None = None,
+                   reproducible_noise: bool = False) -> list[LedgerEntry]:
+        """Check and record several events atomically: all or none. Returns them chained."""
+        for _, e in items:
+            if not isinstance(e, Event):
+                raise ParameterError(f"expected privacy events, got {type(e).__name__}")
+        drafts = [LedgerEntry(label, event, now(), release, release_delta, reproducible_noise)
+                  for label, event in items]
         with self._lock:
-            self.check([e for _, e in items], label=items[0][0] if items else "request")
-            entries = [
-                LedgerEntry(label, event, _now(), release, reproducible_noise)
-                for label, event in items
-            ]
-            self._commit(entries)
-            return entries
+            return self._commit(drafts)
 
-    def _commit(self, entries: list[LedgerEntry]) -> None:
-        """Persist new entries. A file-backed accountant overrides this."""
-        self.ledger.extend(entries)
+    def _commit(self, drafts: list[LedgerEntry]) -> list[LedgerEntry]:
+        """Check and append unchained entries. A file-backed accountant also writes the file."""
+        self._check_entries(drafts, drafts[0].label if drafts else "request")
+        return self.ledger.extend(drafts)
+
+    def open_release(self, release: str, *, epsilon: float, delta: float = 0.0,
+                     label: str = "release") -> Release:
+        """Start a release of own guarantee (``epsilon``, ``delta``); see :class:`Release`.
+
+        Refuses (BudgetExceededError, ParameterError) before anything is
+        drawn when the release cannot fit or its id is already in the ledger.
+        """
+        from privsynth.accounting.release import Release
+
+        return Release(self, release, epsilon=epsilon, delta=delta, label=label)
 
     # -- serialization ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The ledger document (format ``privsynth.ledger`` version 2)."""
         s = self.spent()
         return {
-            "format": LEDGER_FORMAT,
-            "version": LEDGER_VERSION,
-            "budget": {"epsilon": self.epsilon, "delta": self.delta},
+            **self.header(),
+            "genesis": self.genesis,
             "entries": self.ledger.to_dict(),
+            "head": self.head,
             "spent": {"epsilon": s.epsilon, "delta": s.delta, "method": s.method},
-            "sha256": self.digest(),
             "libraries": _versions(),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """JSON text of the budget and the ledger; written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=True)
+        """JSON text of the ledger; written atomically to ``path`` when given.
+
+        The file is the same as a :class:`FileAccountant` writes: it can be
+        opened by ``FileAccountant.open`` and every CLI command.
+        """
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=True) + "\n"
         if path is not None:
-            Path(path).write_text(text + "\n", encoding="utf-8")
+            from privsynth._fileutil import atomic_write_text
+
+            atomic_write_text(path, text)
         return text
-
-    def digest(self) -> str:
-        """SHA-256 over the budget and the ledger entries (tamper evidence for files)."""
-        import hashlib
-
-        budget = json.dumps({"epsilon": self.epsilon, "delta": self.delta}, sort_keys=True)
-        return hashlib.sha256(f"{budget}|{self.ledger.digest()}".encode()).hexdigest()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Accountant:
+        """Rebuild and verify a ledger document (version 2, or version 1 migrated)."""
         if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT:
             raise LedgerError("not a privsynth ledger (missing format 'privsynth.ledger')")
-        if data.get("version") != LEDGER_VERSION:
+        version = data.get("version")
+        if version == 1:
+            return cls._from_v1(data)
+        if version != LEDGER_VERSION:
             raise LedgerError(
-                f"ledger version {data.get('version')!r} is not supported (expected "
-                f"{LEDGER_VERSION}); use the privsynth version that wrote it"
-            )
+                f"ledger version {version!r} is not supported (this privsynth reads versions 1 "
+                f"and {LEDGER_VERSION}); use the privsynth version that wrote it")
+        acct = cls._from_header(data)
+        if data.get("genesis") != acct.genesis:
+            raise LedgerError("the ledger's genesis does not match its budget and data-set "
+                              "header: the header was edited. Refusing to use it; restore it "
+                              "from a backup.")
         try:
-            budget = data["budget"]
-            acct = cls(budget["epsilon"], budget.get("delta", 0.0))
-        except (KeyError, TypeError, ParameterError) as exc:
-            raise LedgerError(f"the ledger's budget is missing or invalid: {exc}") from exc
-        try:
-            acct.ledger = Ledger.from_dict(data.get("entries"))  # type: ignore[arg-type]
+            acct.ledger = Ledger.from_dict(data.get("entries"), genesis=acct.genesis)  # type: ignore[arg-type]
         except TypeError as exc:  # e.g. an unhashable event kind; the ledger is malformed
             raise LedgerError(f"the ledger's entries are malformed: {exc}") from exc
-        digest = data.get("sha256")
-        if digest != acct.digest():
-            raise LedgerError(
-                "the ledger's checksum does not match its entries: the file was edited or "
-                "corrupted. Refusing to use it; restore it from a backup."
-            )
+        except LedgerError as exc:
+            raise LedgerError(f"{exc}. Refusing to use it; restore it from a backup.") from exc
+        if data.get("head") != acct.head:
+            raise LedgerError("the ledger's head does not match its last entry: entries were "
+                              "removed or the file was edited. Refusing to use it.")
+        if not acct._fits(acct.spent()):
+            raise LedgerError("the ledger records more spending than its budget allows")
+        return acct
+
+    @classmethod
+    def _from_header(cls, data: Mapping[str, Any]) -> Accountant:
+        try:
+            budget = data["budget"]
+            acct = cls.__new__(cls)
+            Accountant.__init__(acct, budget["epsilon"], budget.get("delta", 0.0),
+                                dataset=DatasetInfo.from_dict(data.get("dataset")),
+                                unit=data.get("unit"))
+        except (KeyError, TypeError, ParameterError) as exc:
+            raise LedgerError(f"the ledger's budget is missing or invalid: {exc}") from exc
+        return acct
+
+    @classmethod
+    def _from_v1(cls, data: dict[str, Any]) -> Accountant:
+        """A version-1 ledger (checksummed, not chained), migrated to a chain in memory."""
+        import hashlib
+
+        acct = cls._from_header({**data, "dataset": {}, "unit": None})
+        try:
+            entries = data.get("entries")
+            if not isinstance(entries, list):
+                raise LedgerError("the ledger entries must be a JSON list")
+            old = [LedgerEntry.from_dict(e) for e in entries]
+            canon = json.dumps(entries, sort_keys=True, separators=(",", ":"))
+        except TypeError as exc:
+            raise LedgerError(f"the ledger's entries are malformed: {exc}") from exc
+        budget = json.dumps({"epsilon": acct.epsilon, "delta": acct.delta}, sort_keys=True)
+        entries_digest = hashlib.sha256(canon.encode("utf-8")).hexdigest()
+        if data.get("sha256") != hashlib.sha256(f"{budget}|{entries_digest}".encode()) \
+                .hexdigest():
+            raise LedgerError("the ledger's checksum does not match its entries: the file was "
+                              "edited or corrupted. Refusing to use it; restore it from a backup.")
+        # version 1 recorded no release deltas: its releases state no own guarantee
+        acct.dataset = replace(acct.dataset, created="migrated from ledger version 1")
+        acct.ledger = Ledger.rechain([replace(e, release_delta=None) for e in old], acct.genesis)
         if not acct._fits(acct.spent()):
             raise LedgerError("the ledger records more spending than its budget allows")
         return acct
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Accountant:
-        """Load from JSON text or a file written by :meth:`to_json`."""
+        """Load from JSON text or a ledger file (whoever wrote it)."""
         text = str(text_or_path)
         if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
             try:
@@ -358,52 +427,4 @@ class Accountant:
         return cls.from_dict(data)
 
 
-class Reservation:
-    """Events charged in advance, drawn one by one by the mechanisms.
-
-    An engine reserves its whole plan (all of it is checked and recorded at
-    once, before any data is touched); mechanisms then ``spend`` against the
-    reservation, which only accepts events that were planned. A crash midway
-    leaves the budget spent, never refunded.
-    """
-
-    def __init__(self, items: Sequence[tuple[str, Event]], reproducible_noise: bool) -> None:
-        self._left: Counter[Event] = Counter(e for _, e in items)
-        self.reproducible_noise = reproducible_noise
-
-    def spend(
-        self, event: Event, *, label: str, release: str = "", reproducible_noise: bool = False
-    ) -> None:
-        if self._left[event] <= 0:
-            raise PrivsynthError(
-                f"internal error: {label!r} draws {event.describe()} which was not reserved; "
-                "no noise was drawn. Please report this bug."
-            )
-        if reproducible_noise and not self.reproducible_noise:
-            # The ledger already says this noise is secure; seeded noise would make it lie.
-            raise PrivsynthError(
-                f"{label!r} draws seeded (insecure test) noise against a reservation recorded "
-                "as secure noise; no noise was drawn. Reserve with reproducible_noise=True."
-            )
-        self._left[event] -= 1
-
-    @property
-    def unused(self) -> int:
-        """Number of reserved events not drawn (spent anyway: budget is never refunded)."""
-        return sum(self._left.values())
-
-
-def reserve(
-    accountant: Accountant | None,
-    items: Sequence[tuple[str, Event]],
-    *,
-    release: str = "",
-    reproducible_noise: bool = False,
-    default_delta: float = 0.0,
-) -> tuple[Accountant, Reservation]:
-    """Charge a plan of events to ``accountant`` (a fresh one sized to the plan if None)."""
-    if accountant is None:
-        total = compose([e for _, e in items], default_delta)
-        accountant = Accountant(max(total.epsilon, 1e-12), default_delta)
-    accountant.spend_many(items, release=release, reproducible_noise=reproducible_noise)
-    return accountant, Reservation(items, reproducible_noise)
+__all__ = ["LEDGER_FORMAT", "LEDGER_VERSION", "Accountant", "DatasetInfo"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from privsynth.accounting.accountant import compose
+from privsynth.accounting.compose import compose
 from privsynth.accounting.events import (
     DiscreteGaussianEvent,
     Event,

@@ -8,7 +8,21 @@ what that costs. Each event knows three views of itself:
 - ``to_dp_event()``: a dp-accounting ``DpEvent`` for the RDP accountant, or
   ``None`` when RDP cannot describe it.
 
-All events are for the add-or-remove-one-record neighbouring relation.
+All events are for the add-or-remove-one-unit neighbouring relation (a unit is
+one record unless a privacy unit is declared; sensitivities are then the
+unit's).
+
+Multi-coordinate changes. dp-accounting's PLDs of the Laplace, discrete
+Laplace and discrete Gaussian mechanisms describe a change of *one*
+coordinate by the sensitivity. That is exact for a histogram under
+add/remove-one-record (one cell moves by 1), but a unit with several rows
+may move several cells. So an event with sensitivity above 1 is accounted in
+a form that holds for any change of that norm: the Laplace kinds by the
+generic pure epsilon-DP privacy loss distribution (every epsilon-DP mechanism
+is dominated by it), the discrete Gaussian by zCDP only (rho =
+sensitivity^2 / (2 sigma^2) holds for any change of L2 norm at most the
+sensitivity; Canonne, Kamath & Steinke 2020), through RDP. The continuous
+Gaussian's loss depends on the L2 norm only, so its PLD is exact either way.
 
 >>> e = DiscreteLaplaceEvent(epsilon=0.5)
 >>> e.pure_epsilon
@@ -83,6 +97,11 @@ class Event:
         """A delta the event consumes by itself (approximate-DP events only)."""
         return 0.0
 
+    @property
+    def has_pld(self) -> bool:
+        """Whether :meth:`to_pld` describes the event (else it is composed by sum or RDP)."""
+        return True
+
     def to_pld(self) -> pld.PrivacyLossDistribution:
         """A pessimistic privacy loss distribution of the event."""
         raise NotImplementedError
@@ -127,9 +146,10 @@ class LaplaceEvent(Event):
         return float(self.epsilon)
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
+        if self.sensitivity != 1:  # possibly several coordinates: see the module docstring
+            return _pure_pld(self.epsilon)
         return _pld().from_laplace_mechanism(
-            self.sensitivity / self.epsilon, sensitivity=self.sensitivity,
-            value_discretization_interval=_PLD_GRID,
+            1.0 / self.epsilon, sensitivity=1.0, value_discretization_interval=_PLD_GRID,
         )
 
     def to_dp_event(self) -> dpa.DpEvent:
@@ -158,9 +178,10 @@ class DiscreteLaplaceEvent(Event):
         return float(self.epsilon)
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
+        if self.sensitivity != 1:  # possibly several coordinates: see the module docstring
+            return _pure_pld(self.epsilon)
         return _pld().from_discrete_laplace_mechanism(
-            self.epsilon / self.sensitivity, sensitivity=self.sensitivity,
-            value_discretization_interval=_PLD_GRID,
+            self.epsilon, sensitivity=1, value_discretization_interval=_PLD_GRID,
         )
 
     def to_dp_event(self) -> dpa.DpEvent:
@@ -274,9 +295,16 @@ class DiscreteGaussianEvent(Event):
         if not isinstance(self.sensitivity, int) or self.sensitivity < 1:
             raise ParameterError("DiscreteGaussianEvent: sensitivity must be a positive integer")
 
+    @property
+    def has_pld(self) -> bool:
+        # one-coordinate PLD only; above sensitivity 1, zCDP through RDP (module docstring)
+        return self.sensitivity == 1
+
     def to_pld(self) -> pld.PrivacyLossDistribution:
+        if self.sensitivity != 1:
+            raise NotImplementedError("discrete Gaussian above sensitivity 1: use zCDP (RDP)")
         return _pld().from_discrete_gaussian_mechanism(
-            self.sigma, sensitivity=self.sensitivity, value_discretization_interval=_PLD_GRID
+            self.sigma, sensitivity=1, value_discretization_interval=_PLD_GRID
         )
 
     def to_dp_event(self) -> dpa.DpEvent:

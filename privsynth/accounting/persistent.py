@@ -20,11 +20,19 @@ overspend it together, and a process killed at any moment leaves either the
 old or the new ledger on disk, never a half-written one. A spend is never
 refunded: a crash after step 4 leaves it recorded.
 
-The file is the JSON of :meth:`Accountant.to_dict` plus ``seal_sha256``, a
-SHA-256 over the budget *and* the entries (the accountant's own ``sha256``
-covers the entries only). A checksum without a secret key detects accidental
-corruption and hand edits, not a determined forger: protect the file with
-ordinary file permissions and backups.
+The file is exactly the JSON of :meth:`Accountant.to_dict` (one format,
+whoever writes it): a header whose hash is the *genesis*, and entries chained
+by their ids (see :mod:`privsynth.accounting.ledger`). A chain without a
+secret key detects accidental corruption and hand edits, not a determined
+forger: protect the file with ordinary file permissions and backups.
+
+Rollbacks and second ledgers. A *witness* file in the user's state folder
+(``$PRIVSYNTH_STATE_DIR``, else ``~/.local/state/privsynth``) remembers, per
+ledger genesis, the longest chain this machine has seen, and which ledger
+each data-set fingerprint belongs to. Opening a ledger whose chain lacks an
+entry seen before (a restored older backup) fails with
+:class:`LedgerRolledBackError`; creating a second ledger for a table that
+already has one fails with :class:`LedgerExistsError`.
 
 File locks are POSIX (Linux, macOS). On network file systems ``flock`` may
 not be enforced; keep ledgers on a local disk.
@@ -46,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -54,10 +61,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from privsynth._modelfile import atomic_write_text
-from privsynth.accounting.accountant import Accountant
-from privsynth.accounting.ledger import Ledger, LedgerEntry
-from privsynth.errors import LedgerError, PrivsynthError
+from privsynth._fileutil import atomic_write_text
+from privsynth.accounting.accountant import Accountant, DatasetInfo
+from privsynth.accounting.ledger import Ledger, LedgerEntry, now
+from privsynth.errors import LedgerError, ParameterError, PrivsynthError
 
 try:  # POSIX only; see the module docstring
     import fcntl
@@ -77,17 +84,14 @@ class LedgerExistsError(LedgerError):
     """A new ledger was requested where one already exists (a budget is never reset)."""
 
 
+class LedgerRolledBackError(LedgerError):
+    """The ledger lacks entries this machine has seen in it: it was restored or replaced."""
+
+
 def lock_path(path: str | Path) -> Path:
     """The lock file used for the ledger at ``path`` (``<ledger>.lock``)."""
     p = Path(path)
     return p.with_name(p.name + ".lock")
-
-
-def _seal(data: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of the budget and the entries."""
-    canon = json.dumps({"budget": data.get("budget"), "entries": data.get("entries")},
-                       sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
 def read_ledger(path: str | Path) -> Accountant:
@@ -121,37 +125,91 @@ def read_ledger(path: str | Path) -> Accountant:
         acct = Accountant.from_dict(data)
     except LedgerError as exc:
         raise LedgerError(f"ledger {p}: {exc}") from exc
-    if data.get("seal_sha256") != _seal(data):
-        raise LedgerError(
-            f"ledger {p}: its seal does not match its budget and entries: the file was edited "
-            "or corrupted. Refusing to use it; restore it from a backup.")
+    _witness_check(p, acct)
     return acct
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_ledger(path: Path, data: dict[str, Any]) -> None:
-    """Write the ledger atomically and durably (temp file, fsync, rename, fsync dir)."""
-    data = dict(data)
-    data["seal_sha256"] = _seal(data)
-    text = json.dumps(data, indent=2, allow_nan=True) + "\n"
+def _write_ledger(path: Path, acct: Accountant) -> None:
+    """Write the ledger atomically and durably, then record its head in the witness."""
+    text = json.dumps(acct.to_dict(), indent=2, allow_nan=True) + "\n"
     try:
         atomic_write_text(path, text)
     except OSError as exc:
         raise LedgerError(f"cannot write ledger {path}: {exc.strerror or exc}; nothing "
                           "was spent") from exc
-    _fsync_dir(path.parent)
+    _witness_record(path, acct)
+
+
+# -- the witness ------------------------------------------------------------
+def state_dir() -> Path:
+    """Where privsynth keeps per-user state (``$PRIVSYNTH_STATE_DIR`` or ~/.local/state)."""
+    env = os.environ.get("PRIVSYNTH_STATE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "privsynth"
+
+
+def _witness_path() -> Path:
+    return state_dir() / "ledger-witness.json"
+
+
+def _witness_load() -> dict[str, Any]:
+    try:
+        data = json.loads(_witness_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"ledgers": {}, "fingerprints": {}}
+    if not isinstance(data, dict):
+        return {"ledgers": {}, "fingerprints": {}}
+    data.setdefault("ledgers", {})
+    data.setdefault("fingerprints", {})
+    return data
+
+
+def _witness_check(path: Path, acct: Accountant) -> None:
+    seen = _witness_load()["ledgers"].get(acct.genesis)
+    if not isinstance(seen, dict):
+        return
+    count, head = seen.get("count"), seen.get("head")
+    if not isinstance(count, int) or not isinstance(head, str) or count <= 0:
+        return
+    entries = acct.ledger.entries
+    if len(entries) < count or entries[count - 1].id != head:
+        raise LedgerRolledBackError(
+            f"ledger {path}: this machine has seen {count} entries in this ledger (head "
+            f"{head[:12]}...), but the file holds {len(entries)} that do not include it: it was "
+            "rolled back (restored from an older backup) or replaced, which would silently refund "
+            "spent budget. Refusing to use it. Find the newest copy of the ledger. (The "
+            f"witness is {_witness_path()}.)")
+
+
+def _witness_record(path: Path, acct: Accountant) -> None:
+    """Remember the ledger's length and head (best effort: a failure never blocks a spend)."""
+    try:
+        folder = state_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        with _flock(_witness_path(), DEFAULT_LOCK_TIMEOUT):
+            data = _witness_load()
+            old = data["ledgers"].get(acct.genesis)
+            if isinstance(old, dict) and isinstance(old.get("count"), int) \
+                    and old["count"] > len(acct.ledger):
+                return
+            data["ledgers"][acct.genesis] = {"count": len(acct.ledger), "head": acct.head,
+                                             "path": str(path.resolve())}
+            for fp in acct.dataset.fingerprints:
+                data["fingerprints"].setdefault(fp, {"genesis": acct.genesis,
+                                                     "path": str(path.resolve())})
+            atomic_write_text(_witness_path(), json.dumps(data, indent=1) + "\n")
+    except (OSError, PrivsynthError):
+        pass
+
+
+def _witness_ledger_for(fingerprint: str) -> str | None:
+    """The path of another ledger already bound to ``fingerprint``, if it still exists."""
+    hit = _witness_load()["fingerprints"].get(fingerprint)
+    if isinstance(hit, dict) and isinstance(hit.get("path"), str) and Path(hit["path"]).exists():
+        return str(hit["path"])
+    return None
 
 
 @contextlib.contextmanager
@@ -189,7 +247,8 @@ def _same_entries(mine: list[LedgerEntry], disk: list[LedgerEntry]) -> bool:
     """True when ``mine`` is a prefix of ``disk`` (the file only ever grows)."""
     if len(mine) > len(disk):
         return False
-    return all(a.to_dict() == b.to_dict() for a, b in zip(mine, disk, strict=False))
+    # the ids chain every entry to all before it: comparing the last one suffices
+    return not mine or mine[-1].id == disk[len(mine) - 1].id
 
 
 class FileAccountant(Accountant):
@@ -226,55 +285,119 @@ class FileAccountant(Accountant):
     ('v1', 1)
     """
 
+    kind = "file"
+
     def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                 release: str = "") -> None:
+                 release: str = "", key: bytes | str | Path | None = None) -> None:
         self.path = Path(path)
         disk = read_ledger(self.path)
-        super().__init__(disk.epsilon, disk.delta)
+        super().__init__(disk.epsilon, disk.delta, dataset=disk.dataset, unit=disk.unit)
         self.ledger = disk.ledger
         self.lock_timeout = float(lock_timeout)
         self.release = str(release)
         self._held = 0  # depth of the lock held by this object (re-entrant)
+        self._key = _load_key(self.path, key)
 
     def __repr__(self) -> str:
         return f"FileAccountant({str(self.path)!r}; {super().__repr__()})"
 
+    # -- the data set -------------------------------------------------------
+    @property
+    def key(self) -> bytes | None:
+        """The secret key of the data-set fingerprint, when available (never written here)."""
+        return self._key
+
+    def check_fingerprint(self, fingerprint: str | None, *, what: str = "the data") -> None:
+        """Raise LedgerError unless ``fingerprint`` is one this ledger is bound to.
+
+        A ledger without fingerprints accepts any data (the report says the
+        ledger is not bound to a data set); ``None`` means the caller could
+        not compute one (no key), which is refused for a bound ledger.
+        """
+        bound = self.dataset.fingerprints
+        if not bound:
+            return
+        if fingerprint is None:
+            raise LedgerError(
+                f"ledger {self.path} is bound to a data set by a keyed fingerprint, but the key "
+                f"is not available (expected at {default_key_path(self.path)}); pass key= to "
+                "FileAccountant.open or --key-file to the CLI. Nothing was spent.")
+        if fingerprint not in bound:
+            raise LedgerError(
+                f"{what} is not the data set ledger {self.path} belongs to "
+                f"({self.dataset.name or 'unnamed'}): its fingerprint differs. Charge each "
+                "data set to its own ledger. Nothing was spent.")
+
     # -- creating and opening ---------------------------------------------
     @classmethod
     def init(cls, path: str | Path, epsilon: float, delta: float = 0.0, *,
-             overwrite: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> FileAccountant:
+             dataset: DatasetInfo | None = None, unit: str | None = None,
+             fingerprint: str | None = None, key: bytes | None = None,
+             overwrite: bool = False,
+             lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> FileAccountant:
         """Create the ledger file of a data set with its total budget.
+
+        ``fingerprint`` (with the ``key`` it was computed with, see
+        :mod:`privsynth.accounting.fingerprint`) binds the ledger to a source
+        table; the key's public id is recorded, never the key.
 
         Raises
         ------
         LedgerExistsError
-            A file exists at ``path`` and ``overwrite`` is False. A data set
-            has one budget forever: replacing its ledger forgets what was
-            spent. Only overwrite a ledger that belongs to nothing.
+            A file exists at ``path`` (``overwrite=True`` replaces only a
+            ledger that records no spend: a data set has one budget forever),
+            or another ledger on this machine is bound to the same table.
         ParameterError
             ``epsilon`` is not positive or ``delta`` is not in [0, 1).
         """
+        from privsynth.accounting.fingerprint import key_id
+
         p = Path(path)
-        fresh = Accountant(epsilon, delta)  # validates the budget
-        with _flock(p, lock_timeout):
-            if p.exists() and not overwrite:
+        info = dataset if dataset is not None else DatasetInfo()
+        info = dataclasses.replace(info, created=info.created or now())
+        if fingerprint is not None:
+            if key is None:
+                raise ParameterError("FileAccountant.init: a fingerprint needs the key it was "
+                                     "computed with (key=...)")
+            info = dataclasses.replace(info, fingerprints=(fingerprint,), key_id=key_id(key))
+            other = _witness_ledger_for(fingerprint)
+            if other is not None and Path(other) != p.resolve():
                 raise LedgerExistsError(
-                    f"a ledger already exists at {p}; a data set has one budget forever, so it "
-                    "is not replaced. Use it with `privsynth budget show`, or remove it yourself "
-                    "only if it belongs to no released data.")
-            _write_ledger(p, fresh.to_dict())
-        return cls(p, lock_timeout=lock_timeout)
+                    f"the table already has a ledger on this machine: {other}. A data set has "
+                    "one budget forever; spend from that ledger instead of starting another.")
+        fresh = Accountant(epsilon, delta, dataset=info, unit=unit)  # validates the budget
+        with _flock(p, lock_timeout):
+            if p.exists():
+                if not overwrite:
+                    raise LedgerExistsError(
+                        f"a ledger already exists at {p}; a data set has one budget forever, so "
+                        "it is not replaced. Use it with `privsynth budget show`.")
+                try:
+                    old = read_ledger(p)
+                except LedgerError:
+                    old = None
+                if old is None or len(old.ledger):
+                    raise LedgerExistsError(
+                        f"the ledger at {p} records spends (or cannot be read); it is never "
+                        "replaced, overwrite=True or not: that would forget what was spent.")
+            _write_ledger(p, fresh)
+        return cls(p, lock_timeout=lock_timeout, key=key)
 
     @classmethod
     def open(cls, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-             release: str = "") -> FileAccountant:
-        """Load the ledger at ``path``; raises LedgerError if it does not verify."""
-        return cls(path, lock_timeout=lock_timeout, release=release)
+             release: str = "", key: bytes | str | Path | None = None) -> FileAccountant:
+        """Load the ledger at ``path``; raises LedgerError if it does not verify.
+
+        ``key`` (bytes, or a key file's path) defaults to the key file next to
+        the ledger (``<ledger>.key``) when one exists.
+        """
+        return cls(path, lock_timeout=lock_timeout, release=release, key=key)
 
     @classmethod
     @contextlib.contextmanager
     def locked(cls, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-               release: str = "") -> Iterator[FileAccountant]:
+               release: str = "", key: bytes | str | Path | None = None
+               ) -> Iterator[FileAccountant]:
         """Hold the ledger exclusively for a whole job (e.g. one fit).
 
         Other processes' spends wait (up to their own ``lock_timeout``) until
@@ -284,7 +407,7 @@ class FileAccountant(Accountant):
         """
         p = Path(path)
         with _flock(p, lock_timeout):
-            acct = cls(p, lock_timeout=lock_timeout, release=release)
+            acct = cls(p, lock_timeout=lock_timeout, release=release, key=key)
             acct._held += 1
             try:
                 yield acct
@@ -313,19 +436,24 @@ class FileAccountant(Accountant):
             finally:
                 self._held -= 1
 
-    def _sync(self) -> None:
-        """Adopt the on-disk ledger (caller holds the lock); fail closed on any doubt."""
+    def _sync(self) -> bool:
+        """Adopt the on-disk ledger (caller holds the lock); fail closed on any doubt.
+
+        Returns True when the file holds entries this process had not seen.
+        """
         disk = read_ledger(self.path)
-        if (disk.epsilon, disk.delta) != (self.epsilon, self.delta):
+        if disk.genesis != self.genesis:
             raise LedgerError(
-                f"ledger {self.path}: its budget changed on disk (now epsilon {disk.epsilon:g}, "
-                f"delta {disk.delta:g}; this process opened epsilon {self.epsilon:g}, delta "
-                f"{self.delta:g}); refusing to spend. Open it again.")
+                f"ledger {self.path}: its budget or data-set header changed on disk (now "
+                f"epsilon {disk.epsilon:g}, delta {disk.delta:g}; this process opened epsilon "
+                f"{self.epsilon:g}, delta {self.delta:g}); refusing to spend. Open it again.")
         if not _same_entries(self.ledger.entries, disk.ledger.entries):
-            raise LedgerError(
+            raise LedgerRolledBackError(
                 f"ledger {self.path}: entries this process recorded or read are gone from the "
                 "file (it was replaced or rolled back); refusing to spend.")
-        self.ledger = Ledger(list(disk.ledger.entries))
+        grew = len(disk.ledger) > len(self.ledger)
+        self.ledger = Ledger(list(disk.ledger.entries), self.genesis)
+        return grew
 
     def refresh(self) -> FileAccountant:
         """Re-read the file to see other processes' spends; returns ``self``."""
@@ -333,22 +461,43 @@ class FileAccountant(Accountant):
             self._sync()
         return self
 
-    def _commit(self, entries: list[LedgerEntry]) -> None:
-        """Lock, re-read, re-check, append and write atomically; then the noise may be drawn."""
+    def _commit(self, drafts: list[LedgerEntry]) -> list[LedgerEntry]:
+        """Lock, re-read, re-check, chain, write atomically; then the noise may be drawn."""
         if self.release:
-            # in place: spend_many returns this very list to its caller
-            entries[:] = [dataclasses.replace(e, release=self.release) if not e.release else e
-                          for e in entries]
+            drafts = [dataclasses.replace(e, release=self.release) if not e.release else e
+                      for e in drafts]
         with self._hold():
             self._sync()
-            self.check([e.event for e in entries], label=entries[0].label if entries else "")
-            grown = Ledger([*self.ledger.entries, *entries])
+            self._check_entries(drafts, drafts[0].label if drafts else "")
+            grown = Ledger(list(self.ledger.entries), self.genesis)
+            made = grown.extend(drafts)
             previous, self.ledger = self.ledger, grown
             try:
-                _write_ledger(self.path, self.to_dict())
+                _write_ledger(self.path, self)
             except BaseException:
                 self.ledger = previous
                 raise
+            return made
+
+
+def default_key_path(ledger: str | Path) -> Path:
+    """Where the key of a ledger's fingerprint is kept by default: ``<ledger>.key``."""
+    p = Path(ledger)
+    return p.with_name(p.name + ".key")
+
+
+def _load_key(ledger: Path, key: bytes | str | Path | None) -> bytes | None:
+    from privsynth.accounting.fingerprint import key_id, read_key
+
+    if isinstance(key, bytes):
+        out: bytes | None = key
+    elif key is not None:
+        out = read_key(key)
+    else:
+        default = default_key_path(ledger)
+        out = read_key(default) if default.exists() else None
+    return out
+
 
 
 __all__ = [
@@ -356,6 +505,9 @@ __all__ = [
     "FileAccountant",
     "LedgerBusyError",
     "LedgerExistsError",
+    "LedgerRolledBackError",
+    "default_key_path",
     "lock_path",
+    "state_dir",
     "read_ledger",
 ]
