@@ -25,7 +25,7 @@ from privsynth._fileutil import atomic_write_text
 from privsynth.errors import ModelFileError
 
 MODEL_FORMAT = "privsynth.model"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 _DTYPES = {"<f8", "<f4", "<i8", "<i4", "|b1", "<f2", "|u1", "<u4"}
 
 

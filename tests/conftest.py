@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -40,6 +41,27 @@ def _read(name: str, schema: Schema, missing: tuple[str, ...]) -> pd.DataFrame:
     return read_table(TEST_DATA / name, schema=schema, missing_values=missing)
 
 
+
+
+def _load_independent_accounting() -> Any:
+    """tests/independent_accounting.py, loaded by path (``tests`` is not a package: another
+    distribution's top-level ``tests`` package could shadow it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "privsynth_tests_independent_accounting",
+        Path(__file__).with_name("independent_accounting.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def independent_accounting() -> Any:
+    """Ledger totals recomputed with dp-accounting directly: ``.ledger_total(doc)``,
+    ``.release_epsilon(events, delta)`` (see tests/independent_accounting.py)."""
+    return _load_independent_accounting()
 
 @pytest.fixture(autouse=True)
 def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,

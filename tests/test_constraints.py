@@ -29,7 +29,7 @@ from privsynth.constraints import (
     parse_constraints,
     parse_formula,
 )
-from privsynth.engines._pb_inference import ConditionalSampler
+from privsynth.engines.privbayes._inference import ConditionalSampler
 from privsynth.engines.base import Synthesizer
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import ConstraintError, SchemaError

@@ -121,35 +121,73 @@ def test_ledger_epsilon_matches_opacus_accountant(fitted: tuple[Any, Accountant]
 
 
 # -- (b) refused before training ------------------------------------------------
-def test_over_budget_refused_before_training(gan: type, toy: pd.DataFrame,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(*args: object, **kwargs: object) -> None:
-        raise AssertionError("training started although the budget does not allow the fit")
+def test_over_budget_refused_before_anything_is_read(gan: type) -> None:
+    class Untouchable(pd.DataFrame):
+        """A frame whose rows must not be read (the refusal comes first)."""
 
-    monkeypatch.setattr(gan, "_train", boom)
+        def __getitem__(self, key: object) -> Any:
+            raise AssertionError("the data was read although the budget refuses the fit")
+
+    data = Untouchable(_toy(50))
     acct = Accountant(1.0, 1e-5)
     acct.spend(PureDPEvent(0.7), label="earlier release")
-    t0 = time.perf_counter()
     with pytest.raises(BudgetExceededError, match=r"DPCTGAN\.fit"):
-        gan(**FAST).fit(toy, schema=SCHEMA, epsilon=0.5, accountant=acct)
-    assert time.perf_counter() - t0 < 5.0
+        gan(**FAST).fit(data, schema=SCHEMA, epsilon=0.5, accountant=acct)
     assert [e.label for e in acct.history] == ["earlier release"]  # nothing was charged
     with pytest.raises(BudgetExceededError):
-        gan(**FAST).fit(toy, schema=SCHEMA, epsilon=1.5, delta=1e-5,
+        gan(**FAST).fit(data, schema=SCHEMA, epsilon=1.5, delta=1e-5,
                         accountant=Accountant(1.0, 1e-5))
+
+
+def test_own_guarantee_does_not_borrow_from_earlier_releases(gan: type,
+                                                             toy: pd.DataFrame) -> None:
+    """Issue 17: after a PrivBayes fit on the same ledger, DP-CTGAN's own events compose to
+    at most the epsilon asked, and epsilon_ states exactly that composition."""
+    from privsynth.engines.privbayes import PrivBayes
+
+    acct = Accountant(2.0, 1e-6)
+    PrivBayes().fit(toy, schema=SCHEMA, epsilon=1.0, accountant=acct, noise=_insecure(2))
+    model = gan(**FAST).fit(toy, schema=SCHEMA, epsilon=1.0, delta=1e-6, accountant=acct,
+                            noise=_insecure(4))
+    own = compose([e.event for e in model.record_.entries], 1e-6)
+    assert 0.9 <= own.epsilon <= 1.0 * (1 + 1e-9)
+    assert model.epsilon_ == pytest.approx(own.epsilon, rel=1e-12)
+    # alone, the same plan needs the same noise as on a fresh ledger (nothing borrowed)
+    alone = gan(**FAST).fit(toy, schema=SCHEMA, epsilon=1.0, delta=1e-6, noise=_insecure(4))
+    assert model.noise_multiplier_ == pytest.approx(alone.noise_multiplier_, rel=1e-9)
+    assert acct.spent().epsilon <= 2.0 * (1 + 1e-9)
+    assert {e.id for e in model.record_.entries} <= {e.id for e in acct.history}
+
+
+def test_delta_is_refused_at_or_above_one_over_n(gan: type, toy: pd.DataFrame) -> None:
+    from privsynth.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="not below 1/n"):
+        gan(**FAST).fit(toy, schema=SCHEMA, epsilon=1.0, delta=0.01, noise=_insecure(1))
+
+
+def test_small_table_warns_that_dp_sgd_cannot_learn(gan: type, toy: pd.DataFrame) -> None:
+    from privsynth.engines.dpctgan import CannotLearnWarning
+
+    with pytest.warns(CannotLearnWarning, match="PrivBayes"):
+        model = gan(**FAST).fit(toy, schema=SCHEMA, epsilon=1.0, delta=1e-5,
+                                noise=_insecure(1))
+    assert any("not expected to learn" in h for h in model.hazards_)
 
 
 @pytest.mark.slow  # composes a ledger with an earlier DP-SGD run many times (~15 s idle)
 def test_fit_after_approximate_dp_release_stays_in_budget(gan: type, toy: pd.DataFrame) -> None:
-    # an earlier DP-SGD release uses the same delta; the new one is recalibrated so that
-    # the ledger's total never exceeds the budget (the noisy counts are not wasted)
+    # an earlier DP-SGD release states its own delta; the new one takes the rest of the
+    # budget's delta and is calibrated on its own events only
     acct = Accountant(2.0, 1e-5)
-    acct.spend(SubsampledGaussianEvent(0.1, 2.0, 10), label="earlier DP-SGD")
+    rel = acct.open_release("earlier", epsilon=1.0, delta=5e-6)
+    rel.spend(SubsampledGaussianEvent(0.1, 2.0, 10), label="earlier DP-SGD")
     before = acct.spent().epsilon
     assert 0.2 < before < 1.0
     model = gan(**FAST).fit(toy, schema=SCHEMA, epsilon=2.0 - before, accountant=acct,
                             noise=_insecure(1))
-    assert 1.9 < acct.spent().epsilon <= 2.0 * (1 + 1e-9)
+    assert model.delta_ == pytest.approx(5e-6)
+    assert acct.spent().epsilon <= 2.0 * (1 + 1e-9)
     assert model.steps_ >= 1
 
 

@@ -268,7 +268,8 @@ class Accountant:
             why = ""
             if math.isinf(bound):
                 why = (f" The earlier releases use delta {self._delta_used():.3g} of the "
-                       f"budget's {self.delta:.3g}: ask for a smaller delta.")
+                       f"budget's {self.delta:.3g}: ask for a delta of at most "
+                       f"{self.unused_delta():.3g}.")
             raise self._refusal(label, Spent(epsilon, delta, "release"), why)
         return bound
 
@@ -276,6 +277,10 @@ class Accountant:
         from privsynth.accounting.compose import release_groups
 
         return math.fsum(g.delta or 0.0 for g in release_groups(self.ledger.entries))
+
+    def unused_delta(self) -> float:
+        """The budget's delta not yet stated by a release (the most a new release can state)."""
+        return max(0.0, self.delta - self._delta_used())
 
     # -- spending ---------------------------------------------------------
     def spend(self, event: Event, *, label: str, release: str = "",

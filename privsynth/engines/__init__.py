@@ -1,6 +1,8 @@
-"""Synthesis engines and their registry. Engines are imported lazily by name."""
+"""Synthesis engines, their shared template and their registry. Engines load lazily by name."""
 
-from privsynth.engines.base import Synthesizer, get, load_model, names, register
+from privsynth.engines.base import FitDetails, Synthesizer
+from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
+from privsynth.engines.registry import get, load_model, names, register
 
 
 def _privbayes() -> type[Synthesizer]:
@@ -18,4 +20,5 @@ def _dpctgan() -> type[Synthesizer]:
 register("privbayes", _privbayes)
 register("dpctgan", _dpctgan)
 
-__all__ = ["Synthesizer", "get", "load_model", "names", "register"]
+__all__ = ["FitDetails", "FitRecord", "LedgerRef", "PrivacyUnit", "Synthesizer", "get",
+           "load_model", "names", "register"]

@@ -1,31 +1,67 @@
-"""The interface every synthesis engine follows, and the registry of engines by name.
+"""The template every synthesis engine follows: fit, sample, save and load.
 
 An engine is a scikit-learn-style estimator: ``__init__`` stores parameters,
 ``fit(data, *, schema, epsilon, ...)`` learns with DP and returns ``self``,
-learned state ends in ``_``, ``sample(n, random_state=..., conditions=...)``
-draws synthetic rows (post-processing: free of privacy cost), ``save``/``load``
-use the safe model file format of :mod:`privsynth._modelfile`.
+learned state ends in ``_``, ``sample(n, random_state=...)`` draws synthetic
+rows (post-processing: free of privacy cost), ``save``/``load`` use the safe
+model file format of :mod:`privsynth._modelfile`.
+
+The public methods are *template methods* defined here once; an engine
+implements only the steps that differ:
+
+=====================  ====================================================
+``_check_params()``    validate the constructor parameters (ParameterError)
+``_fit_delta(delta)``  the delta of this fit (PrivBayes: 0; DP-SGD: > 0)
+``_check_public(...)`` refuse, from public information only, a fit that
+                       cannot succeed (sizes, resource caps, warnings)
+``_fit(...)``          learn from the data, spending through the release;
+                       returns :class:`FitDetails`
+``_draw_raw(n, rng)``  raw rows of the fitted model
+``_exact_plan``        optional exact conditional sampler (PrivBayes)
+``_to_payload()``      engine state for the model file (DP outputs only)
+``_from_payload(p)``   rebuild and validate that state
+=====================  ====================================================
+
+What ``fit`` does, in order (nothing private is read before step 4):
+
+1. check the parameters, epsilon, delta and the schema;
+2. the engine's public checks (``_check_public``);
+3. open a release on the accountant: the data set's budget must hold a
+   release of guarantee (epsilon, delta) *whatever it draws*, and the release
+   id must be new (see :meth:`~privsynth.accounting.Accountant.open_release`);
+4. conform the data to the schema; when the ledger is bound to a data set,
+   check the table's keyed fingerprint;
+5. ``_fit`` spends through the release, which holds every event to the fit's
+   own guarantee and records it in the ledger before its noise is drawn;
+6. build ``record_`` (:class:`~privsynth.engines.record.FitRecord`): the fit's
+   own composed guarantee, its ledger entries, and what reports need.
 
 Constraints and conditions (see :mod:`privsynth.constraints`) are enforced by
-the generic rejection path :meth:`Synthesizer._sample_constrained`, which any
-engine's ``sample`` can call with its raw sampler; an engine able to condition
-exactly (PrivBayes) hands it an exact raw sampler instead. After each call the
-model exposes ``constraint_stats_`` (one dict per declared rule).
+the generic rejection path :meth:`Synthesizer._sample_constrained`; an engine
+able to condition exactly (PrivBayes) provides ``_exact_plan``.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 import math
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from privsynth._checks import check_int, check_seed
+from privsynth._checks import check_epsilon as _check_epsilon
 from privsynth._limits import check_allocation
-from privsynth.accounting import Accountant
+from privsynth._modelfile import read_model, write_model
+from privsynth.accounting import Accountant, Release
 from privsynth.constraints import (
     Constraint,
     check_satisfiable,
@@ -39,16 +75,22 @@ from privsynth.engines._sampling import (
     apply_unique_keys,
     rejection_sample,
 )
+from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
 from privsynth.errors import (
     ConstraintError,
+    DataValidationError,
+    LedgerError,
+    MissingExtraError,
     ModelFileError,
     NotFittedError,
     ParameterError,
+    SchemaError,
 )
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
 
 S = TypeVar("S", bound="Synthesizer")
+log = logging.getLogger("privsynth.engines")
 
 #: Public bins of a numeric column for conditions on engines without exact
 #: conditioning: a numeric condition accepts raw rows in the value's bin (then
@@ -65,81 +107,288 @@ RawDraw = Callable[[int, np.random.Generator], pd.DataFrame]
 #: sampler without them (to measure how often they would be violated).
 ExactPlan = tuple[RawDraw, tuple[Constraint, ...], RawDraw | None]
 
-_REGISTRY: dict[str, Callable[[], type[Synthesizer]]] = {}
-
 
 def check_epsilon(epsilon: object, name: str = "epsilon") -> float:
     """Validate a user-given epsilon; returns it as a float."""
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) \
-            or not math.isfinite(epsilon) or epsilon <= 0:
-        raise ParameterError(f"{name} must be a positive finite number, got {epsilon!r}")
-    return float(epsilon)
+    return _check_epsilon(epsilon, name)
 
 
 def check_random_state(random_state: object) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
-        raise ParameterError(f"random_state must be None or a non-negative integer, "
-                             f"got {random_state!r}")
-    return int(random_state)
+    """A sampling seed: None or a non-negative integer."""
+    return check_seed(random_state)
 
 
 def check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ParameterError(f"n must be a non-negative integer number of rows, got {n!r}")
-    return int(n)
+    """A number of rows to sample: a non-negative integer."""
+    return check_int("n", n, lo=0)
+
+
+def new_release_id(engine: str) -> str:
+    """A fresh release id, e.g. ``privbayes-20261203T131500Z-3f9a``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{engine}-{stamp}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class FitDetails:
+    """What an engine's ``_fit`` reports back to the template (all DP outputs or public)."""
+
+    noisy_rows: float | None
+    description: Mapping[str, Any] = field(default_factory=dict)
+    hazards: tuple[str, ...] = ()
+    noise: tuple[str, ...] = ()
+    contents: str = ""
+
+
+def _conform(data: pd.DataFrame, schema: Schema, on_out_of_domain: str) -> pd.DataFrame:
+    """The data's schema columns, validated (errors go to the steward, never into a release)."""
+    from privsynth.backends.base import check_columns
+    from privsynth.validation import validate
+
+    check_columns(list(data.columns), schema)
+    if len(data) == 0:
+        raise DataValidationError("the data has no rows")
+    return validate(data[list(schema.names)], schema,
+                    on_out_of_domain=on_out_of_domain)  # type: ignore[arg-type]
 
 
 class Synthesizer(ABC):
-    """Base class of DP synthesizers.
-
-    Subclasses set ``name`` and implement ``_fit``, ``_sample``, ``_to_payload``
-    and ``_from_payload``. The base class validates inputs and owns the
-    accountant wiring so every engine behaves the same.
-    """
+    """Base class of DP synthesizers (see the module docstring for the template)."""
 
     name: ClassVar[str] = ""
+    #: What the model file holds, in plain words (for reports).
+    contents: ClassVar[str] = "the engine's DP outputs"
 
     # learned state (set by fit / load)
     schema_: Schema
-    accountant_: Accountant
-    epsilon_: float
-    delta_: float
+    record_: FitRecord
+    accountant_: Accountant | None
     #: set by every sample call: {"constraint", "raw_violation_share", "acceptance_rate"}
     constraint_stats_: list[dict[str, Any]]
 
+    # ------------------------------------------------------------- state
     @property
     def is_fitted(self) -> bool:
-        return hasattr(self, "schema_")
+        return hasattr(self, "record_")
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(data, schema=..., "
-                "epsilon=...) or load a saved model first"
-            )
+                "epsilon=...) or load a saved model first")
+
+    @property
+    def epsilon_(self) -> float:
+        """This release's own epsilon (its events composed alone), not the data set's total."""
+        self._check_fitted()
+        return self.record_.epsilon
+
+    @property
+    def delta_(self) -> float:
+        """This release's own delta."""
+        self._check_fitted()
+        return self.record_.delta
+
+    @property
+    def n_hat_(self) -> float:
+        """The noisy row count (a DP output)."""
+        self._check_fitted()
+        if self.record_.noisy_rows is None:
+            raise NotFittedError(f"this {type(self).__name__} has no noisy row count")
+        return self.record_.noisy_rows
+
+    @property
+    def reproducible_noise_(self) -> bool:
+        self._check_fitted()
+        return self.record_.reproducible_noise
+
+    @property
+    def hazards_(self) -> list[str]:
+        self._check_fitted()
+        return list(self.record_.hazards)
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters (public configuration, recorded in model files)."""
-        import inspect
-
         sig = inspect.signature(type(self).__init__)
         return {p: getattr(self, p) for p in sig.parameters if p != "self"}
 
+    # --------------------------------------------------------------- hooks
     @abstractmethod
-    def fit(self: S, data: pd.DataFrame, *, schema: Schema, epsilon: float,
-            accountant: Accountant | None = None, noise: Noise | None = None) -> S:
-        """Learn a DP model of ``data``; spends ``epsilon`` from ``accountant``."""
+    def _check_params(self) -> None:
+        """Raise ParameterError for invalid constructor parameters."""
+
+    def _fit_delta(self, delta: float | None, accountant: Accountant | None) -> float:
+        """The delta of this fit. Default: pure epsilon-DP (delta must be None or 0)."""
+        if delta not in (None, 0, 0.0) or isinstance(delta, bool):
+            raise ParameterError(f"{type(self).__name__} is pure epsilon-DP: delta must be None "
+                                 f"or 0, got {delta!r}")
+        return 0.0
+
+    def _check_public(self, schema: Schema, epsilon: float, delta: float,
+                      options: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Refuse, from public information only, a fit that cannot succeed."""
 
     @abstractmethod
-    def sample(self, n: int, *, random_state: int | None = None,
-               conditions: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """Draw ``n`` synthetic rows. ``random_state`` seeds sampling only, not privacy noise.
+    def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
+             **options: Any) -> FitDetails:
+        """Learn from ``data`` spending only through ``release``."""
 
-        ``conditions`` ({column: value}) restricts the rows to those values;
-        the schema's constraints always hold. Both are post-processing.
+    @abstractmethod
+    def _draw_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` raw rows of the fitted model (no conditions, no rules)."""
+
+    _exact_plan: Callable[[tuple[Constraint, ...], dict[str, Any]], ExactPlan] | None = None
+
+    @abstractmethod
+    def _to_payload(self) -> dict[str, Any]:
+        """Engine state for the model file: DP outputs only."""
+
+    @abstractmethod
+    def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
+        """Rebuild and validate the engine state read from a model file."""
+
+    @classmethod
+    def _params_from_file(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Constructor parameters as read from JSON (an engine may turn lists into tuples)."""
+        return dict(params)
+
+    # ----------------------------------------------------------------- fit
+    def fit(self: S, data: Any, *, schema: Schema, epsilon: float, delta: float | None = None,
+            accountant: Accountant | None = None, noise: Noise | None = None,
+            release: str | None = None, on_out_of_domain: str | None = None,
+            **options: Any) -> S:
+        """Learn a DP model of ``data``; the release's own guarantee is (epsilon, delta).
+
+        Parameters
+        ----------
+        data : DataFrame (or what the engine accepts)
+            The private table; its columns must match ``schema``.
+        schema : Schema
+            Public domains of the columns.
+        epsilon : float
+            This release's own guarantee: its events composed alone never
+            exceed it. The data set's total is the accountant's.
+        delta : float, optional
+            This release's delta (engines that need one; default from the engine).
+        accountant : Accountant, optional
+            The data set's accountant (e.g. a
+            :class:`~privsynth.accounting.persistent.FileAccountant`). Without
+            one the spend is recorded nowhere but in the model itself, and
+            reports say so.
+        noise : Noise, optional
+            Source of privacy noise; ``Noise.insecure_for_tests(seed)`` makes the
+            fit reproducible and NOT private.
+        release : str, optional
+            The release id stamped on the ledger entries; must be new. Default:
+            ``<engine>-<UTC time>-<random>``.
+        on_out_of_domain : {"error", "clip", "map_to_missing"}, optional
+            What to do with values outside the schema's domains. Default
+            ``"error"``, or ``"clip"`` for a DP-estimated schema (whose bounds
+            leave about 1 % of values outside by construction); the choice is
+            recorded and stated in the report.
+        **options
+            Engine-specific fit options (e.g. PrivBayes' ``backend``).
         """
+        self._check_params()
+        eps = check_epsilon(epsilon)
+        if not isinstance(schema, Schema):
+            raise SchemaError("fit needs schema=Schema(...); use privsynth.Schema.from_json")
+        fit_delta = self._fit_delta(delta, accountant)
+        policy = on_out_of_domain or ("clip" if schema.source == "dp" else "error")
+        if policy not in ("error", "clip", "map_to_missing"):
+            raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
+                                 "'clip', 'map_to_missing'")
+        self._check_public(schema, eps, fit_delta, options)
+        if accountant is not None and not isinstance(accountant, Accountant):
+            raise ParameterError("accountant must be a privsynth Accountant (or None)")
+        acct = accountant if accountant is not None \
+            else Accountant(eps, fit_delta, unit=None)
+        rel = acct.open_release(release if release is not None else new_release_id(self.name),
+                                epsilon=eps, delta=fit_delta, label=f"{type(self).__name__}.fit")
+        noise = noise if noise is not None else Noise()
+        if isinstance(data, pd.DataFrame):
+            data = _conform(data, schema, policy)
+        self._check_dataset(acct, data)
+        log.info("%s: fitting release %s at epsilon %g, delta %g", self.name, rel.release, eps,
+                 fit_delta)
+        details = self._fit(data, schema=schema, release=rel, noise=noise, **options)
+        own = rel.guarantee()
+        # The release never lets its events exceed eps (up to float rounding of sums of
+        # pieces of eps, e.g. 1.0000000000000002, while every mechanism rounds its
+        # epsilon down): state the smaller of the two.
+        stated = min(own.epsilon, eps)
+        self.schema_ = schema
+        self.accountant_ = acct
+        kind = "none" if accountant is None else acct.kind
+        self.record_ = FitRecord(
+            engine=self.name,
+            params=_jsonable_params(self.get_params()),
+            epsilon=stated,
+            delta=fit_delta,
+            method=own.method,
+            entries=rel.entries,
+            release=rel.release,
+            ledger=LedgerRef(kind, str(getattr(acct, "path", "")) or None,
+                             acct.dataset.name or None, acct.head),
+            noisy_rows=details.noisy_rows,
+            reproducible_noise=noise.reproducible,
+            hazards=details.hazards,
+            noise=details.noise,
+            contents=details.contents or self.contents,
+            description={**details.description, "on_out_of_domain": policy},
+            unit=PrivacyUnit(),
+        )
+        return self
+
+    def _check_dataset(self, acct: Accountant, data: Any) -> None:
+        """For a ledger bound to a data set, the table's keyed fingerprint must match."""
+        check = getattr(acct, "check_fingerprint", None)
+        if check is None or not acct.dataset.fingerprints:
+            return
+        key = getattr(acct, "key", None)
+        if not isinstance(data, pd.DataFrame):
+            raise LedgerError("this ledger is bound to a data set by its fingerprint, which "
+                              "privsynth checks on pandas DataFrames only for now; read the "
+                              "table with privsynth.read_table first. Nothing was spent.")
+        from privsynth.accounting.fingerprint import table_fingerprint
+
+        check(None if key is None else table_fingerprint(data, key))
+
+    # --------------------------------------------------------------- sample
+    def sample(self, n: int | None = None, *, random_state: int | None = None,
+               conditions: Mapping[str, Any] | None = None,
+               constraints: Sequence[Any] = (), max_tries: int | None = None) -> pd.DataFrame:
+        """Draw synthetic rows (post-processing: costs no privacy budget).
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of rows. Default: the model's noisy row count (a DP output),
+            so that a release never reveals the exact number of real rows.
+        random_state : int, optional
+            Seeds *sampling* only, never privacy noise.
+        conditions : mapping, optional
+            ``{column: value}``: rows with these values (exact for PrivBayes,
+            by rejection otherwise). Rows passed as conditions are outside the
+            guarantee: they are the caller's, not the model's.
+        constraints : sequence, optional
+            Extra rules for this call; the schema's rules always hold.
+        max_tries : int, optional
+            Raw rows drawn per row at most by rejection.
+        """
+        self._check_fitted()
+        if n is None:
+            rows = self.record_.noisy_rows
+            if rows is None or not math.isfinite(rows):
+                raise ParameterError("this model has no noisy row count; give n")
+            n = max(1, round(rows))
+        n = check_n(n)
+        tries = DEFAULT_MAX_TRIES if max_tries is None else check_int("max_tries", max_tries,
+                                                                      lo=1)
+        return self._sample_constrained(n, random_state=check_random_state(random_state),
+                                        draw=self._draw_raw, conditions=conditions,
+                                        constraints=constraints, max_tries=tries,
+                                        exact=self._exact_plan)
 
     def sample_conditions(self, partial: pd.DataFrame, *,
                           random_state: int | None = None) -> pd.DataFrame:
@@ -149,7 +398,8 @@ class Synthesizer(ABC):
         ----------
         partial : DataFrame
             Some of the schema's columns; a missing value (NaN/None) means
-            "not conditioned" in that row.
+            "not conditioned" in that row. These rows are the caller's: they
+            are outside the privacy guarantee.
         random_state : int, optional
             Seeds sampling only.
 
@@ -204,20 +454,19 @@ class Synthesizer(ABC):
                                             ExactPlan] | None = None) -> pd.DataFrame:
         """Sample ``n`` rows obeying the rules and ``conditions``; sets ``constraint_stats_``.
 
-        The generic path for every engine: ``draw(m, rng)`` gives ``m`` raw,
-        unconditioned rows of the model; rows violating a rule or a condition
-        are rejected (a numeric condition accepts the value's bin among
-        ``GENERIC_CONDITION_BINS`` public bins, then sets the exact value),
-        with at most ``max_tries`` raw rows per row and a
-        :class:`~privsynth.errors.ConstraintError` reporting the acceptance rate
-        when fewer than ``1 / max_tries`` pass. ``exact``, when given, returns
-        a sampler that meets the conditions (and folds some rules in) exactly.
-        Contradictory rules or conditions are refused before any drawing.
+        ``draw(m, rng)`` gives ``m`` raw, unconditioned rows of the model;
+        rows violating a rule or a condition are rejected (a numeric condition
+        accepts the value's bin among ``GENERIC_CONDITION_BINS`` public bins,
+        then sets the exact value), with at most ``max_tries`` raw rows per row
+        and a :class:`~privsynth.errors.ConstraintError` reporting the
+        acceptance rate when fewer than ``1 / max_tries`` pass. ``exact``, when
+        given, returns a sampler that meets the conditions (and folds some
+        rules in) exactly. Contradictory rules or conditions are refused
+        before any drawing.
         """
         from privsynth.binning import Discretizer
 
         schema = self.schema_
-        # about 48 bytes a cell: int64 working codes and the output frame
         check_allocation(float(n) * len(schema.columns) * SAMPLE_BYTES_PER_CELL,
                          f"a sample of {n:,} rows x {len(schema.columns)} columns")
         rules = parse_constraints(schema, constraints)
@@ -241,14 +490,50 @@ class Synthesizer(ABC):
         self.constraint_stats_ = stats
         return out
 
-    @abstractmethod
+    # ---------------------------------------------------------------- files
     def save(self, path: str | Path) -> None:
-        """Write the fitted model (DP outputs only) to ``path``."""
+        """Write the fitted model (DP outputs and its fit record only) to ``path``."""
+        self._check_fitted()
+        payload: dict[str, Any] = {
+            "params": _jsonable_params(self.get_params()),
+            "schema": self.schema_.to_dict(),
+            "record": self.record_.to_dict(),
+            **self._to_payload(),
+        }
+        write_model(path, self.name, payload)
 
     @classmethod
-    @abstractmethod
     def load(cls: type[S], path: str | Path) -> S:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save`, validating every part."""
+        from privsynth.errors import PrivsynthError
+
+        p = read_model(path, cls.name)
+        try:
+            model = cls(**cls._params_from_file(p["params"]))
+            model._check_params()
+            schema = Schema.from_dict(p["schema"])
+            record = FitRecord.from_dict(p["record"])
+            if record.engine != cls.name:
+                raise ModelFileError(f"{path}: the fit record names engine {record.engine!r}")
+            model._from_payload(p, schema)
+        except MissingExtraError:
+            raise
+        except ModelFileError as exc:
+            raise ModelFileError(f"{path}: {exc}") from exc
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError, RuntimeError,
+                PrivsynthError) as exc:
+            raise ModelFileError(f"{path}: the {cls.__name__} model is malformed: {exc}") \
+                from exc
+        model.schema_ = schema
+        model.record_ = record
+        # a loaded model carries its own ledger entries in record_; the data set's
+        # ledger is a separate file the report is given
+        model.accountant_ = None
+        return model
+
+
+def _jsonable_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
 
 
 def _condition_mask(df: pd.DataFrame, conditions: Mapping[str, Any], disc: Any) -> Any:
@@ -271,29 +556,5 @@ def _condition_mask(df: pd.DataFrame, conditions: Mapping[str, Any], disc: Any) 
     return ok
 
 
-def register(name: str, loader: Callable[[], type[Synthesizer]]) -> None:
-    """Register an engine class under ``name``; ``loader`` imports it lazily."""
-    _REGISTRY[name] = loader
-
-
-def names() -> list[str]:
-    """Names of the registered engines."""
-    return sorted(_REGISTRY)
-
-
-def get(name: str) -> type[Synthesizer]:
-    """The engine class registered as ``name`` (may raise MissingExtraError)."""
-    if name not in _REGISTRY:
-        raise ParameterError(f"unknown engine {name!r}; choose one of {names()}")
-    return _REGISTRY[name]()
-
-
-def load_model(path: str | Path) -> Synthesizer:
-    """Load any saved model, choosing the engine from the file."""
-    from privsynth._modelfile import peek_engine
-
-    engine = peek_engine(path)
-    if engine not in _REGISTRY:
-        raise ModelFileError(f"{path} holds a model of unknown engine {engine!r}; this version "
-                             f"of privsynth knows {names()}")
-    return get(engine).load(path)
+__all__ = ["FitDetails", "RawDraw", "Synthesizer", "check_epsilon", "check_n",
+           "check_random_state", "new_release_id"]

@@ -10,7 +10,9 @@ forbidden combinations of categories), rows are drawn from the exact posterior
 Only the ancestors of the evidence and rule variables need inference: every
 other variable is drawn ancestrally afterwards from its own table (its
 descendants carry no evidence, so summing them out gives one). The ancestors
-are handled by variable elimination in a greedy small-factor order; sampling
+are handled by variable elimination in a greedy small-factor order, chosen on
+the moral graph of the network (networkx) with the rules' cliques added and
+the evidence removed; sampling
 then runs the order backwards, drawing each variable from its elimination
 factor given the variables already drawn (forward filtering, backward
 sampling), which is exact.
@@ -33,6 +35,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 
 from privsynth._types import FloatArray, IntArray
@@ -146,27 +149,19 @@ class ConditionalSampler:
         self.network = list(network)
         self.tables = list(tables)
         self.evidence = {int(k): int(v) for k, v in evidence.items()}
-        parents = {c: ps for c, ps in self.network}
+        dag = nx.DiGraph()
+        dag.add_nodes_from(range(len(self.n_levels)))
+        dag.add_edges_from((p, c) for c, ps in self.network for p in ps)
         # the ancestors of everything observed or touched by a rule (inclusive)
-        relevant: set[int] = set()
-        stack = [*self.evidence, *(v for f in factors for v in f.variables)]
-        while stack:
-            v = stack.pop()
-            if v not in relevant:
-                relevant.add(v)
-                stack.extend(parents[v])
+        relevant: set[int] = {*self.evidence, *(v for f in factors for v in f.variables)}
+        for v in list(relevant):
+            relevant |= nx.ancestors(dag, v)
         self.relevant = relevant
         pool = [cpt_factor(c, ps, t, self.n_levels, self.level_to_parent).clamp(self.evidence)
                 for (c, ps), t in zip(self.network, self.tables, strict=True) if c in relevant]
         pool += [f.clamp(self.evidence) for f in factors]
         self._steps: list[tuple[int, Factor]] = []
-        hidden = sorted(relevant - set(self.evidence))
-        while hidden:
-            # greedy: eliminate the variable whose combined factor is smallest
-            v = min(hidden, key=lambda h, fs=pool: math.prod(  # type: ignore[misc]
-                self.n_levels[u] for u in {u for f in fs if h in f.variables
-                                           for u in f.variables}))
-            hidden.remove(v)
+        for v in elimination_order(dag, relevant, self.evidence, factors, self.n_levels):
             touching = [f for f in pool if v in f.variables]
             pool = [f for f in pool if v not in f.variables]
             psi = _product(touching, self.n_levels)
@@ -224,4 +219,35 @@ class ConditionalSampler:
         return lvl
 
 
-__all__ = ["MAX_FACTOR_CELLS", "ConditionalSampler", "Factor", "cpt_factor"]
+def elimination_order(dag: nx.DiGraph, relevant: set[int], evidence: Mapping[int, int],
+                      factors: Sequence[Factor], sizes: Sequence[int]) -> list[int]:
+    """Greedy elimination order of the hidden relevant variables (smallest factor first).
+
+    The interaction graph is the moral graph of the relevant part of the
+    network, plus a clique per rule factor, without the evidence. Eliminating
+    a variable builds a factor over it and its neighbours, then connects the
+    neighbours (fill-in). Ties go to the smallest variable index.
+
+    >>> g = nx.DiGraph([(0, 1), (1, 2)])
+    >>> elimination_order(g, {0, 1, 2}, {2: 0}, [], [2, 3, 2])
+    [0, 1]
+    """
+    graph = nx.moral_graph(dag.subgraph(relevant))
+    for f in factors:
+        vs = [v for v in f.variables if v in relevant]
+        graph.add_edges_from((a, b) for i, a in enumerate(vs) for b in vs[i + 1:])
+    graph.remove_nodes_from(list(evidence))
+    order: list[int] = []
+    hidden = sorted(graph.nodes)
+    while hidden:
+        v = min(hidden, key=lambda h: sizes[h] * math.prod(sizes[u] for u in graph[h]))
+        nbrs = list(graph[v])
+        graph.add_edges_from((a, b) for i, a in enumerate(nbrs) for b in nbrs[i + 1:])
+        graph.remove_node(v)
+        hidden.remove(v)
+        order.append(v)
+    return order
+
+
+__all__ = ["MAX_FACTOR_CELLS", "ConditionalSampler", "Factor", "cpt_factor",
+           "elimination_order"]

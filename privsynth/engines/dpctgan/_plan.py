@@ -1,0 +1,99 @@
+"""DP-CTGAN's privacy plan: sampling rate, steps, calibrated noise, and whether DP-SGD can learn.
+
+All inputs are public or DP outputs (the noisy row count, the release's own
+events so far); calibration is the accountant's one search
+(:func:`~privsynth.accounting.calibrate.smallest_noise`) over the *release's
+own* events, so the fit's guarantee is its own and never borrows from earlier
+releases in the ledger.
+
+>>> round_rate(0.03071), round_rate(0.177), round_rate(3.0)
+(0.031, 0.18, 1.0)
+>>> learnability(noise_multiplier=1.2, batch=1000, steps=330, n_params=30_000) > 10
+True
+>>> learnability(noise_multiplier=12.0, batch=800, steps=10, n_params=30_000) < 10
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections.abc import Sequence
+
+from privsynth.accounting import Event
+from privsynth.accounting.calibrate import discrete_gaussian_sigma, dpsgd_noise_multiplier
+from privsynth.errors import ParameterError
+
+#: Below this :func:`learnability`, DP-SGD is not expected to learn more than the
+#: noisy marginals already give (see ``docs/dpctgan.md`` for the measurements).
+MIN_LEARNABILITY = 10.0
+#: Largest useful discrete Gaussian sigma of the pair tables; beyond it they are skipped.
+MAX_MARGINAL_SIGMA = 1e4
+
+
+def round_rate(q: float) -> float:
+    """The sampling rate rounded to two significant digits, at most 1.
+
+    Rounding changes the expected batch by under 5% and makes the plan (and so
+    the calibration and composition, which are cached) the same for fits whose
+    noisy row counts differ slightly.
+    """
+    if q >= 1:
+        return 1.0
+    digits = 1 - math.floor(math.log10(q))
+    return min(1.0, round(q, digits))
+
+
+@functools.lru_cache(maxsize=64)
+def marginal_sigma(epsilon: float, delta: float, pairs: int) -> float | None:
+    """Discrete Gaussian sigma so that ``pairs`` tables are (epsilon, delta); None if useless."""
+    try:
+        sigma = discrete_gaussian_sigma(epsilon, delta, 1, count=pairs)
+    except ParameterError:
+        return None
+    return sigma if sigma <= MAX_MARGINAL_SIGMA else None
+
+
+def opacus_guess(epsilon: float, delta: float, q: float, steps: int) -> float | None:
+    """Opacus' RDP calibration (cheap, looser) as a starting point; None if it fails."""
+    try:
+        from opacus.accountants.utils import get_noise_multiplier
+    except ImportError:  # pragma: no cover - opacus is part of the gan extra
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+        try:
+            return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
+                                              sample_rate=q, steps=steps, accountant="rdp",
+                                              epsilon_tolerance=0.01 * epsilon))
+        except ValueError:
+            return None
+
+
+def dpsgd_sigma(epsilon: float, delta: float, q: float, steps: int,
+                prior: Sequence[Event]) -> float:
+    """Smallest noise multiplier with ``prior`` + DP-SGD composing to (epsilon, delta)."""
+    from privsynth.accounting import compose
+
+    spent = compose(list(prior), delta).epsilon
+    guess = opacus_guess(max(epsilon - spent, 0.05 * epsilon), delta, q, steps)
+    start = 0.95 * guess if guess is not None else 1.0  # PLD is tighter than RDP
+    return dpsgd_noise_multiplier(epsilon, delta, sampling_rate=q, steps=steps,
+                                  prior=tuple(prior), start=start)
+
+
+def learnability(*, noise_multiplier: float, batch: float, steps: int, n_params: int) -> float:
+    """A signal-to-noise figure of a DP-SGD run, from public quantities only.
+
+    The clipped mean gradient of a batch of ``batch`` records has norm at most
+    the clipping norm C, spread over ``n_params`` coordinates (about
+    C / sqrt(n_params) each), while the noise adds ``sigma C / batch`` per
+    coordinate; ``steps`` steps average it down by sqrt(steps):
+    ``sqrt(steps) * batch / (sigma * sqrt(n_params))``.
+    """
+    return math.sqrt(steps) * batch / (noise_multiplier * math.sqrt(max(n_params, 1)))
+
+
+__all__ = ["MAX_MARGINAL_SIGMA", "MIN_LEARNABILITY", "dpsgd_sigma", "learnability",
+           "marginal_sigma", "opacus_guess", "round_rate"]

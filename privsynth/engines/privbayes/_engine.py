@@ -1,0 +1,369 @@
+"""PrivBayes: a differentially private Bayesian network (Zhang et al., ACM TODS 2017).
+
+How the budget ``epsilon`` is spent (every draw is one ledger entry of the release):
+
+1. ``marginal_share``: noisy one-way histograms, on public fine bins, of the
+   columns with more than ``max_parent_levels`` codes. They are post-processed
+   into *levels* (:mod:`._levels`), the network's variables, and the
+   distribution of fine bins within each level, used when sampling. Their sum
+   also gives a noisy row count; no exact count is ever used.
+2. ``structure_share``: the network (:mod:`._structure`), one
+   exponential-mechanism draw per column.
+3. the rest: one noisy joint table per (child, parents), discrete Laplace,
+   with budget proportional to the square root of the table size (minimizes
+   the total expected L1 error); made consistent and normalized into
+   conditionals (:mod:`._tables`).
+
+Every event is pure epsilon-DP and they add up to exactly ``epsilon``.
+Sampling is ancestral and vectorized (:mod:`._draw`), or exact conditional
+(:mod:`._inference`); it is post-processing of DP outputs and costs no
+budget. ``random_state`` seeds sampling only, never privacy noise.
+
+>>> import pandas as pd
+>>> from privsynth.schema import Schema
+>>> schema = Schema.from_dict({"columns": [
+...     {"name": "a", "kind": "categorical", "categories": ["x", "y"]},
+...     {"name": "b", "kind": "integer", "lower": 0, "upper": 9}]})
+>>> df = pd.DataFrame({"a": ["x", "y"] * 50, "b": list(range(10)) * 10})
+>>> model = PrivBayes().fit(df, schema=schema, epsilon=1.0)
+>>> model.sample(5, random_state=0).shape
+(5, 2)
+>>> model.epsilon_, model.record_.ledger.kind
+(1.0, 'none')
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from privsynth import mechanisms
+from privsynth._checks import check_int, check_number
+from privsynth._limits import check_allocation
+from privsynth._types import FloatArray
+from privsynth.accounting import Release
+from privsynth.backends import Clique, open_backend
+from privsynth.engines.base import FitDetails, Synthesizer
+from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
+from privsynth.engines.privbayes._levels import Levels, make_levels
+from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
+from privsynth.engines.privbayes._tables import conditional
+from privsynth.errors import ModelFileError, ParameterError
+from privsynth.mechanisms import Noise
+from privsynth.binning import Discretizer
+from privsynth.columns import CategoricalColumn
+from privsynth.schema import Schema
+
+log = logging.getLogger("privsynth.engines.privbayes")
+
+# int64 counts, int64 noisy counts, float64 projection and float64 table
+_TABLE_BYTES_PER_CELL = 32
+
+CONTENTS = ("the public schema, the engine's parameters, the learned network structure and "
+            "the noisy conditional tables (all DP outputs)")
+NOISE = ("exact discrete Laplace noise on every count (integer arithmetic, no floating-point "
+         "sampling)", "the exponential mechanism sampled exactly by rejection")
+
+
+class PrivBayes(Synthesizer):
+    """Differentially private Bayesian network synthesizer.
+
+    Parameters
+    ----------
+    degree : int or None, default None
+        Most parents per attribute. ``None`` chooses it from the data size and
+        budget by the paper's theta-usefulness rule (up to ``max_degree``).
+    structure_share : float, default 0.3
+        Share of epsilon for learning the network structure.
+    marginal_share : float, default 0.1
+        Share of epsilon for one-way histograms used to choose levels.
+    theta : float, default 4.0
+        Usefulness threshold: a table is allowed when its expected count per
+        cell is at least ``theta`` times the noise scale.
+    max_bins : int, default 128
+        Public bins of a numeric column (see :class:`~privsynth.binning.Discretizer`).
+    max_levels : int, default 16
+        Most levels of an attribute as a child in the network.
+    max_parent_levels : int, default 8
+        Most levels of an attribute when it is a parent.
+    max_degree : int, default 3
+        Upper limit on the degree chosen when ``degree`` is None.
+    max_clique_cells : int, default 1_000_000
+        Hard cap on the cells of one table (a resource limit).
+    structure_rows : int, default 200_000
+        Above this (noisy) row count, structure scores are computed on a
+        Poisson subsample (which only strengthens privacy).
+    verbose : bool, default False
+        Log progress at INFO level (logger ``privsynth.engines.privbayes``).
+    """
+
+    name = "privbayes"
+    contents = CONTENTS
+
+    def __init__(
+        self,
+        degree: int | None = None,
+        structure_share: float = 0.3,
+        marginal_share: float = 0.1,
+        theta: float = 4.0,
+        max_bins: int = 128,
+        max_levels: int = 16,
+        max_parent_levels: int = 8,
+        max_degree: int = 3,
+        max_clique_cells: int = 1_000_000,
+        structure_rows: int = 200_000,
+        verbose: bool = False,
+    ) -> None:
+        self.degree = degree
+        self.structure_share = structure_share
+        self.marginal_share = marginal_share
+        self.theta = theta
+        self.max_bins = max_bins
+        self.max_levels = max_levels
+        self.max_parent_levels = max_parent_levels
+        self.max_degree = max_degree
+        self.max_clique_cells = max_clique_cells
+        self.structure_rows = structure_rows
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        where = "PrivBayes"
+        check_int("degree", self.degree, lo=0, where=where, none_ok=True)
+        for share in ("structure_share", "marginal_share"):
+            check_number(share, getattr(self, share), lo=0, hi=1, hi_open=True, where=where)
+        if self.structure_share + self.marginal_share >= 1:
+            raise ParameterError("PrivBayes: structure_share + marginal_share must be below 1 "
+                                 "(the rest pays for the conditional tables)")
+        check_number("theta", self.theta, lo=0, lo_open=True, where=where)
+        for name, lo in (("max_bins", 2), ("max_levels", 2), ("max_parent_levels", 2),
+                         ("max_degree", 0), ("max_clique_cells", 2), ("structure_rows", 1000)):
+            check_int(name, getattr(self, name), lo=lo, where=where)
+        if not isinstance(self.verbose, bool):
+            raise ParameterError(f"PrivBayes: verbose={self.verbose!r}; allowed: True or False")
+
+    def _check_public(self, schema: Schema, epsilon: float, delta: float,
+                      options: Mapping[str, Any]) -> None:
+        unknown = sorted(set(options) - {"backend", "backend_options"})
+        if unknown:
+            raise ParameterError(f"PrivBayes.fit got unknown option(s) {unknown}; allowed: "
+                                 "backend, backend_options")
+        # counts, noise and float copies of the largest table allowed (before any data)
+        check_allocation(float(self.max_clique_cells) * _TABLE_BYTES_PER_CELL,
+                         f"one table of up to {self.max_clique_cells:,} cells "
+                         "(max_clique_cells)")
+
+    # --------------------------------------------------------------------- fit
+    def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
+             backend: str | None = None,
+             backend_options: dict[str, Any] | None = None) -> FitDetails:
+        if self.verbose:
+            _verbose_logging()
+        eps = release.epsilon
+        disc = Discretizer(schema, max_bins=self.max_bins)
+        # Every pass over the rows goes through the backend; it returns exact
+        # counts only, and all noise below is drawn here, in the driver.
+        counter = open_backend(data, disc, backend, **(backend_options or {}))
+        d = len(disc.sizes)
+        sizes = np.asarray(disc.sizes, dtype=np.int64)
+        hists = counter.histograms()
+        log.info("encoded %d columns (%s backend)", d, counter.name)
+
+        # ---- 1. one-way histograms -> levels (and noisy n)
+        need_hist = [j for j in range(d) if sizes[j] > self.max_parent_levels]
+        eps_marg = eps * self.marginal_share if need_hist else 0.0
+        eps_n = 0.0 if need_hist else eps * 0.01
+        eps_struct = eps * self.structure_share if d > 1 else 0.0
+        eps_tables = eps - eps_marg - eps_n - eps_struct
+
+        levels: list[Levels] = []
+        # Every noisy histogram's sum estimates n; its variance grows with its cell count
+        # (same epsilon for all), so the inverse-variance weighted mean of the sums is the
+        # best free estimate (post-processing, no extra budget).
+        sum_num = sum_den = 0.0
+        per_hist = eps_marg / len(need_hist) if need_hist else 0.0
+        for j in range(d):
+            col = schema.columns[j]
+            if j in need_hist:
+                noisy = mechanisms.discrete_laplace(
+                    hists[j], epsilon=per_hist, accountant=release,
+                    label=f"privbayes/marginal/{col.name}", noise=noise)
+                sum_num += float(noisy.sum()) / sizes[j]
+                sum_den += 1.0 / sizes[j]
+                levels.append(make_levels(
+                    noisy.astype(np.float64), missing_code=disc.bins[j].missing_code,
+                    categorical=isinstance(col, CategoricalColumn), max_levels=self.max_levels,
+                    max_parent_levels=self.max_parent_levels))
+            else:
+                levels.append(Levels.identity(int(sizes[j])))
+        if sum_den > 0:
+            n_hat = sum_num / sum_den
+        else:
+            n_hat = float(mechanisms.noisy_count(int(hists[0].sum()), epsilon=eps_n,
+                                                 accountant=release,
+                                                 label="privbayes/row_count", noise=noise))
+        n_hat = max(n_hat, 1.0)
+        log.info("levels chosen; noisy row count %.0f", n_hat)
+
+        # ---- 2. structure
+        cap = int(min(self.max_clique_cells, max(n_hat * (eps_tables / d) / self.theta, 2)))
+        fixed = self.degree is not None
+        network = learn_structure(
+            counter, levels, epsilon=eps_struct, n_hat=n_hat,
+            k_max=self.degree if fixed else self.max_degree,  # type: ignore[arg-type]
+            limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
+            structure_rows=self.structure_rows, budget=release, noise=noise,
+            names=schema.names)
+
+        # ---- 3. conditional tables
+        n_lv = [lev.n_levels for lev in levels]
+        n_pv = [lev.n_parent_levels for lev in levels]
+        cells = [n_lv[c] * int(np.prod([n_pv[p] for p in ps], dtype=np.int64))
+                 for c, ps in network]
+        # After the structure was charged (its spending stays on the ledger); every
+        # table is below max_clique_cells, checked before the data was touched.
+        check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
+                         f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
+        weights = np.sqrt(np.asarray(cells, dtype=np.float64))
+        eps_each = list(eps_tables * weights / weights.sum())
+        eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])
+        tables: list[FloatArray] = []
+        # one pass over the rows for all tables: fine code -> child level / parent level
+        fine_pv = [lev.level_to_parent[lev.fine_to_level] for lev in levels]
+        exact = counter.joint_counts([
+            Clique((child, *parents),
+                   (levels[child].fine_to_level, *(fine_pv[p] for p in parents)),
+                   (n_lv[child], *(n_pv[p] for p in parents)))
+            for child, parents in network])
+        counter.close()
+        names = schema.names
+        for (child, parents), e_i, counts in zip(network, eps_each, exact, strict=True):
+            noisy = mechanisms.discrete_laplace(
+                counts, epsilon=e_i, accountant=release, noise=noise,
+                label=f"privbayes/table/{names[child]}|{','.join(names[p] for p in parents)}")
+            tables.append(conditional(noisy, n_lv[child], [n_pv[p] for p in parents], 1.0 / e_i))
+        log.info("conditional tables drawn")
+
+        self.levels_ = levels
+        self.network_ = network
+        self.tables_ = tables
+        self.clique_cap_ = cap
+        self._discretizer = disc
+        return FitDetails(noisy_rows=n_hat, description=self.describe(n_hat), noise=NOISE,
+                          contents=CONTENTS)
+
+    # ------------------------------------------------------------------ sample
+    def _draw_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Plain ancestral sampling of the network (no conditions, no rules)."""
+        lvl = ancestral_levels(self.network_, self.tables_, self.levels_, n, rng)
+        return self._decode_levels(lvl, {}, rng)
+
+    def _decode_levels(self, lvl: Any, fixed: Mapping[int, int],
+                       rng: np.random.Generator) -> pd.DataFrame:
+        """Rows from network levels; columns in ``fixed`` take that fine code."""
+        fine = np.empty_like(lvl)
+        for j, lev in enumerate(self.levels_):
+            fine[:, j] = fixed[j] if j in fixed else draw_within(lev, lvl[:, j], rng)
+        return self._discretizer.decode(fine, rng)
+
+    def _exact_plan(self, rules: tuple[Any, ...], conditions: Mapping[str, Any]) -> Any:
+        from privsynth.engines.privbayes._conditions import exact_plan
+
+        return exact_plan(self, rules, conditions)
+
+    # ------------------------------------------------------------------ files
+    def _to_payload(self) -> dict[str, Any]:
+        return {
+            "network": [[c, list(ps)] for c, ps in self.network_],
+            "tables": list(self.tables_),
+            "levels": [{"fine_to_level": lev.fine_to_level, "level_to_parent": lev.level_to_parent,
+                        "within": lev.within} for lev in self.levels_],
+        }
+
+    def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
+        disc = Discretizer(schema, max_bins=self.max_bins)
+        levels = [Levels(np.asarray(x["fine_to_level"], np.int64),
+                         np.asarray(x["level_to_parent"], np.int64),
+                         np.asarray(x["within"], np.float64)) for x in payload["levels"]]
+        network = [(int(c), tuple(int(q) for q in ps)) for c, ps in payload["network"]]
+        tables = [np.asarray(t, np.float64) for t in payload["tables"]]
+        _validate_model(disc, levels, network, tables)
+        self.levels_ = levels
+        self.network_ = network
+        self.tables_ = tables
+        self.clique_cap_ = 0
+        self._discretizer = disc
+
+    # ---------------------------------------------------------------- describe
+    def network_graph(self) -> nx.DiGraph:
+        """The learned network as a networkx DAG over column names (for reports)."""
+        self._check_fitted()
+        return network_graph(self.network_, self.schema_.names)
+
+    def describe(self, n_hat: float | None = None) -> dict[str, Any]:
+        """The learned network for reports: edges, degrees and coarsened columns."""
+        names = self.schema_.names if hasattr(self, "schema_") else None
+        if names is None and hasattr(self, "_discretizer"):
+            names = self._discretizer.schema.names
+        assert names is not None
+        coarsened = [names[j] for j, lev in enumerate(self.levels_)
+                     if lev.n_levels < len(lev.fine_to_level)]
+        rows = n_hat if n_hat is not None else self.record_.noisy_rows
+        return {
+            "network": [{"child": names[c], "parents": [names[p] for p in ps]}
+                        for c, ps in self.network_],
+            "degree": max((len(ps) for _, ps in self.network_), default=0),
+            "coarsened_columns": coarsened,
+            "noisy_row_count": rows,
+        }
+
+
+def _verbose_logging() -> None:
+    """``verbose=True``: show this engine's INFO logs on stderr (once)."""
+    logger = logging.getLogger("privsynth")
+    if not any(getattr(h, "_privsynth_verbose", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(name)s] %(message)s"))
+        handler._privsynth_verbose = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
+def _validate_model(disc: Discretizer, levels: list[Levels], network: Network,
+                    tables: list[FloatArray]) -> None:
+    d = len(disc.sizes)
+    if len(levels) != d or len(tables) != len(network):
+        raise ModelFileError("the model's levels or tables do not match its schema")
+    if sorted(c for c, _ in network) != list(range(d)):
+        raise ModelFileError("the model's network does not cover every column exactly once")
+    seen: set[int] = set()
+    for (child, parents), table in zip(network, tables, strict=True):
+        if any(p not in seen for p in parents):
+            raise ModelFileError("the model's network is not in ancestral order")
+        seen.add(child)
+        lev = levels[child]
+        if len(lev.fine_to_level) != disc.sizes[child] or len(lev.within) != disc.sizes[child]:
+            raise ModelFileError("the model's levels do not match the schema's bins")
+        if lev.fine_to_level.min() < 0 or lev.level_to_parent.min() < 0 \
+                or len(lev.level_to_parent) != lev.n_levels:
+            raise ModelFileError("the model's level maps are invalid")
+        rows = math.prod(levels[p].n_parent_levels for p in parents)
+        if table.shape != (rows, lev.n_levels):
+            raise ModelFileError("a conditional table has the wrong shape")
+        if not np.all(np.isfinite(table)) or table.min() < 0 \
+                or not np.allclose(table.sum(axis=1), 1.0, atol=1e-6):
+            raise ModelFileError("a conditional table is not a probability table")
+        if not np.all(np.isfinite(lev.within)) or lev.within.min() < 0:
+            raise ModelFileError("a within-level distribution is invalid")
+    if not nx.is_directed_acyclic_graph(network_graph(network)):  # implied; kept explicit
+        raise ModelFileError("the model's network has a cycle")
+
+
+__all__ = ["PrivBayes"]
