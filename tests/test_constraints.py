@@ -30,7 +30,7 @@ from privsynth.constraints import (
     parse_formula,
 )
 from privsynth.engines.privbayes._inference import ConditionalSampler
-from privsynth.engines.base import Synthesizer
+from privsynth.engines.base import FitDetails, Synthesizer
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import ConstraintError, SchemaError
 from privsynth.mechanisms import Noise
@@ -357,21 +357,22 @@ TOY = Schema.from_dict({"columns": [
 
 
 class _Uniform(Synthesizer):
-    """A stand-in engine (no DP model): independent uniform values in the schema's domains."""
+    """A stand-in engine (no DP model): independent uniform values in the schema's domains.
+
+    It implements only the template's hooks, so sampling runs the generic rejection path
+    of the base class (no exact conditioning).
+    """
 
     name = "uniform-test"
 
-    def fit(self, data: pd.DataFrame, *, schema: Schema, epsilon: float,
-            accountant: Accountant | None = None, noise: Noise | None = None) -> _Uniform:
-        self.schema_ = schema
-        return self
+    def _check_params(self) -> None:
+        pass
 
-    def sample(self, n: int, *, random_state: int | None = None,
-               conditions: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        return self._sample_constrained(n, random_state=random_state, conditions=conditions,
-                                        draw=self._raw)
+    def _fit(self, data: Any, *, schema: Schema, release: Any, noise: Noise,
+             **options: Any) -> FitDetails:
+        return FitDetails(noisy_rows=None)  # learns nothing, spends nothing
 
-    def _raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    def _draw_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 366, n), unit="D")
         days2 = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 547, n), unit="D")
         return pd.DataFrame({
@@ -381,12 +382,16 @@ class _Uniform(Synthesizer):
             "y": np.round(rng.random(n) * 50, 2), "total": np.round(rng.random(n) * 200, 2),
             "start": days, "end": days2})
 
-    def save(self, path: str | Path) -> None:
-        raise NotImplementedError
+    def _to_payload(self) -> dict[str, Any]:
+        return {}
 
-    @classmethod
-    def load(cls, path: str | Path) -> _Uniform:
-        raise NotImplementedError
+    def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
+        pass
+
+
+def _some_rows() -> pd.DataFrame:
+    """A few rows in the toy schema's domains (the stand-in learns nothing from them)."""
+    return _Uniform()._draw_raw(5, np.random.default_rng(0))
 
 
 TOY_RULES: list[dict[str, Any]] = [
@@ -403,7 +408,7 @@ TOY_RULES: list[dict[str, Any]] = [
 
 @pytest.fixture()
 def toy_model() -> _Uniform:
-    return _Uniform().fit(pd.DataFrame(), schema=TOY.with_constraints(*TOY_RULES),
+    return _Uniform().fit(_some_rows(), schema=TOY.with_constraints(*TOY_RULES),
                           epsilon=1.0)
 
 
@@ -442,7 +447,7 @@ def test_rejection_gives_up_with_the_rate(toy_model: _Uniform) -> None:
     # x < y with y conditioned on its lowest bin: x must be 0 and y tiny; rare but possible
     schema = TOY.with_constraints({"kind": "order", "columns": ["y", "x"], "strict": True},
                               {"kind": "order", "columns": ["x", "y"]})
-    model = _Uniform().fit(pd.DataFrame(), schema=schema, epsilon=1.0)
+    model = _Uniform().fit(_some_rows(), schema=schema, epsilon=1.0)
     t0 = time.perf_counter()
     with pytest.raises(ConstraintError, match=r"only 0\.000% of raw rows .*1/max_tries"):
         model.sample(100, random_state=0)
@@ -466,7 +471,7 @@ def test_rejection_gives_up_with_the_rate(toy_model: _Uniform) -> None:
 ])
 def test_contradictions_raise_promptly(rules: list[dict[str, Any]],
                                        conditions: dict[str, Any] | None, match: str) -> None:
-    model = _Uniform().fit(pd.DataFrame(), schema=TOY.with_constraints(*rules), epsilon=1.0)
+    model = _Uniform().fit(_some_rows(), schema=TOY.with_constraints(*rules), epsilon=1.0)
     t0 = time.perf_counter()
     with pytest.raises(ConstraintError, match=match):
         model.sample(50, random_state=0, conditions=conditions)

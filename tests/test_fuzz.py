@@ -548,7 +548,7 @@ def test_model_file_structural_tampering_is_refused(model_bytes: bytes, tmp_path
     arrays = [p for p in _paths(doc) if p and p[-1] == "__ndarray__"]
     arr_path = arrays[0][:-1]
     if edit == "version":
-        doc["version"] = 2
+        doc["version"] = 99
     elif edit == "format":
         doc["format"] = "something.else"
     elif edit == "engine":
@@ -697,19 +697,34 @@ def _ledger_from_text(raw: bytes) -> None:
 
 
 def _reseal_ledger(doc: dict[str, Any]) -> dict[str, Any]:
-    """Recompute the ledger's digest after an edit, as a forger would (see Accountant.digest)."""
-    budget, entries = doc.get("budget"), doc.get("entries")
-    if not isinstance(budget, dict):
-        return doc
+    """Recompute the genesis, the chain and the head after an edit, as a forger would
+    (following the hash recipes of docs/accounting.md)."""
+    def canon(obj: Any) -> str:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          allow_nan=False)
+
     try:
-        canon_budget = json.dumps({"epsilon": budget.get("epsilon"),
-                                   "delta": budget.get("delta", 0.0)}, sort_keys=True)
-        canon_entries = json.dumps(entries, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError):
+        header = {k: doc.get(k) for k in ("format", "version", "budget", "dataset", "unit")}
+        genesis = hashlib.sha256(("privsynth.ledger.genesis.v2\n" + canon(header))
+                                 .encode()).hexdigest()
+        entries = doc.get("entries")
+        prev = genesis
+        chained = []
+        for e in entries if isinstance(entries, list) else []:
+            if not isinstance(e, dict):
+                chained.append(e)
+                continue
+            body = {k: v for k, v in e.items() if k != "id"}
+            body["prev"] = prev
+            prev = hashlib.sha256(("privsynth.ledger.entry.v2\n" + canon(body))
+                                  .encode()).hexdigest()
+            chained.append({**body, "id": prev})
+    except (TypeError, ValueError, RecursionError):
         return doc
-    entries_digest = hashlib.sha256(canon_entries.encode()).hexdigest()
-    return {**doc, "sha256": hashlib.sha256(f"{canon_budget}|{entries_digest}".encode())
-            .hexdigest()}
+    out = {**doc, "genesis": genesis, "head": prev}
+    if isinstance(entries, list):
+        out["entries"] = chained
+    return out
 
 
 @_fuzz(150, raw=_mutations(LEDGER_BYTES))

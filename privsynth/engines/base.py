@@ -210,7 +210,8 @@ class Synthesizer(ABC):
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters (public configuration, recorded in model files)."""
         sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+        return {name: getattr(self, name) for name, p in sig.parameters.items()
+                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
     # --------------------------------------------------------------- hooks
     @abstractmethod

@@ -44,6 +44,6 @@ def ledger_section(accountant: Any) -> dict[str, Any]:
                   "method": spent.method,
                   "method_text": METHOD_TEXT.get(spent.method, "no composition (no events)")},
         "entries": entries,
-        "sha256": doc.get("sha256"),
+        "sha256": doc.get("head"),  # the chain head (H2 renames it in phase 2)
         "libraries": jsonable(doc.get("libraries", {})),
     }
