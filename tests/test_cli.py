@@ -276,16 +276,16 @@ def test_fit_charges_the_ledger_file_before_each_noise_draw(
 def test_a_fit_that_fails_after_spending_says_so_and_keeps_the_spend(
         run: Run, files: dict[str, Path], ledger: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    original = PrivBayes._make_levels
+    original = mechanisms.discrete_laplace
     calls = {"n": 0}
 
-    def crash(self: PrivBayes, *args: object, **kwargs: object) -> object:
+    def crash(*args: object, **kwargs: object) -> object:
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 3:  # after two noisy histograms were charged and drawn
             raise ParameterError("simulated failure half-way through the fit")
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(PrivBayes, "_make_levels", crash)
+    monkeypatch.setattr(mechanisms, "discrete_laplace", crash)
     code, _, err = run("fit", files["adult"], "--schema", files["adult_schema"],
                        "--epsilon", "0.5", "--ledger", ledger, "--out", tmp_path / "m.json")
     assert code == 2
@@ -921,7 +921,7 @@ def test_fit_dry_run_prints_the_charge_and_reads_no_data_row(
     assert code == 0, err
     assert "would charge  epsilon 0.5 to" in out and "as release 'r1'" in out
     assert "ledger now    epsilon 0.25 of 1 spent (remaining 0.75)" in out
-    assert "after the fit epsilon 0.75 of 1 spent (remaining 0.25)" in out
+    assert "after the fit epsilon at most 0.75 of 1 spent (remaining at least 0.25)" in out
     assert ledger.read_bytes() == before and not (tmp_path / "m.json").exists()
     # what the real fit would refuse, the dry run refuses the same way
     code, _, err = run(*argv, "--epsilon", "0.9")

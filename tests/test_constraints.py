@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.accounting import Accountant
 from privsynth.constraints import (
     AllowedCombinations,
     Conditional,
@@ -29,9 +28,9 @@ from privsynth.constraints import (
     parse_constraints,
     parse_formula,
 )
-from privsynth.engines.privbayes._inference import ConditionalSampler
 from privsynth.engines.base import FitDetails, Synthesizer
 from privsynth.engines.privbayes import PrivBayes
+from privsynth.engines.privbayes._inference import ConditionalSampler
 from privsynth.errors import ConstraintError, SchemaError
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema

@@ -13,7 +13,6 @@ tests; this module adds the cross-process and file-level checks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -78,7 +77,7 @@ _FINGERPRINT = textwrap.dedent("""
                 hashlib.sha256(csv.encode()).hexdigest())
 """)
 _ns: dict[str, Any] = {}
-exec(_FINGERPRINT, _ns)  # noqa: S102 - the test's own source, shared with the child
+exec(_FINGERPRINT, _ns)
 _fingerprint = _ns["_fingerprint"]
 
 

@@ -359,8 +359,8 @@ class Accountant:
         acct = cls._from_header(data)
         if data.get("genesis") != acct.genesis:
             raise LedgerError("the ledger's genesis does not match its budget and data-set "
-                              "header: the header was edited. Refusing to use it; restore it "
-                              "from a backup.")
+                              "header: the header was edited or corrupted. Refusing to use it; "
+                              "restore it from a backup.")
         try:
             acct.ledger = Ledger.from_dict(data.get("entries"), genesis=acct.genesis)  # type: ignore[arg-type]
         except TypeError as exc:  # e.g. an unhashable event kind; the ledger is malformed

@@ -39,11 +39,10 @@ import contextlib
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterator
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,6 +74,15 @@ class Spent:
     method: str
 
 
+@lru_cache(maxsize=128)
+def _event_pld(event: Event, count: int) -> Any:
+    """The PLD of ``count`` compositions of ``event`` (cached: calibration searches compose
+    the same earlier events with many candidate noise levels)."""
+    with np.errstate(over="ignore", under="ignore"):
+        one = event.to_pld()
+        return one.self_compose(count) if count > 1 else one
+
+
 @lru_cache(maxsize=512)
 def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
     """Epsilon at ``delta`` of the PLD composition of (event, multiplicity) pairs."""
@@ -83,9 +91,7 @@ def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
     # overflow inside the discrete Laplace PLD; the (pessimistic) result is still right.
     with np.errstate(over="ignore", under="ignore"):
         for event, count in events:
-            one = event.to_pld()
-            if count > 1:
-                one = one.self_compose(count)
+            one = _event_pld(event, count)
             total = one if total is None else total.compose(one)
         if total is None:
             return 0.0

@@ -487,7 +487,7 @@ def default_key_path(ledger: str | Path) -> Path:
 
 
 def _load_key(ledger: Path, key: bytes | str | Path | None) -> bytes | None:
-    from privsynth.accounting.fingerprint import key_id, read_key
+    from privsynth.accounting.fingerprint import read_key
 
     if isinstance(key, bytes):
         out: bytes | None = key
@@ -508,6 +508,6 @@ __all__ = [
     "LedgerRolledBackError",
     "default_key_path",
     "lock_path",
-    "state_dir",
     "read_ledger",
+    "state_dir",
 ]

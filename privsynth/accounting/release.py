@@ -43,18 +43,19 @@ if TYPE_CHECKING:
     from privsynth.accounting.accountant import Accountant
 
 _REL_TOL = 1e-9
-_RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
+_RELEASE_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ._:@+/-]{0,126}[A-Za-z0-9._:@+/-])?$")
 
 
 def check_release_id(release: object) -> str:
-    """A release id: 1-128 letters, digits and ``._:@+-``, starting with a letter or digit.
+    """A release id: 1-128 letters, digits, spaces and ``._:@+/-``, starting with a letter or
+    digit and not ending with a space.
 
     >>> check_release_id("adult-2024-05")
     'adult-2024-05'
     """
     if not isinstance(release, str) or not _RELEASE_ID.match(release):
         raise ParameterError(
-            f"release={release!r}; allowed: 1 to 128 letters, digits and . _ : @ + -, "
+            f"release={release!r}; allowed: 1 to 128 letters, digits, spaces and . _ : @ + / -, "
             "starting with a letter or digit (e.g. 'adult-2024-05')")
     return release
 

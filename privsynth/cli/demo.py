@@ -134,8 +134,9 @@ def demo(args: argparse.Namespace) -> int:
         if args.train_rows is not None:
             # a fixed, data-independent subset (the first rows): quicker trials, same DP unit
             train = train.iloc[:args.train_rows].reset_index(drop=True)
-        with FileAccountant.locked(files["ledger.json"], release=release) as acct:
-            model.fit(train, schema=schema, epsilon=args.epsilon, accountant=acct)
+        with FileAccountant.locked(files["ledger.json"]) as acct:
+            model.fit(train, schema=schema, epsilon=args.epsilon, accountant=acct,
+                      release=release)
             spent = acct.spent()
         model.save(files[f"model.{args.engine}.json"])
     n_rows = args.rows if args.rows is not None else max(1, round(model.n_hat_))

@@ -56,7 +56,6 @@ def register(sub: Subparsers, common: Parser) -> None:
 
 def fit(args: argparse.Namespace) -> int:
     """Check everything declared, then read the data, charge the ledger and fit."""
-    from privsynth.accounting import PureDPEvent
     from privsynth.accounting.persistent import FileAccountant, read_ledger
 
     progress = Progress(3)
@@ -69,24 +68,24 @@ def fit(args: argparse.Namespace) -> int:
     # meanwhile.
     ledger = read_ledger(args.ledger)
     check_new_release(ledger, release, args.ledger)
-    after = ledger.check([PureDPEvent(args.epsilon, mechanism=args.engine)],
-                         label=f"fit {args.engine}")
+    plan = model.plan_fit(schema=schema, epsilon=args.epsilon, delta=args.delta,
+                          accountant=ledger, release=release,
+                          on_out_of_domain=args.out_of_domain)
     data_path = need_file(args.data, "data file", DataValidationError)
     if args.dry_run:
-        return _dry_run(args, ledger, after, schema, release, out)
+        return _dry_run(args, ledger, plan, schema, release, out)
     with progress.step(f"reading and validating {data_path.name}"):
         data = read_data(args.data, "data file", schema=schema,
                          missing_values=missing_tokens(args),
-                         on_out_of_domain=args.out_of_domain)
-    kwargs: dict[str, Any] = {} if args.delta is None else {"delta": args.delta}
+                         on_out_of_domain=plan.on_out_of_domain)
     with progress.step(f"fitting {args.engine} (epsilon {args.epsilon:g}); the ledger is "
                        "charged before any noise is drawn"), \
-            FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout,
-                                  release=release) as acct:
+            FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout) as acct:
         check_new_release(acct, release, args.ledger)  # again, under the lock
         before = len(acct.ledger)
         try:
-            model.fit(data, schema=schema, epsilon=args.epsilon, accountant=acct, **kwargs)
+            model.fit(data, schema=schema, epsilon=args.epsilon, delta=args.delta,
+                      accountant=acct, release=release, on_out_of_domain=plan.on_out_of_domain)
         except BaseException as exc:
             if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
                 spent = acct.spent([e.event for e in acct.ledger.entries[before:]])
@@ -96,13 +95,14 @@ def fit(args: argparse.Namespace) -> int:
         total, left = acct.spent(), acct.remaining()
     with progress.step(f"writing {out.name}"):
         model.save(out)
-    print(f"fitted {args.engine}: release {release!r} spent epsilon {args.epsilon:g}; ledger "
-          f"{args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} (remaining "
-          f"{left.epsilon:.4g}); model written to {out}")
+    own = f"epsilon {model.epsilon_:.4g}" + (f", delta {model.delta_:.3g}" if model.delta_ else "")
+    print(f"fitted {args.engine}: release {release!r}, its own guarantee {own}; the data "
+          f"set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} "
+          f"(remaining {left.epsilon:.4g}); model written to {out}")
     return EXIT_OK
 
 
-def _dry_run(args: argparse.Namespace, ledger: Any, after: Any, schema: Any, release: str,
+def _dry_run(args: argparse.Namespace, ledger: Any, plan: Any, schema: Any, release: str,
              out: Any) -> int:
     """Print the plan of a fit whose every declared input was checked; read no data row."""
     from privsynth.schema_import import read_header
@@ -114,16 +114,17 @@ def _dry_run(args: argparse.Namespace, ledger: Any, after: Any, schema: Any, rel
         raise DataValidationError(
             f"data file {args.data}: its header does not match the schema: missing {missing}, "
             f"not in the schema {extra}; the fit would be refused (nothing was spent)")
+    after = plan.ledger_bound
     now = ledger.spent()
-    delta = f", delta {args.delta:g}" if args.delta is not None else ""
+    delta = f", delta {plan.delta:g}" if plan.delta else ""
     for line in (
         f"dry run of fit {args.engine}: nothing spent, nothing written, no data row read",
         f"  {'would charge':<13} epsilon {args.epsilon:g}{delta} to {args.ledger} as release "
         f"{release!r}",
         f"  {'ledger now':<13} epsilon {now.epsilon:.4g} of {ledger.epsilon:g} spent "
         f"(remaining {max(0.0, ledger.epsilon - now.epsilon):.4g})",
-        f"  {'after the fit':<13} epsilon {after.epsilon:.4g} of {ledger.epsilon:g} spent "
-        f"(remaining {max(0.0, ledger.epsilon - after.epsilon):.4g})",
+        f"  {'after the fit':<13} epsilon at most {after:.4g} of {ledger.epsilon:g} spent "
+        f"(remaining at least {max(0.0, ledger.epsilon - after):.4g})",
         f"  {'data':<13} {args.data}: the {len(names)} columns of the header match the schema "
         "(values are checked when the fit reads the rows)",
         f"  {'would write':<13} {out}",

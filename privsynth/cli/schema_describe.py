@@ -226,7 +226,7 @@ def _validate(args: argparse.Namespace, schema: Any, validate: Any) -> None:
     try:
         raw = read_data(args.data, "data file", missing_values=())
         validate(raw, schema, missing_values=missing_tokens(args),
-                 on_out_of_domain=args.out_of_domain)
+                 on_out_of_domain=args.out_of_domain or "error")
     except DataValidationError as exc:
         print(f"{args.data} does not match the schema ({len(exc.problems)} problems; counts "
               "only, values are never shown):")

@@ -57,8 +57,8 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import pandas as pd
 
-from privsynth._checks import check_int, check_seed
 from privsynth._checks import check_epsilon as _check_epsilon
+from privsynth._checks import check_int, check_seed
 from privsynth._limits import check_allocation
 from privsynth._modelfile import read_model, write_model
 from privsynth.accounting import Accountant, Release
@@ -127,6 +127,22 @@ def new_release_id(engine: str) -> str:
     """A fresh release id, e.g. ``privbayes-20261203T131500Z-3f9a``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{engine}-{stamp}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """What a fit would do, decided from public information only (:meth:`Synthesizer.plan_fit`).
+
+    ``ledger_bound`` is the most the data set's total can be after the fit
+    (whatever its events), or None without an accountant.
+    """
+
+    engine: str
+    epsilon: float
+    delta: float
+    release: str
+    ledger_bound: float | None
+    on_out_of_domain: str
 
 
 @dataclass(frozen=True)
@@ -225,9 +241,9 @@ class Synthesizer(ABC):
                                  f"or 0, got {delta!r}")
         return 0.0
 
-    def _check_public(self, schema: Schema, epsilon: float, delta: float,
-                      options: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
-        """Refuse, from public information only, a fit that cannot succeed."""
+    def _check_public(self, schema: Schema, epsilon: float, delta: float,  # noqa: B027
+                      options: Mapping[str, Any]) -> None:
+        """Refuse, from public information only, a fit that cannot succeed (optional hook)."""
 
     @abstractmethod
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
@@ -290,22 +306,13 @@ class Synthesizer(ABC):
         **options
             Engine-specific fit options (e.g. PrivBayes' ``backend``).
         """
-        self._check_params()
-        eps = check_epsilon(epsilon)
-        if not isinstance(schema, Schema):
-            raise SchemaError("fit needs schema=Schema(...); use privsynth.Schema.from_json")
-        fit_delta = self._fit_delta(delta, accountant)
-        policy = on_out_of_domain or ("clip" if schema.source == "dp" else "error")
-        if policy not in ("error", "clip", "map_to_missing"):
-            raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
-                                 "'clip', 'map_to_missing'")
-        self._check_public(schema, eps, fit_delta, options)
-        if accountant is not None and not isinstance(accountant, Accountant):
-            raise ParameterError("accountant must be a privsynth Accountant (or None)")
+        plan = self.plan_fit(schema=schema, epsilon=epsilon, delta=delta, accountant=accountant,
+                             release=release, on_out_of_domain=on_out_of_domain, **options)
+        eps, fit_delta, policy = plan.epsilon, plan.delta, plan.on_out_of_domain
         acct = accountant if accountant is not None \
             else Accountant(eps, fit_delta, unit=None)
-        rel = acct.open_release(release if release is not None else new_release_id(self.name),
-                                epsilon=eps, delta=fit_delta, label=f"{type(self).__name__}.fit")
+        rel = acct.open_release(plan.release, epsilon=eps, delta=fit_delta,
+                                label=f"{type(self).__name__}.fit")
         noise = noise if noise is not None else Noise()
         if isinstance(data, pd.DataFrame):
             data = _conform(data, schema, policy)
@@ -340,6 +347,40 @@ class Synthesizer(ABC):
             unit=PrivacyUnit(),
         )
         return self
+
+    def plan_fit(self, *, schema: Schema, epsilon: float, delta: float | None = None,
+                 accountant: Accountant | None = None, release: str | None = None,
+                 on_out_of_domain: str | None = None, **options: Any) -> FitPlan:
+        """Check a fit from public information only, reading no data; return its plan.
+
+        Runs every check ``fit`` runs before it reads the data (parameters,
+        epsilon, delta, schema, the engine's public checks, the budget and
+        the release id) and raises the same errors; spends nothing. ``fit``
+        calls it first.
+        """
+        from privsynth.accounting import check_release_id
+
+        self._check_params()
+        eps = check_epsilon(epsilon)
+        if not isinstance(schema, Schema):
+            raise SchemaError("fit needs schema=Schema(...); use privsynth.Schema.from_json")
+        fit_delta = self._fit_delta(delta, accountant)
+        policy = on_out_of_domain or ("clip" if schema.source == "dp" else "error")
+        if policy not in ("error", "clip", "map_to_missing"):
+            raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
+                                 "'clip', 'map_to_missing'")
+        self._check_public(schema, eps, fit_delta, options)
+        if accountant is not None and not isinstance(accountant, Accountant):
+            raise ParameterError("accountant must be a privsynth Accountant (or None)")
+        rid = check_release_id(release if release is not None else new_release_id(self.name))
+        bound = None
+        if accountant is not None:
+            if rid in accountant.releases():
+                raise ParameterError(
+                    f"release id {rid!r} is already in the ledger; a release id names one fit, "
+                    "so two fits never merge into one release. Choose another id.")
+            bound = accountant.check_release(eps, fit_delta, label=f"{type(self).__name__}.fit")
+        return FitPlan(self.name, eps, fit_delta, rid, bound, policy)
 
     def _check_dataset(self, acct: Accountant, data: Any) -> None:
         """For a ledger bound to a data set, the table's keyed fingerprint must match."""
@@ -557,5 +598,5 @@ def _condition_mask(df: pd.DataFrame, conditions: Mapping[str, Any], disc: Any) 
     return ok
 
 
-__all__ = ["FitDetails", "RawDraw", "Synthesizer", "check_epsilon", "check_n",
+__all__ = ["FitDetails", "FitPlan", "RawDraw", "Synthesizer", "check_epsilon", "check_n",
            "check_random_state", "new_release_id"]
