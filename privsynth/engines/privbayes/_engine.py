@@ -49,6 +49,8 @@ from privsynth._limits import check_allocation
 from privsynth._types import FloatArray
 from privsynth.accounting import Release
 from privsynth.backends import Clique, open_backend
+from privsynth.binning import Discretizer
+from privsynth.columns import CategoricalColumn
 from privsynth.engines.base import FitDetails, Synthesizer
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
 from privsynth.engines.privbayes._levels import Levels, make_levels
@@ -56,8 +58,6 @@ from privsynth.engines.privbayes._structure import Network, learn_structure, net
 from privsynth.engines.privbayes._tables import conditional
 from privsynth.errors import ModelFileError, ParameterError
 from privsynth.mechanisms import Noise
-from privsynth.binning import Discretizer
-from privsynth.columns import CategoricalColumn
 from privsynth.schema import Schema
 
 log = logging.getLogger("privsynth.engines.privbayes")
