@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from privsynth.accounting.compose import Spent, compose, compose_entries, compose_with_new_release
 from privsynth.accounting.events import Event
@@ -146,7 +146,7 @@ class Accountant:
     """
 
     #: How the ledger is kept: "memory" here, "file" for a FileAccountant.
-    kind = "memory"
+    kind: Literal["memory", "file"] = "memory"
 
     def __init__(self, epsilon: float, delta: float = 0.0, *,
                  dataset: DatasetInfo | None = None, unit: str | None = None) -> None:

@@ -59,7 +59,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from privsynth._fileutil import atomic_write_text
 from privsynth.accounting.accountant import Accountant, DatasetInfo
@@ -285,7 +285,7 @@ class FileAccountant(Accountant):
     ('v1', 1)
     """
 
-    kind = "file"
+    kind: Literal["memory", "file"] = "file"
 
     def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
                  release: str = "", key: bytes | str | Path | None = None) -> None:

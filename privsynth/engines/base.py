@@ -75,7 +75,7 @@ from privsynth.engines._sampling import (
     apply_unique_keys,
     rejection_sample,
 )
-from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
+from privsynth.engines.record import FitRecord, LedgerKind, LedgerRef, PrivacyUnit
 from privsynth.errors import (
     ConstraintError,
     DataValidationError,
@@ -327,7 +327,7 @@ class Synthesizer(ABC):
         stated = min(own.epsilon, eps)
         self.schema_ = schema
         self.accountant_ = acct
-        kind = "none" if accountant is None else acct.kind
+        kind: LedgerKind = "none" if accountant is None else acct.kind
         self.record_ = FitRecord(
             engine=self.name,
             params=_jsonable_params(self.get_params()),

@@ -59,6 +59,8 @@ class LedgerRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LedgerRef:
+        if not isinstance(data, Mapping):
+            raise ModelFileError("the model's ledger reference must be a JSON object")
         kind = data.get("kind")
         if kind not in ("file", "memory", "none"):
             raise ModelFileError(f"unknown ledger kind {kind!r} in the model's fit record")
@@ -94,6 +96,8 @@ class PrivacyUnit:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PrivacyUnit:
+        if not isinstance(data, Mapping):
+            raise ModelFileError("the model's privacy unit must be a JSON object")
         col = data.get("column")
         k = data.get("max_rows", 1)
         if (col is not None and not isinstance(col, str)) or isinstance(k, bool) \
@@ -187,11 +191,14 @@ class FitRecord:
         if not isinstance(data, Mapping):
             raise ModelFileError("the model's fit record must be a JSON object")
         try:
+            if not isinstance(data["entries"], list) or not all(
+                    isinstance(data.get(k), Mapping) for k in ("ledger",)):
+                raise ModelFileError("the model's fit record is malformed")
             entries = tuple(LedgerEntry.from_dict(e) for e in data["entries"])
             rows = data.get("noisy_rows")
             return cls(
                 engine=str(data["engine"]),
-                params=dict(data.get("params") or {}),
+                params=_mapping(data.get("params")),
                 epsilon=float(data["epsilon"]),
                 delta=float(data["delta"]),
                 method=str(data["method"]),
@@ -200,14 +207,28 @@ class FitRecord:
                 ledger=LedgerRef.from_dict(data["ledger"]),
                 noisy_rows=None if rows is None else float(rows),
                 reproducible_noise=bool(data["reproducible_noise"]),
-                hazards=tuple(str(h) for h in data.get("hazards", ())),
-                noise=tuple(str(h) for h in data.get("noise", ())),
+                hazards=_strings(data.get("hazards", [])),
+                noise=_strings(data.get("noise", [])),
                 contents=str(data.get("contents", "")),
-                description=dict(data.get("description") or {}),
+                description=_mapping(data.get("description")),
                 unit=PrivacyUnit.from_dict(data.get("unit") or {}),
             )
-        except (KeyError, TypeError, ValueError, LedgerError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, LedgerError) as exc:
             raise ModelFileError(f"the model's fit record is malformed: {exc}") from exc
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ModelFileError("the model's fit record is malformed (expected an object)")
+    return dict(value)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ModelFileError("the model's fit record is malformed (expected a list of texts)")
+    return tuple(value)
 
 
 def _opt_str(value: object) -> str | None:

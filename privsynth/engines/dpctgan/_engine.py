@@ -141,7 +141,7 @@ def _import_torch() -> Any:
 
 
 class _Quiet(warnings.catch_warnings):
-    def __enter__(self) -> None:  # type: ignore[override]
+    def __enter__(self) -> None:
         super().__enter__()
         for msg in _QUIET:
             warnings.filterwarnings("ignore", message=msg)

@@ -161,8 +161,9 @@ class PrivBayes(Synthesizer):
 
     # --------------------------------------------------------------------- fit
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
-             backend: str | None = None,
-             backend_options: dict[str, Any] | None = None) -> FitDetails:
+             **options: Any) -> FitDetails:
+        backend: str | None = options.get("backend")
+        backend_options: dict[str, Any] | None = options.get("backend_options")
         if self.verbose:
             _verbose_logging()
         eps = release.epsilon
