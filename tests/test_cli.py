@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -948,3 +949,37 @@ def test_demo_runs_again_in_the_same_folder(run: Run, tmp_path: Path) -> None:
     assert code == 0, err
     acct = read_ledger(out / "ledger.json")
     assert acct.spent().epsilon == pytest.approx(0.3)  # a fresh demo ledger, one release
+
+
+def test_sample_writes_each_column_in_its_own_missing_token(run: Run, tmp_path: Path) -> None:
+    # ACS-like: "N" is a category of one column and the missing token of a numeric one
+    schema = Schema.from_dict({"columns": [
+        {"name": "status", "kind": "categorical", "categories": ["N", "A"]},
+        {"name": "income", "kind": "integer", "lower": 0, "upper": 100, "nullable": True,
+         "missing_values": ["N"]},
+        {"name": "note", "kind": "categorical", "categories": ["x", "y"], "nullable": True},
+    ]})
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({"status": rng.choice(["N", "A"], n),
+                       "income": pd.array(np.where(rng.random(n) < 0.3, None,
+                                                   rng.integers(0, 100, n)), dtype="Int64"),
+                       "note": np.where(rng.random(n) < 0.3, None, rng.choice(["x", "y"], n))})
+    model_path = tmp_path / "m.json"
+    PrivBayes().fit(df, schema=schema, epsilon=5.0).save(model_path)
+    out = tmp_path / "s.csv"
+    code, _, err = run("sample", model_path, "-n", "60", "--seed", "1", "--where", "income=",
+                       "--schema-tokens", "--na-rep", "NA", "--out", out)
+    assert code == 0, err
+    text = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert (text["income"] == "N").all()  # the column's own token
+    assert set(text["status"]) <= {"N", "A"}  # "N" stays a category where it is one
+    assert set(text["note"]) <= {"x", "y", "NA"}
+    # read back with the source's conventions, the file gives the sampled table
+    back = privsynth.read_table(out, schema=schema, missing_values=("NA",))
+    sampled = PrivBayes.load(model_path).sample(60, random_state=1,
+                                               conditions={"income": None})
+    def cells(frame: pd.DataFrame) -> list[list[object]]:  # missing as None, whatever kind
+        return frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+
+    assert cells(back) == cells(sampled)

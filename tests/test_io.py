@@ -283,6 +283,10 @@ def test_write_table_missing_token_and_failures_leave_no_file(
     df = pd.DataFrame({"a": ["x", None], "b": [1.5, np.nan]})
     write_table(df, tmp_path / "na.csv", na_rep="NA")
     assert (tmp_path / "na.csv").read_text() == "a,b\nx,1.5\nNA,NA\n"
+    write_table(df, tmp_path / "na.csv", na_rep="NA", column_na_rep={"b": "N"})
+    assert (tmp_path / "na.csv").read_text() == "a,b\nx,1.5\nNA,N\n"
+    with pytest.raises(ParameterError, match=r"does not have: \['c'\]"):
+        write_table(df, tmp_path / "t.csv", column_na_rep={"c": "N"})
     with pytest.raises(DataValidationError, match=r"unsupported file type '\.xlsx'"):
         write_table(df, tmp_path / "t.xlsx")
     with pytest.raises(ParameterError, match="na_rep"):

@@ -371,11 +371,12 @@ def read_data(path: str, what: str, **kwargs: Any) -> Any:
         raise DataValidationError(f"{what} {data_path}: {exc}", problems=exc.problems) from exc
 
 
-def write_output(df: Any, path: Path, na_rep: str = "") -> None:
+def write_output(df: Any, path: Path, na_rep: str = "",
+                 column_na_rep: dict[str, str] | None = None) -> None:
     """Write the table ``df`` to ``path`` (CSV, TSV or Parquet by suffix), atomically."""
     from privsynth.io.write import write_table
 
-    write_table(df, path, na_rep=na_rep)
+    write_table(df, path, na_rep=na_rep, column_na_rep=column_na_rep)
 
 
 def make_engine(name: str, params: Sequence[tuple[str, Any]]) -> Any:

@@ -35,6 +35,10 @@ def register(sub: Subparsers, common: Parser) -> None:
     p.add_argument("--na-rep", default="", metavar="TOKEN",
                    help="how missing values are written (default: an empty field), e.g. the "
                         "source's token: --na-rep NA")
+    p.add_argument("--schema-tokens", action="store_true",
+                   help="write the missing values of each column whose schema declares "
+                        "missing-value tokens as its first token (e.g. N in the ACS); other "
+                        "columns use --na-rep")
     p.add_argument("--seed", type=seed, help="seed of the sampling (reproducible output)")
     p.add_argument("--where", type=where_pair, action="append", metavar="COLUMN=VALUE",
                    help="sample only rows with this value (repeatable): a category, a number, "
@@ -89,6 +93,11 @@ def conditions(pairs: Sequence[tuple[str, str]], schema: Any) -> dict[str, Any]:
     return cond
 
 
+def schema_tokens(schema: Any) -> dict[str, str]:
+    """{column: its first declared missing-value token} for columns that declare any."""
+    return {c.name: c.missing_values[0] for c in schema.columns if c.missing_values}
+
+
 def accepts_conditions(model: Any) -> bool:
     """True if ``model.sample`` takes ``conditions=``."""
     try:
@@ -130,7 +139,8 @@ def sample(args: argparse.Namespace) -> int:
             raise
         # the conditions asked for are impossible or invalid: a usage mistake
         raise UsageError(f"--where: {one_line(str(exc))}") from exc
-    write_output(df, out, na_rep=args.na_rep)
+    tokens = schema_tokens(model.schema_) if args.schema_tokens else {}
+    write_output(df, out, na_rep=args.na_rep, column_na_rep=tokens)
     where = f" where {', '.join(f'{k}={v}' for k, v in args.where)}" if args.where else ""
     count = " (the model's noisy row count)" if noisy else ""
     print(f"wrote {len(df)} synthetic rows{count}{where} to {out} (sampling is post-processing: "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +34,8 @@ from privsynth.io.formats import (
 from privsynth.io.parquet import require_pyarrow
 
 
-def write_table(df: pd.DataFrame, path: str | Path, *, na_rep: str = "") -> None:
+def write_table(df: pd.DataFrame, path: str | Path, *, na_rep: str = "",
+                column_na_rep: Mapping[str, str] | None = None) -> None:
     """Write ``df`` to ``path`` (format from the suffix), atomically.
 
     Parameters
@@ -44,6 +46,9 @@ def write_table(df: pd.DataFrame, path: str | Path, *, na_rep: str = "") -> None
         The file to write; its folder must exist.
     na_rep : str, default ""
         How missing values are written in text files (e.g. ``"NA"``).
+    column_na_rep : mapping of str to str, optional
+        Per-column tokens replacing ``na_rep`` in those columns (e.g. the
+        schema's own missing-value tokens: ``{"income": "N"}``). Text files only.
 
     Raises
     ------
@@ -53,8 +58,13 @@ def write_table(df: pd.DataFrame, path: str | Path, *, na_rep: str = "") -> None
         ``na_rep`` is not a string.
     """
     path = Path(path)
-    if not isinstance(na_rep, str):
-        raise ParameterError(f"na_rep={na_rep!r}; allowed: a string such as '' or 'NA'")
+    tokens = dict(column_na_rep or {})
+    if not isinstance(na_rep, str) or not all(isinstance(t, str) for t in tokens.values()):
+        raise ParameterError(f"na_rep={na_rep!r}, column_na_rep={column_na_rep!r}; allowed: "
+                             "strings such as '' or 'NA'")
+    unknown = sorted(set(tokens) - {str(c) for c in df.columns})
+    if unknown:
+        raise ParameterError(f"column_na_rep names columns the table does not have: {unknown}")
     suffix = table_suffix(path)
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise DataValidationError(
@@ -69,6 +79,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, na_rep: str = "") -> None
         if suffix in PARQUET_SUFFIXES:
             df.to_parquet(tmp, index=False)
         else:
+            df = _with_tokens(df, tokens)
             df.to_csv(tmp, index=False, sep=separator(suffix), na_rep=na_rep,
                       compression="gzip" if suffix.endswith(".gz") else None,
                       lineterminator="\n")
@@ -78,6 +89,19 @@ def write_table(df: pd.DataFrame, path: str | Path, *, na_rep: str = "") -> None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _with_tokens(df: pd.DataFrame, tokens: Mapping[str, str]) -> pd.DataFrame:
+    """``df`` with the missing cells of the columns in ``tokens`` written as text tokens."""
+    if not tokens:
+        return df
+    out = df.copy()
+    for name, token in tokens.items():
+        col = df[name]
+        # the column's values as to_csv would write them, then the token where missing
+        text = col.astype(str)
+        out[name] = text.where(col.notna(), token)
+    return out
 
 
 __all__ = ["write_table"]
