@@ -63,12 +63,6 @@ def independent_accounting() -> Any:
     ``.release_epsilon(events, delta)`` (see tests/independent_accounting.py)."""
     return _load_independent_accounting()
 
-@pytest.fixture(autouse=True)
-def _private_state_dir(tmp_path_factory: pytest.TempPathFactory,
-                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own privsynth state folder (the ledger witness), never ~/.local."""
-    monkeypatch.setenv("PRIVSYNTH_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-
 @pytest.fixture(scope="session")
 def test_data() -> Path:
     """The folder of the shipped fixtures (``tests/data``)."""
