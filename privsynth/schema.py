@@ -276,9 +276,10 @@ class Schema:
 
         Examples
         --------
-        >>> ts = {"fields": [{"name": "n", "type": "integer"}]}
-        >>> Schema.import_(ts, fill={"n": {"lower": 0, "upper": 9}})["n"].upper
-        9
+        >>> ts = {"fields": [{"name": "n", "type": "integer", "missingValues": ["N"]}]}
+        >>> s = Schema.import_(ts, fill={"n": {"lower": 0, "upper": 9}})
+        >>> s["n"].upper, s["n"].missing_values
+        (9, ('N',))
         """
         data = schema_import.import_description(source, format=format, table=table)
         if fill:

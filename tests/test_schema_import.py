@@ -523,6 +523,12 @@ def test_complete_names_every_missing_column_in_one_line() -> None:
     ({"columns": [{"name": "a", "kind": None}], "source": "guessed"}, "source must be"),
     ({"columns": [{"name": "a", "kind": None}], "version": 2}, "version 2"),
     ({"columns": [{"name": "a", "kind": None}], "colums": []}, "unknown top-level"),
+    ({"columns": [{"name": "a", "kind": "integer", "lower": 9, "upper": 1},
+                  {"name": "b", "kind": None}]}, "'a': lower bound 9 is greater"),
+    ({"columns": [{"name": "a", "kind": "categorical", "categories": ["N", "x"],
+                   "missing_values": ["N"]}, {"name": "b", "kind": None}]}, "'N'"),
+    ({"columns": [{"name": "a", "kind": None}], "constraints": [{"kind": ["x"]}]},
+     "needs a 'kind'"),
 ])
 def test_draft_mistakes(change: dict[str, Any], message: str) -> None:
     with pytest.raises(SchemaError, match=message):
@@ -577,9 +583,7 @@ def test_cli_import_writes_a_draft_and_check_lists_what_is_missing(run: Any,
 
 
 def test_cli_import_of_a_complete_description_and_export(run: Any, tmp_path: Path) -> None:
-    full = copy.deepcopy(FULL)
-    for col in full["columns"]:
-        col.pop("missing_values", None)
+    full = FULL
     ts = tmp_path / "ts.json"
     ts.write_text(json.dumps(to_table_schema(full)), encoding="utf-8")
     out = tmp_path / "schema.json"
@@ -715,13 +719,6 @@ def test_any_header_bytes_are_names_or_a_data_error(raw: bytes, encoding: str,
 
 
 # ------------------------------------------------------------------ Schema methods
-def _without_tokens(schema: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(schema)
-    for col in out["columns"]:
-        col.pop("missing_values", None)
-    return out
-
-
 def test_schema_table_schema_round_trip_of_the_bundled_adult_schema() -> None:
     from privsynth.datasets import adult_schema
     from privsynth.schema import Schema
@@ -729,8 +726,10 @@ def test_schema_table_schema_round_trip_of_the_bundled_adult_schema() -> None:
     schema = adult_schema()
     assert Schema.from_table_schema(schema.to_table_schema()) == schema
     assert Schema.import_(schema.export("dictionary-csv")) == schema
-    full = Schema.from_dict(_without_tokens(FULL))
+    full = Schema.from_dict(FULL)
+    assert full.to_dict() == FULL
     assert Schema.from_table_schema(full.to_table_schema()) == full
+    assert full["age"].missing_values == ("N",) and full["sex"].missing_values is None
 
 
 def test_schema_import_with_fill_and_sdv(tmp_path: Path) -> None:
@@ -779,3 +778,82 @@ def test_schema_loads_a_completed_draft_and_names_what_an_incomplete_one_lacks(
     d["columns"][0]["lower"] = 500
     with pytest.raises(SchemaError, match=r"'age'.*greater than upper"):
         Schema.from_dict(d)
+
+
+# ------------------------------------------------------------------ the ACS, end to end
+def _acs_schema() -> Any:
+    """The ACS dictionary's schema; INDP, for which it gives no values, is left out."""
+    from privsynth.schema import Schema
+
+    d = import_description(ACS_DICT)
+    d["columns"] = [c for c in d["columns"] if c["name"] != "INDP"]
+    return Schema.from_dict(d)
+
+
+def _check_acs(path: Path) -> None:
+    from privsynth.io import read_table
+    from privsynth.validation import validate
+
+    schema = _acs_schema()
+    raw = read_table(path, missing_values=())  # every field as text, nothing missing yet
+    df = validate(raw.drop(columns=["INDP"]), schema)
+    numeric = {"AGEP", "PINCP", "PWGTP", "WGTP", "NOC", "NPF", "POVPIP", "DENSITY"}
+    assert {c for c in df.columns if df[c].dtype.kind in "iuf"} == numeric
+    assert df["DENSITY"].dtype == "float64"
+    assert str(df["AGEP"].dtype) == "int64" and str(df["PINCP"].dtype) == "Int64"
+    # N is missing where the dictionary makes it not-applicable, a category elsewhere
+    n_income = int((raw["PINCP"] == "N").sum())
+    assert n_income > 0 and int(df["PINCP"].isna().sum()) == n_income
+    assert (df["MSP"] == "N").sum() == (raw["MSP"] == "N").sum() > 0
+    assert df["PINCP"].notna().sum() == len(df) - n_income
+
+
+def test_acs_dictionary_schema_validates_the_acs_excerpt() -> None:
+    _check_acs(DATA / "nist_acs_excerpt.csv")
+
+
+def test_acs_dictionary_schema_validates_national2019(shared_datasets: Path) -> None:
+    _check_acs(shared_datasets / "nist_acs" / "national2019.csv")
+
+
+def test_a_table_wide_token_does_not_undo_the_columns_own() -> None:
+    from privsynth.io import read_table
+    from privsynth.validation import validate
+
+    raw = read_table(DATA / "nist_acs_excerpt.csv", missing_values=()).drop(columns=["INDP"])
+    # "N" given table-wide (as the issue's user did) is ignored where a column lists its own
+    df = validate(raw, _acs_schema(), missing_values=("", "N"))
+    assert (df["EDU"] == "N").any() and df["PINCP"].isna().any()
+
+
+def _dp_fill_indp(path: Path, epsilon: float, delta: float) -> None:
+    """The issue's worked example: import, declare INDP's kind, let infer_dp fill its codes."""
+    from privsynth.accounting import Accountant
+    from privsynth.inference import infer_dp
+    from privsynth.io import read_table
+
+    d = fill(import_description(ACS_DICT), {"INDP": {"kind": "categorical", "nullable": True,
+                                                     "missing_values": ["N"]}})
+    assert [(n.column, n.keys, n.dp_fillable) for n in needs(d)] == [
+        ("INDP", ("categories",), True)]
+    raw = read_table(path, missing_values=())
+    acct = Accountant(epsilon=2 * epsilon, delta=2 * delta)
+    schema = infer_dp(raw, d, epsilon=epsilon, accountant=acct)
+    assert schema.source == "dp"
+    assert 0 < acct.spent().epsilon <= epsilon + 1e-9  # only INDP was estimated
+    declared = {c["name"]: c for c in complete(fill(d, {"INDP": {"categories": ["x"]}}))[
+        "columns"]}
+    for col in schema:
+        if col.name != "INDP":  # declared domains are kept as they are, and cost nothing
+            assert col.to_dict() == declared[col.name], col.name
+    assert schema["INDP"].categories
+    assert set(schema["INDP"].categories) <= set(raw["INDP"]) - {"N"}
+
+
+def test_acs_dictionary_then_dp_fills_only_what_it_lacks() -> None:
+    # 273 rows: the most common industry code has 12, so a large epsilon for the test
+    _dp_fill_indp(DATA / "nist_acs_excerpt.csv", epsilon=8.0, delta=1e-3)
+
+
+def test_acs_worked_example_on_national2019(shared_datasets: Path) -> None:
+    _dp_fill_indp(shared_datasets / "nist_acs" / "national2019.csv", epsilon=0.5, delta=1e-6)

@@ -24,6 +24,7 @@ from privsynth.columns import (
     DatetimeColumn,
     FloatColumn,
     IntegerColumn,
+    column_from_dict,
 )
 from privsynth.errors import SchemaError
 
@@ -242,6 +243,18 @@ def clean_column(col: Mapping[str, Any], *, draft: bool = True) -> dict[str, Any
     return out
 
 
+def check_constraints(constraints: object) -> list[dict[str, Any]]:
+    """A list of constraint objects, each with a text ``kind`` (the schema checks the rest)."""
+    out = []
+    for rule in need_list(constraints, "'constraints'"):
+        rule = need_mapping(rule, "each constraint")
+        if not isinstance(rule.get("kind"), str):
+            raise SchemaError("each constraint needs a 'kind' naming its type, e.g. "
+                              '{"kind": "unique", "column": "id"}')
+        out.append(dict(rule))
+    return out
+
+
 def assemble(columns: Sequence[Mapping[str, Any]], *, source: str = "public",
              constraints: Sequence[Mapping[str, Any]] = (),
              instructions: Sequence[str] = ()) -> dict[str, Any]:
@@ -260,6 +273,9 @@ def assemble(columns: Sequence[Mapping[str, Any]], *, source: str = "public",
         raise SchemaError(f"the description names column(s) {dup} more than once")
     draft = any(has_holes(c) for c in columns)
     cols = [clean_column(c, draft=draft) for c in columns]
+    for col in cols:  # a column with nothing missing must already be right
+        if not has_holes(col):
+            column_from_dict({k: v for k, v in col.items() if k not in DRAFT_COLUMN_KEYS})
     out: dict[str, Any] = {"format": DRAFT_FORMAT if draft else SCHEMA_FORMAT,
                            "version": VERSION, "source": source}
     if draft:
@@ -267,5 +283,5 @@ def assemble(columns: Sequence[Mapping[str, Any]], *, source: str = "public",
     else:
         cols = [{k: v for k, v in c.items() if k not in DRAFT_COLUMN_KEYS} for c in cols]
     out["columns"] = cols
-    out["constraints"] = [dict(c) for c in constraints]
+    out["constraints"] = check_constraints(constraints)
     return out

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from privsynth.columns import KINDS, NUMERIC_KINDS
+from privsynth.columns import KINDS, NUMERIC_KINDS, column_from_dict
 from privsynth.errors import DataValidationError, SchemaError
 from privsynth.schema_import._common import (
     COLUMN_KEYS,
@@ -44,7 +44,9 @@ from privsynth.schema_import._common import (
     TOP_KEYS,
     VERSION,
     assemble,
+    check_constraints,
     clean_column,
+    has_holes,
     need_mapping,
     parse_json,
     read_text,
@@ -156,10 +158,11 @@ def _check_value(col: Mapping[str, Any], key: str, where: str) -> None:
 def load_draft(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """Read and check a draft (or a complete schema) dictionary, JSON text or file.
 
-    Structural mistakes raise :class:`~privsynth.errors.SchemaError` at once
-    (unknown keys, a kind that does not exist, duplicated names, a category
-    list that is not text); missing kinds and domains are not mistakes, they
-    are what :func:`needs` lists.
+    Mistakes raise :class:`~privsynth.errors.SchemaError` at once (unknown
+    keys, a kind that does not exist, duplicated names, a category list that
+    is not text, and anything wrong in a column that lacks nothing, such as a
+    lower bound above the upper one); missing kinds and domains are not
+    mistakes, they are what :func:`needs` lists.
 
     Parameters
     ----------
@@ -219,10 +222,7 @@ def load_draft(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         col = {k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()}
         col["kind"] = kind
         cols.append(col)
-    constraints = data.get("constraints", [])
-    if not isinstance(constraints, list | tuple) or not all(
-            isinstance(c, Mapping) for c in constraints):
-        raise SchemaError("'constraints' must be a list of JSON objects")
+    constraints = check_constraints(data.get("constraints", []))
     instructions = data.get("instructions", [])
     out: dict[str, Any] = {"format": fmt, "version": VERSION, "source": source_}
     if fmt == DRAFT_FORMAT:
@@ -232,7 +232,10 @@ def load_draft(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         dup = sorted({n for n in names if names.count(n) > 1})
         raise SchemaError(f"duplicated column names in the draft: {dup}")
     out["columns"] = [clean_column(c, draft=fmt == DRAFT_FORMAT) for c in cols]
-    out["constraints"] = [dict(c) for c in constraints]
+    for col in out["columns"]:  # a column with nothing missing must already be right
+        if not has_holes(col):
+            column_from_dict({k: v for k, v in col.items() if k not in DRAFT_COLUMN_KEYS})
+    out["constraints"] = constraints
     return out
 
 

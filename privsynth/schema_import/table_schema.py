@@ -62,6 +62,7 @@ from privsynth.schema_import._common import (
     SCHEMA_FORMAT,
     SOURCES,
     assemble,
+    check_constraints,
     distinct,
     need_list,
     need_mapping,
@@ -308,12 +309,12 @@ def from_table_schema(descriptor: Mapping[str, Any], *, resource: str | None = N
         default = None  # the standard's default, and privsynth's: no need to repeat it
     cols = [_field(need_mapping(f, "a Table Schema field"), default) for f in fields]
     ext = need_mapping(descriptor.get(EXTENSION, {}), EXTENSION)
-    constraints = [dict(need_mapping(c, f"{EXTENSION}: a constraint"))
-                   for c in need_list(ext.get("constraints", []), f"{EXTENSION}: constraints")]
+    constraints = check_constraints(ext.get("constraints", []))
     source = ext.get("source", "public")
     if source not in SOURCES:
         raise SchemaError(f"{EXTENSION}: source must be one of {list(SOURCES)}")
-    keyed = {c.get("column") for c in constraints if c.get("kind") == "unique"}
+    keyed = {c["column"] for c in constraints
+             if c["kind"] == "unique" and isinstance(c.get("column"), str)}
     by_name = {c["name"]: c for c in cols}
     unique = [f["name"] for f in fields if isinstance(f.get("constraints"), Mapping)
               and f["constraints"].get("unique") is True]
