@@ -27,8 +27,15 @@ import pandas as pd
 import pytest
 
 from privsynth.accounting import Accountant
-from privsynth.accounting.events import GaussianEvent
+from privsynth.accounting.events import (
+    ApproxDPEvent,
+    GaussianEvent,
+    PureDPEvent,
+    SubsampledGaussianEvent,
+)
+from privsynth.accounting.ledger import Ledger
 from privsynth.engines.privbayes import PrivBayes
+from privsynth.engines.record import FitRecord, LedgerRef
 from privsynth.errors import (
     DataValidationError,
     NotFittedError,
@@ -47,8 +54,9 @@ PLANTED_WEIGHT = 1234567
 TOKEN = f"ZZLEAK-{uuid.uuid4().hex[:12]}"
 EXTRA_COLUMN = f"zzleakcol_{uuid.uuid4().hex[:8]}"
 SECTION_IDS = [s for s, _ in SECTIONS]
-SUMMARY_KEYS = {"release_id", "epsilon", "delta", "method", "tvd1", "tvd2", "tstr_auc",
-                "max_attack_auc", "max_epsilon_lower_bound", "hazards_fail", "hazards_warn"}
+SUMMARY_KEYS = {"release_id", "epsilon", "delta", "method", "release_epsilon",
+                "release_delta", "tvd1", "tvd2", "tstr_auc", "max_attack_auc",
+                "max_epsilon_lower_bound", "hazards_fail", "hazards_warn"}
 
 
 # ---------------------------------------------------------------------------
@@ -67,8 +75,9 @@ def adult_release(_adult_train_full: pd.DataFrame, adult_schema: Schema) -> dict
     synthetic = model.sample(3000, random_state=0)
     real = train.copy()
     real[EXTRA_COLUMN] = [f"{TOKEN}-{i}" for i in range(len(real))]  # private, not in schema
-    report = audit(real, synthetic, holdout=holdout, model=model, target="income",
-                   release_id="adult-test-release", risk_options={"n_bootstrap": 30})
+    report = audit(real, synthetic, holdout=holdout, model=model, accountant=acct,
+                   target="income", release_id="adult-test-release",
+                   risk_options={"n_bootstrap": 30})
     return {"train": train, "holdout": holdout, "model": model, "acct": acct,
             "synthetic": synthetic, "report": report}
 
@@ -94,23 +103,33 @@ def _tiny_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
 
 
 class _FakeModel:
-    """A fitted-engine stand-in with chosen attributes (the audit reads them duck-typed)."""
+    """A fitted-engine stand-in: a schema and a fit record of one event of the given guarantee.
+
+    With ``accountant`` the event is spent there (as an engine does); otherwise the fit is
+    recorded nowhere else (``accountant=None``).
+    """
 
     name = "fake"
 
     def __init__(self, schema: Schema, *, epsilon: float = 1.0, delta: float = 0.0,
                  n_hat: float | None = 1000.0, hazards: tuple[str, ...] = (),
-                 accountant: Accountant | None = None) -> None:
+                 accountant: Accountant | None = None, noise: tuple[str, ...] = ()) -> None:
+        event = PureDPEvent(epsilon) if delta == 0 else ApproxDPEvent(epsilon, delta)
+        release = f"fake-{uuid.uuid4().hex[:8]}"
+        if accountant is not None:
+            entry = accountant.spend(event, label="fake fit", release=release,
+                                     release_delta=delta)
+            kind = "memory"
+        else:
+            entry = Ledger().append(event, label="fake fit", release=release,
+                                    release_delta=delta)
+            kind = "none"
         self.schema_ = schema
-        self.epsilon_ = epsilon
-        self.delta_ = delta
-        self.n_hat_ = n_hat
-        self.hazards_ = list(hazards)
-        self.accountant_ = accountant
-        self.reproducible_noise_ = False
-
-    def get_params(self) -> dict[str, Any]:
-        return {"setting": 1}
+        self.record_ = FitRecord(
+            engine="fake", params={"setting": 1}, epsilon=epsilon, delta=delta,
+            method="sum" if delta == 0 else "approx", entries=(entry,), release=release,
+            ledger=LedgerRef(kind), noisy_rows=n_hat, reproducible_noise=False,
+            hazards=hazards, noise=noise, contents="nothing (a test stand-in)")
 
 
 def _tiny_report(**kwargs: Any) -> AuditReport:
@@ -147,7 +166,7 @@ def test_every_section_heading_in_both_editions(outputs: dict[str, str]) -> None
     for key in ("json", "public_json"):
         doc = json.loads(outputs[key])
         assert [s["id"] for s in doc["sections"]] == SECTION_IDS
-        assert doc["format"] == REPORT_FORMAT and doc["version"] == 1
+        assert doc["format"] == REPORT_FORMAT and doc["version"] == 2
     assert SECTION_IDS == ["identity", "data", "threat-model", "ledger", "epsilon", "hazards",
                            "attacks", "utility", "residual-risk", "configuration"]
 
@@ -211,7 +230,10 @@ def test_summary_and_headline_numbers(adult_release: dict[str, Any]) -> None:
     assert doc["residual_risk"]["verdict"] == "pass"
     assert doc["attacks"]["verdict"] == "no problem found"  # about 750 against 750
     assert len(doc["ledger"]["entries"]) == len(adult_release["acct"].history)
-    assert doc["ledger"]["sha256"] == adult_release["acct"].head
+    assert doc["ledger"]["head"] == adult_release["acct"].head
+    assert doc["ledger"]["genesis"] == adult_release["acct"].genesis
+    assert all(e["this_model"] for e in doc["ledger"]["entries"])
+    assert _hazard(report, "ledger-coverage")["status"] == "pass"
     assert [m["column"] for m in doc["utility"]["marginals"]] == \
         [c["column"] for c in doc["utility"]["columns"][:4]]
 
@@ -445,17 +467,141 @@ def test_engine_hazards_are_listed() -> None:
 
 
 def test_ledger_that_misses_the_model_fails_and_adds_up() -> None:
+    # issue 17: three fits of epsilon 1 on a ledger, a fourth fitted with accountant=None.
+    # By numbers the ledger (3) "covers" the model (1); by entry ids it does not.
     schema = _tiny_schema()
-    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
-    other = Accountant(3.0, 1e-5)
-    other.spend(GaussianEvent(sigma=4.0), label="someone else's release")
-    report = audit(_tiny_frame(), model.sample(100, random_state=0), model=model,
-                   accountant=other)
-    assert _hazard(report, "ledger-coverage")["status"] == "fail"
+    ledger = Accountant(5.0)
+    for _ in range(3):
+        PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0, accountant=ledger)
+    m4 = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
+    report = audit(_tiny_frame(), m4.sample(100, random_state=0), model=m4, accountant=ledger)
+    h = _hazard(report, "ledger-coverage")
+    assert h["status"] == "fail" and "not recorded in the ledger given" in h["explanation"]
     ep = report.to_dict()["epsilon"]
+    assert ep["source"] == "ledger+model" and ep["ledger_covers_model"] is False
+    assert ep["epsilon"] == pytest.approx(4.0) and ep["release_epsilon"] == pytest.approx(1.0)
+    assert ep["recorded"] == "none" and _hazard(report, "fit-recorded")["status"] == "warn"
+    assert "recorded in no ledger" in " ".join(ep["release_statements"])
+    assert report.to_dict()["residual_risk"]["verdict"] == "fail"
+    assert report.summary()["epsilon"] == pytest.approx(4.0)
+    # an approximate-DP ledger of someone else's release: composed together, not just added
+    other = Accountant(3.0, 1e-5)
+    other.spend(GaussianEvent(sigma=4.0), label="someone else's release", release="x",
+                release_delta=1e-5)
+    mixed = audit(_tiny_frame(), m4.sample(100, random_state=0), model=m4, accountant=other)
+    ep = mixed.to_dict()["epsilon"]
     assert ep["source"] == "ledger+model"
-    assert ep["epsilon"] == pytest.approx(other.spent().epsilon + 1.0)
-    assert ep["delta"] == pytest.approx(1e-5)
+    assert ep["epsilon"] == pytest.approx(other.spent_with(m4.record_.entries).epsilon)
+    assert ep["epsilon"] <= other.spent().epsilon + 1.0 + 1e-9
+
+
+def test_saved_model_is_linked_to_its_ledger_by_ids_not_numbers(tmp_path: Path) -> None:
+    schema = _tiny_schema()
+    ledger, twin = Accountant(3.0), Accountant(3.0)
+    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0, accountant=ledger)
+    PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0, accountant=twin)  # same numbers
+    model.save(tmp_path / "model.json")
+    loaded = PrivBayes.load(tmp_path / "model.json")
+    syn = loaded.sample(100, random_state=0)
+    own = audit(_tiny_frame(), syn, model=loaded, accountant=ledger)
+    assert _hazard(own, "ledger-coverage")["status"] == "pass"
+    assert own.to_dict()["epsilon"]["source"] == "ledger"
+    assert own.to_dict()["epsilon"]["epsilon"] == pytest.approx(1.0)
+    wrong = audit(_tiny_frame(), syn, model=loaded, accountant=twin)
+    assert _hazard(wrong, "ledger-coverage")["status"] == "fail"
+    assert wrong.to_dict()["epsilon"]["epsilon"] == pytest.approx(2.0)
+    # without a ledger a loaded model's report shows the model's own entries, never nothing
+    alone = audit(_tiny_frame(), syn, model=loaded).to_dict()
+    assert alone["ledger"]["source"] == "model"
+    assert len(alone["ledger"]["entries"]) == len(model.record_.entries) > 0
+    assert alone["epsilon"]["source"] == "model"
+    assert alone["epsilon"]["epsilon"] == pytest.approx(1.0)
+    assert [h["status"] for h in alone["hazards"] if h["id"] == "budget"] == ["warn"]
+    # the released model file is the audited fit; a different fit's file fails
+    other_fit = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0)
+    other_fit.save(tmp_path / "other.json")
+    assert _hazard(audit(_tiny_frame(), syn, model=loaded, accountant=ledger,
+                         model_path=tmp_path / "model.json"), "model-file")["status"] == "pass"
+    assert _hazard(audit(_tiny_frame(), syn, model=loaded, accountant=ledger,
+                         model_path=tmp_path / "other.json"), "model-file")["status"] == "fail"
+
+
+def _stated_epsilons(doc: dict[str, Any]) -> list[float]:
+    """Every epsilon written in the report's sentences ("epsilon = x", "(x, d)-differentially")."""
+    ep = doc["epsilon"]
+    texts = [*ep["statements"], *ep["release_statements"], doc["residual_risk"]["statement"],
+             *(h["explanation"] for h in doc["hazards"])]
+    found = []
+    for t in texts:
+        found += [float(x) for x in re.findall(r"(?<!\^)epsilon = ([\d.]+(?:e-?\d+)?)", t)]
+        found += [float(x) for x in re.findall(r"\(([\d.]+), [\d.e-]+\)-differentially", t)]
+        found += [float(x) for x in re.findall(r"Spent epsilon ([\d.]+)", t)]
+    return found
+
+
+@pytest.mark.parametrize(("linked", "other"), [
+    (True, "gaussian"), (False, "gaussian"),
+    pytest.param(True, "dp-sgd", marks=pytest.mark.slow),
+    pytest.param(False, "dp-sgd", marks=pytest.mark.slow)])
+def test_every_epsilon_statement_recomputed_from_the_files_with_dp_accounting(
+        tmp_path: Path, linked: bool, other: str, independent_accounting: Any) -> None:
+    # dp-accounting used directly, without privsynth's composition code (tests/conftest.py)
+    ledger_total = independent_accounting.ledger_total
+    release_epsilon = independent_accounting.release_epsilon
+
+    schema = _tiny_schema()
+    acct = Accountant(10.0, 1e-5)
+    PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0, accountant=acct)
+    # another release of (epsilon, delta)-DP: a noisy mean, or DP-SGD training
+    event = GaussianEvent(sigma=3.0) if other == "gaussian" else \
+        SubsampledGaussianEvent(0.05, 1.5, 40)
+    acct.spend(event, label=f"another release ({other})", release="other", release_delta=1e-6)
+    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=0.5,
+                            accountant=acct if linked else None)
+    ledger_file = tmp_path / "ledger.json"
+    acct.to_json(ledger_file)
+    model.save(tmp_path / "model.json")
+    loaded = PrivBayes.load(tmp_path / "model.json")
+    report = audit(_tiny_frame(), loaded.sample(100, random_state=0), model=loaded,
+                   accountant=Accountant.from_json(ledger_file))
+    doc = report.to_dict()
+    ep = doc["epsilon"]
+
+    # the files alone, read as JSON, recomputed without privsynth's composition code
+    ledger_doc = json.loads(ledger_file.read_text(encoding="utf-8"))
+    model_doc = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    record = model_doc["payload"]["record"]
+    ids = {e["id"] for e in ledger_doc["entries"]}
+    missing = [e for e in record["entries"] if e["id"] not in ids]
+    assert bool(missing) is not linked
+    total = ledger_total({**ledger_doc, "entries": [*ledger_doc["entries"], *missing]})
+    own = release_epsilon([e["event"] for e in record["entries"]], record["delta"])
+
+    def proven(stated: float, truth: float) -> None:
+        # a statement is proven when it is at least the independent value, and useful
+        # when it is not much looser
+        assert truth * (1 - 1e-3) <= stated <= truth * 1.02 + 1e-9, (stated, truth)
+
+    proven(ep["epsilon"], total)
+    proven(ep["release_epsilon"], own)
+    assert ep["source"] == ("ledger" if linked else "ledger+model")
+    assert ep["delta"] == pytest.approx(ledger_doc["budget"]["delta"])
+    if linked:
+        proven(doc["ledger"]["spent"]["epsilon"], ledger_total(ledger_doc))
+    assert doc["ledger"]["budget"] == ledger_doc["budget"]
+    for shown, entry in zip(doc["ledger"]["entries"], ledger_doc["entries"], strict=True):
+        assert shown["id"] == entry["id"]
+        pure = entry["event"].get("epsilon") if entry["event"]["kind"] in (
+            "laplace", "discrete_laplace", "exponential", "pure_dp") else None
+        assert shown["epsilon"] == (pytest.approx(pure) if pure is not None else None)
+    # every epsilon written in a sentence is one of the recomputed values (as printed)
+    stated = _stated_epsilons(doc)
+    assert len(stated) >= 3
+    truths = [total, own, ledger_total(ledger_doc), ledger_doc["budget"]["epsilon"]]
+    for x in stated:
+        assert any(abs(x - t) <= 0.002 * max(t, 1e-3) + 5e-4 for t in truths), (x, truths)
+    factors = [float(x) for t in ep["statements"] for x in re.findall(r"e\^epsilon = ([\d.]+)", t)]
+    assert factors and all(f == pytest.approx(np.exp(total), rel=3e-3) for f in factors)
 
 
 def test_synthetic_outside_the_schema_fails_and_skips_evaluation() -> None:

@@ -4,8 +4,9 @@ HTML for people, JSON for machines (``docs/report.md``, ``docs/audit-json.md``).
 
 :func:`audit` gathers everything a reviewer needs to judge one release: its
 identity (ids and file hashes), the public schema, the privacy unit and threat
-model, the privacy ledger and its total (epsilon, delta), a plain-language
-reading of that epsilon, a hazards checklist, the empirical attacks of
+model, the privacy ledger, the two guarantees (this release's own and the data
+set's total, the model linked to the ledger by entry ids), a plain-language
+reading of the total, a hazards checklist, the empirical attacks of
 :mod:`privsynth.risk`, utility metrics of :mod:`privsynth.metrics`, a
 residual-risk statement and the full configuration.
 
@@ -37,14 +38,16 @@ Example
 ...     {"name": "age", "kind": "integer", "lower": 0, "upper": 99},
 ...     {"name": "smoker", "kind": "categorical", "categories": ["no", "yes"]}]})
 >>> real = pd.DataFrame({"age": [20, 35, 50, 65] * 50, "smoker": ["no", "yes"] * 100})
->>> model = PrivBayes().fit(real, schema=schema, epsilon=1.0, accountant=Accountant(1.0))
->>> report = audit(real, model.sample(200, random_state=0), model=model)
->>> report.summary()["epsilon"], report.summary()["method"]
-(1.0, 'sum')
+>>> ledger = Accountant(2.0)
+>>> model = PrivBayes().fit(real, schema=schema, epsilon=1.0, accountant=ledger)
+>>> report = audit(real, model.sample(200, random_state=0), model=model, accountant=ledger)
+>>> s = report.summary()
+>>> s["release_epsilon"], s["epsilon"], s["method"]
+(1.0, 1.0, 'sum')
 >>> [h["status"] for h in report.to_dict()["hazards"] if h["id"] == "schema-source"]
 ['pass']
 >>> REPORT_FORMAT, REPORT_VERSION, schema_path().name
-('privsynth.audit', 1, 'audit.schema.json')
+('privsynth.audit', 2, 'audit.schema.json')
 >>> html = report.to_html(public=True)
 >>> '<h2 id="ledger">' in html and "://" not in html
 True

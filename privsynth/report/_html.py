@@ -205,31 +205,58 @@ def _threat(doc: Mapping[str, Any]) -> str:
 
 def _ledger(doc: Mapping[str, Any]) -> str:
     led = doc["ledger"]
-    if not led["given"]:
-        return ('<div class="callout warn">No accountant was given: the ledger is not '
-                "available, so the report cannot show what was spent on this data set.</div>")
-    b, s = led["budget"], led["spent"]
-    out = [_kv([
-        ("Budget of the data set", f"epsilon = {_num(b['epsilon'], 4)}, "
-                                   f"delta = {_num(b['delta'])}"),
-        ("Total spent", f"<b>epsilon = {_num(s['epsilon'], 4)}, delta = "
-                        f"{_num(s['delta'])}</b>"
+    source = led.get("source", "accountant")
+    if source == "none":
+        return ('<div class="callout warn">No ledger and no model were given: the report '
+                "cannot show what was spent on this data set.</div>")
+    s = led["spent"]
+    rows: list[tuple[str, str]] = []
+    if source == "model":
+        out = ['<div class="callout warn">No ledger of the data set was given. Shown below are '
+               "the model's own ledger entries, from its fit record: they cover this release "
+               "only, not other releases from the same data.</div>"]
+    else:
+        out = []
+        b = led["budget"]
+        ds = led.get("dataset") or {}
+        if ds.get("name"):
+            rows.append(("Data set", _e(ds["name"])
+                         + (f" — owner {_e(ds['owner'])}" if ds.get("owner") else "")
+                         + (f", approved by {_e(ds['approved_by'])}"
+                            if ds.get("approved_by") else "")))
+        rows.append(("Budget of the data set", f"epsilon = {_num(b['epsilon'], 4)}, "
+                                               f"delta = {_num(b['delta'])}"))
+    rows += [
+        ("Total spent" if source != "model" else "Total of the model's entries",
+         f"<b>epsilon = {_num(s['epsilon'], 4)}, delta = {_num(s['delta'])}</b>"
          + ("" if s["epsilon"] is not None else " (unbounded)")),
         ("Composition", f"{_e(s['method'])}: {_e(s.get('method_text', ''))}"),
-        ("Ledger SHA-256", f'<span class="hash">{_e(led["sha256"])}</span>'),
-        ("Entries", _num(len(led["entries"]))),
-    ])]
-    with_release = any(e["release"] for e in led["entries"])
-    rows = [[str(e["index"]), _e(e["label"]), _e(e["mechanism"]), _num(e["epsilon"], 4),
-             _num(e["delta"]), *([_e(e["release"])] if with_release else []),
-             # to the second: the microseconds of the ledger add nothing for a reader
-             _e(str(e["timestamp"])[:19].replace("T", " "))
-             + (" <b>reproducible noise</b>" if e["reproducible_noise"] else "")]
-            for e in led["entries"]]
-    if rows:
+    ]
+    if led.get("head"):
+        rows.append(("Chain head", f'<span class="hash">{_e(led["head"])}</span> (the id of '
+                                   "the ledger's last entry"
+                                   + (" when the model was fitted" if source == "model" else "")
+                                   + "; it identifies the ledger's whole history)"))
+    if led.get("genesis"):
+        rows.append(("Genesis", f'<span class="hash">{_e(led["genesis"])}</span> (hash of the '
+                                "ledger's budget and data-set header)"))
+    rows.append(("Entries", _num(len(led["entries"]))))
+    out.append(_kv(rows))
+    entries = led["entries"]
+    with_release = any(e["release"] for e in entries)
+    mark = source != "model" and any(e.get("this_model") for e in entries)
+    table = [[str(e["index"]), _e(e["label"]), _e(e["mechanism"]), _num(e["epsilon"], 4),
+              _num(e["delta"]), *([_e(e["release"])] if with_release else []),
+              *(["yes" if e.get("this_model") else ""] if mark else []),
+              # to the second: the microseconds of the ledger add nothing for a reader
+              _e(str(e["timestamp"])[:19].replace("T", " "))
+              + (" <b>reproducible noise</b>" if e["reproducible_noise"] else "")]
+             for e in entries]
+    if table:
         header = ["#", "Label", "Mechanism", "epsilon", "delta",
-                  *(["Release"] if with_release else []), "Time (UTC)"]
-        out.append(_table(header, rows, numeric=(0, 3, 4)))
+                  *(["Release"] if with_release else []), *(["This model"] if mark else []),
+                  "Time (UTC)"]
+        out.append(_table(header, table, numeric=(0, 3, 4)))
     else:
         out.append('<div class="callout warn">The ledger is empty.</div>')
     return "".join(out)
@@ -237,15 +264,14 @@ def _ledger(doc: Mapping[str, Any]) -> str:
 
 def _epsilon(doc: Mapping[str, Any]) -> str:
     ep = doc["epsilon"]
-    out = [f"<p>{_e(s)}</p>" for s in ep["statements"]]
+    out = ["<h3>This release on its own</h3>"]
+    out += [f"<p>{_e(s)}</p>" for s in ep.get("release_statements", [])]
+    out.append("<h3>The data set</h3>")
+    out += [f"<p>{_e(s)}</p>" for s in ep["statements"]]
     if ep["tpr_bounds"]:
         rows = [[_num(b["fpr"]), _pct(b["tpr_upper_bound"])] for b in ep["tpr_bounds"]]
         out.append(_table(["False positive rate", "Highest possible true positive rate"], rows,
                           numeric=(0, 1)))
-    if ep.get("release_epsilon") is not None and ep["source"] != "model":
-        out.append(f"<p class=\"meta\">This model's own fit spent epsilon = "
-                   f"{_num(ep['release_epsilon'], 4)}, delta = {_num(ep['release_delta'])}; "
-                   "the figures above cover the whole ledger.</p>")
     return "".join(out)
 
 
@@ -447,9 +473,12 @@ def render(doc: Mapping[str, Any]) -> str:
         "The utility and attack sections are computed on the private data without "
         "differential privacy. Publish the public edition instead.</div>")
     eps_text = "unknown" if ep["epsilon"] is None else _num(ep["epsilon"], 4)
+    rel = ep.get("release_epsilon")
+    rel_text = "—" if rel is None else _num(rel, 4)
     head = [
-        f'<div class="headline"><div>epsilon<b>{eps_text}</b></div>'
-        f"<div>delta<b>{_num(ep['delta'])}</b></div>"
+        f'<div class="headline"><div>this release<b>ε {rel_text}</b>'
+        f"δ {_num(ep.get('release_delta'))}</div>"
+        f"<div>data set total<b>ε {eps_text}</b>δ {_num(ep['delta'])}</div>"
         f"<div>checks<b>{counts['pass']} / {counts['warn']} / {counts['fail']}</b>"
         "pass / warn / fail</div>"
         f"<div>verdict<b>{_badge(doc['residual_risk']['verdict'])}</b></div></div>",

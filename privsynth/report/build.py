@@ -67,11 +67,17 @@ def audit(
         train-on-synthetic-test-on-real; without it both are skipped and the
         report says so.
     model : fitted engine, optional
-        The model that produced ``synthetic`` (``PrivBayes``, ``DPCTGAN``, ...).
-        Supplies the schema, the accountant, the noisy row count, the release's
-        own (epsilon, delta), engine hazards (``hazards_``) and the configuration.
+        The model that produced ``synthetic`` (``PrivBayes``, ``DPCTGAN``, ...),
+        fitted or loaded. Its fit record (``record_``) supplies the release's own
+        (epsilon, delta), its ledger entries, the noisy row count, the noise
+        sources and engine hazards; ``schema_`` the schema.
     accountant : Accountant, optional
-        The data set's accountant; defaults to ``model.accountant_``.
+        The data set's ledger (an ``Accountant`` or ``FileAccountant``). The
+        model's ledger entries are looked up in it by id: if some are missing,
+        the data set's total stated is the ledger composed with the model's own
+        events and a hazard fails. Without it, the data set's total stated is
+        the model's own events (other releases are not counted) and a hazard
+        warns; the model's own accountant is never used implicitly.
     target : str, optional
         Column for the train-on-synthetic, test-on-real classifier.
     synthetic_path, model_path : path, optional
@@ -115,8 +121,6 @@ def audit(
     """
     facts = model_facts(model)
     schema = resolve_schema(schema, facts)
-    if accountant is None and facts is not None:
-        accountant = facts.accountant
     if target is not None and target not in schema.names:
         raise ParameterError(f"target {target!r} is not a column of the schema")
     check_int("random_state", random_state, lo=0, where="audit")
@@ -135,8 +139,8 @@ def audit(
     data = data_section(schema, n_hat, len(synthetic), ignored,
                         constraint_stats(facts.constraint_stats if facts else None))
 
-    ledger = ledger_section(accountant)
-    claim = make_claim(ledger, facts)
+    ledger = ledger_section(accountant, facts)
+    claim = make_claim(accountant, facts)
     skipped = ("The synthetic data do not match the public schema; evaluation skipped."
                if synth_v is None else None)
     evaluated = synth_v if synth_v is not None else synthetic

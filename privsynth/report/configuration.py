@@ -20,4 +20,5 @@ def configuration_section(model: ModelFacts | None, schema: Schema, accountant: 
         "audit": jsonable(dict(audit_settings)),
         "schema": schema.to_dict(),
         "ledger_document": jsonable(accountant.to_dict()) if accountant is not None else None,
+        "fit_record": jsonable(model.record.to_dict()) if model is not None else None,
     }

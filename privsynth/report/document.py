@@ -21,7 +21,7 @@ from privsynth.report.hazards import count
 from privsynth.report.residual_risk import residual_risk_section
 
 REPORT_FORMAT = "privsynth.audit"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 #: Section ids (the HTML headings' ``id`` attributes) and titles, in order.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -112,7 +112,6 @@ class AuditReport:
     def summary(self) -> dict[str, Any]:
         """Headline numbers (for the command line), from the steward's edition."""
         doc = self.content
-        ledger = doc["ledger"]
         utility = doc["utility"]
         attacks = doc["attacks"]
         fid = utility.get("fidelity", {}) if utility.get("included") else {}
@@ -121,8 +120,9 @@ class AuditReport:
             "release_id": doc["identity"]["release_id"],
             "epsilon": doc["epsilon"]["epsilon"],
             "delta": doc["epsilon"]["delta"],
-            "method": ledger["spent"]["method"] if doc["epsilon"]["source"] == "ledger"
-            else doc["epsilon"]["method"],
+            "method": doc["epsilon"]["method"],
+            "release_epsilon": doc["epsilon"]["release_epsilon"],
+            "release_delta": doc["epsilon"]["release_delta"],
             "tvd1": fid.get("tvd1"),
             "tvd2": fid.get("tvd2"),
             "tstr_auc": ml.get("tstr_auc") if ml else None,

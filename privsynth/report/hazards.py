@@ -26,14 +26,6 @@ from privsynth.schema import Schema
 STATUSES = ("pass", "warn", "fail")
 _REL_TOL = 1e-9
 
-_MODEL_CONTENTS = {
-    "privbayes": "the public schema, the engine's parameters, the learned network structure "
-                 "and the noisy conditional tables (all DP outputs)",
-    "dpctgan": "the public schema, the engine's parameters, generator weights trained with "
-               "DP-SGD and noisy category frequencies (all DP outputs)",
-}
-
-
 @dataclass(frozen=True)
 class Facts:
     """What the hazard checks may look at (all computed before the checks run)."""
@@ -104,9 +96,8 @@ def row_count_noisy(f: Facts) -> Finding:
         return ("warn", "No model was given to the audit, so it cannot confirm that the "
                         "engine used a noisy row count.")
     if f.n_hat is None:
-        return ("warn", f"The {f.model.engine} model does not expose a noisy row count "
-                        "(n_hat_); the audit cannot confirm the row count was not used "
-                        "exactly.")
+        return ("warn", f"The {f.model.engine} model's fit record holds no noisy row count; "
+                        "the audit cannot confirm the row count was not used exactly.")
     return ("pass", f"The engine works with a noisy row count (about {round(f.n_hat):,}, "
                     "a DP output charged to the ledger); the exact count is never used "
                     "to calibrate noise nor released. This report shows only the noisy "
@@ -145,34 +136,44 @@ def noise_secure(f: Facts) -> Finding:
 
 
 def model_file_safe(f: Facts) -> Finding:
-    engine = f.model.engine if f.model is not None else None
-    contents = _MODEL_CONTENTS.get(engine or "", "the engine's DP outputs")
+    contents = f.model.record.contents if f.model is not None else ""
+    contents = contents or "the engine's DP outputs"
     if f.model_path is not None:
-        from privsynth._modelfile import peek_engine
+        from privsynth._modelfile import peek_engine, read_model
+        from privsynth.engines.record import FitRecord
         from privsynth.errors import ModelFileError
 
         try:
             file_engine = peek_engine(f.model_path)
-        except ModelFileError:
-            return ("fail", "The model file is not a privsynth model file; the audit "
-                            "cannot vouch for what it contains.")
-        contents = _MODEL_CONTENTS.get(file_engine, "the engine's DP outputs")
+            file_record = FitRecord.from_dict(read_model(f.model_path, file_engine)["record"])
+        except (ModelFileError, KeyError, TypeError):
+            return ("fail", "The model file is not a privsynth model file with a fit record; "
+                            "the audit cannot vouch for what it contains.")
+        if f.model is not None and \
+                [e.id for e in file_record.entries] != [e.id for e in f.model.entries]:
+            return ("fail", "The model file holds a different fit than the model audited (its "
+                            "ledger entries differ): audit the released file itself.")
         return ("pass", f"The model file is a checksummed privsynth model file "
-                        f"({file_engine}). By construction it holds {contents}; no "
-                        "training row is written and it is never pickled.")
+                        f"({file_engine}) of the audited fit. By construction it holds "
+                        f"{file_record.contents or contents}; no training row is written and it "
+                        "is never pickled.")
     if f.model is not None:
-        return ("pass", f"By construction, the {engine} model's save() writes {contents}; "
-                        "no training row is written and the file is never pickled.")
+        return ("pass", f"By construction, the {f.model.engine} model's save() writes "
+                        f"{contents}; no training row is written and the file is never "
+                        "pickled.")
     return ("warn", "No model was given to the audit; if a model file is released, "
                     "audit it with model= and model_path=.")
 
 
 def budget_respected(f: Facts) -> Finding:
     spent, budget = f.ledger["spent"], f.ledger["budget"]
+    if f.ledger["source"] == "model":
+        return ("warn", "No ledger of the data set was given: the total stated is this "
+                        "model's own, and other releases from the same data are not counted. "
+                        "Pass the data set's ledger (accountant=, or --ledger in the CLI).")
     if not f.ledger["given"] or not f.ledger["entries"]:
-        return ("warn", "The ledger is missing or empty (a model loaded from a file has a "
-                        "fresh accountant): the report cannot show what was spent on this "
-                        "data set. Pass the data set's accountant= (or load its ledger).")
+        return ("warn", "The ledger is missing or empty: the report cannot show what was spent "
+                        "on this data set. Pass the data set's ledger (accountant=).")
     if spent["epsilon"] is None:
         return ("fail", "The composition of the ledger is unbounded at the budget's delta.")
     ok = spent["epsilon"] <= budget["epsilon"] * (1 + _REL_TOL) + 1e-12
@@ -191,14 +192,29 @@ def composition_stated(f: Facts) -> Finding:
 
 
 def ledger_covers_model(f: Facts) -> Finding:
-    if f.claim.ledger_covers_model is False:
-        return ("fail", f"The model's own epsilon ({f.claim.release_epsilon:.4g}) is not "
-                        "covered by the ledger's total: this fit was charged to another "
-                        "accountant. The report adds both (basic composition); pass the "
-                        "accountant the model was fitted with.")
-    if f.claim.ledger_covers_model:
-        return ("pass", "The ledger's total covers the model's own epsilon.")
+    c = f.claim
+    if c.ledger_covers_model is False:
+        return ("fail", f"This model is not recorded in the ledger given: {c.missing} of its "
+                        f"{c.model_entries} ledger entries are not in it (matched by entry id). "
+                        "The data set's total stated is the ledger composed with the model's own "
+                        "events. Audit with the ledger the model was fitted on.")
+    if c.ledger_covers_model:
+        return ("pass", f"All {c.model_entries} of the model's ledger entries are in the ledger "
+                        "given (matched by entry id, not by numbers).")
     return None
+
+
+def fit_recorded(f: Facts) -> Finding:
+    if f.model is None:
+        return None
+    kind = f.model.record.ledger.kind
+    if kind == "none":
+        return ("warn", "The model was fitted without an accountant: its spend is recorded "
+                        "nowhere but in the model itself. If anything else was released from "
+                        "the same data, no ledger holds the data set's total; fit with the data "
+                        "set's ledger.")
+    where = "the data set's ledger file" if kind == "file" else "an in-memory ledger"
+    return ("pass", f"The fit was recorded in {where} when it was made.")
 
 
 def synthetic_in_schema(f: Facts) -> Finding:
@@ -234,6 +250,7 @@ HAZARD_CHECKS: tuple[HazardCheck, ...] = (
     HazardCheck("budget", "Spending within the budget", budget_respected),
     HazardCheck("composition", "Composition method stated", composition_stated),
     HazardCheck("ledger-coverage", "The ledger records this release", ledger_covers_model),
+    HazardCheck("fit-recorded", "The fit is recorded in a ledger", fit_recorded),
     HazardCheck("synthetic-schema", "Synthetic data stay within the public schema",
                 synthetic_in_schema),
     HazardCheck("attacks", "Empirical attacks found no problem", attacks_found_nothing,

@@ -1,17 +1,24 @@
 """What the report learns from a fitted model, read in exactly one place: :func:`model_facts`.
 
-Every section and hazard check of the report uses the typed
-:class:`ModelFacts`, never the model object itself, so the interface between
-engines and the report is this one function.
+A fitted (or loaded) model tells the report everything about its fit through
+one typed value, its :class:`~privsynth.engines.record.FitRecord`
+(``model.record_``): its own guarantee, its ledger entries (whose ids link it
+to a ledger), the ledger that recorded them, the noisy row count, the noise
+sources and hazards. Besides the record the report reads only the public
+schema (``schema_``) and the statistics of the last constrained sampling call
+(``constraint_stats_``). Every section and hazard check uses the
+:class:`ModelFacts` built here, never the model object.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from privsynth.errors import NotFittedError
+from privsynth.accounting.ledger import LedgerEntry
+from privsynth.engines.record import FitRecord
+from privsynth.errors import NotFittedError, ParameterError
 from privsynth.report._values import jsonable
 from privsynth.schema import Schema
 
@@ -22,70 +29,88 @@ class ModelFacts:
 
     Attributes
     ----------
-    engine : str
-        The engine's registered name (its class name if it has none).
     schema : Schema
         The public schema the model was fitted with.
-    epsilon, delta : float or None, float
-        The release's own guarantee as the model states it (None: not stated).
-    noisy_rows : float or None
-        The engine's noisy row count (a DP output), if it has a finite one.
-    reproducible_noise : bool
-        True when the fit used seeded test noise.
-    hazards : tuple of str
-        Hazards the engine reports about its own fit.
-    params, description : dict or None
-        The engine's parameters and its description (JSON types).
-    accountant : Accountant or None
-        The accountant the model was fitted with.
+    record : FitRecord
+        The record of the fit (see :mod:`privsynth.engines.record`).
     constraint_stats : tuple or None
         Statistics of the model's last constrained sampling call, unchecked.
-    unit : str
-        The privacy unit in words ("" when the model does not say: one row).
-    noise : tuple of str
-        Every noise source of the fit, in words.
     """
 
-    engine: str
     schema: Schema
-    epsilon: float | None
-    delta: float
-    noisy_rows: float | None
-    reproducible_noise: bool
-    hazards: tuple[str, ...] = ()
-    params: Any = None
-    description: Any = None
-    accountant: Any = None
-    constraint_stats: tuple[Any, ...] | None = field(default=None)
-    unit: str = ""
-    noise: tuple[str, ...] = ()
+    record: FitRecord
+    constraint_stats: tuple[Any, ...] | None = None
+
+    @property
+    def engine(self) -> str:
+        return self.record.engine
+
+    @property
+    def epsilon(self) -> float:
+        """This release's own epsilon (its events composed alone)."""
+        return self.record.epsilon
+
+    @property
+    def delta(self) -> float:
+        return self.record.delta
+
+    @property
+    def entries(self) -> tuple[LedgerEntry, ...]:
+        return self.record.entries
+
+    @property
+    def noisy_rows(self) -> float | None:
+        rows = self.record.noisy_rows
+        return rows if rows is not None and math.isfinite(rows) else None
+
+    @property
+    def reproducible_noise(self) -> bool:
+        return self.record.reproducible_noise
+
+    @property
+    def hazards(self) -> tuple[str, ...]:
+        return self.record.hazards
+
+    @property
+    def noise(self) -> tuple[str, ...]:
+        return self.record.noise
+
+    @property
+    def unit(self) -> str:
+        return self.record.unit.describe()
+
+    @property
+    def params(self) -> Any:
+        return jsonable(dict(self.record.params))
+
+    @property
+    def description(self) -> Any:
+        return jsonable(dict(self.record.description)) or None
 
 
 def model_facts(model: object) -> ModelFacts | None:
-    """The facts of a fitted ``model`` (None for no model); NotFittedError if unfitted."""
+    """The facts of a fitted ``model`` (None for no model).
+
+    Raises
+    ------
+    NotFittedError
+        The model has no schema or no fit record (it is not fitted).
+    ParameterError
+        Its ``record_`` is not a :class:`~privsynth.engines.record.FitRecord`.
+    """
     if model is None:
         return None
     schema = getattr(model, "schema_", None)
-    if schema is None:
-        raise NotFittedError("the model given to audit() is not fitted (it has no schema_)")
-    rows = getattr(model, "n_hat_", None)
-    eps = getattr(model, "epsilon_", None)
-    get_params = getattr(model, "get_params", None)
-    describe = getattr(model, "describe", None)
+    record = getattr(model, "record_", None)
+    if schema is None or record is None:
+        raise NotFittedError("the model given to audit() is not fitted (it has no schema_ or "
+                             "record_); fit it or load a saved model first")
+    if not isinstance(record, FitRecord):
+        raise ParameterError(f"the model's record_ must be a FitRecord, got "
+                             f"{type(record).__name__}")
     stats = getattr(model, "constraint_stats_", None)
-    return ModelFacts(
-        engine=str(getattr(model, "name", None) or type(model).__name__),
-        schema=schema,
-        epsilon=None if eps is None else float(eps),
-        delta=float(getattr(model, "delta_", 0.0) or 0.0),
-        noisy_rows=float(rows) if rows is not None and math.isfinite(rows) else None,
-        reproducible_noise=bool(getattr(model, "reproducible_noise_", False)),
-        hazards=tuple(str(h) for h in (getattr(model, "hazards_", None) or [])),
-        params=jsonable(get_params()) if callable(get_params) else None,
-        description=jsonable(describe()) if callable(describe) else None,
-        accountant=getattr(model, "accountant_", None),
-        constraint_stats=tuple(stats) if stats else None,
-    )
+    return ModelFacts(schema=schema, record=record,
+                      constraint_stats=tuple(stats) if stats else None)
 
 
 __all__ = ["ModelFacts", "model_facts"]
