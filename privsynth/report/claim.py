@@ -107,8 +107,8 @@ def _release_statements(claim: Claim) -> list[str]:
                     "is not stated."]
         return ["The model states no finite guarantee for its own fit."]
     eps, delta = claim.release_epsilon, claim.release_delta
-    out = [f"This release on its own{f' ({claim.release_id})' if claim.release_id else ''} "
-           f"is ({eps:.4g}, {delta:.3g})-differentially private: its own "
+    out = [f"This release{f' ({claim.release_id})' if claim.release_id else ''} is "
+           f"({eps:.4g}, {delta:.3g})-differentially private on its own: its own "
            f"{claim.model_entries} ledger entries composed alone"
            f"{f' ({claim.release_method})' if claim.release_method else ''}. This is what it "
            f"reveals to someone who sees this release and nothing else released from the data "
