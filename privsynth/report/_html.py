@@ -233,10 +233,12 @@ def _ledger(doc: Mapping[str, Any]) -> str:
         ("Composition", f"{_e(s['method'])}: {_e(s.get('method_text', ''))}"),
     ]
     if led.get("head"):
-        rows.append(("Chain head", f'<span class="hash">{_e(led["head"])}</span> (the id of '
-                                   "the ledger's last entry"
-                                   + (" when the model was fitted" if source == "model" else "")
-                                   + "; it identifies the ledger's whole history)"))
+        rows.append(("Ledger chain head", f'<span class="hash">{_e(led["head"])}</span> (the '
+                                          "id of the ledger's last entry"
+                                          + (" when the model was fitted"
+                                             if source == "model" else "")
+                                          + "; it identifies the ledger's state and whole "
+                                          "history; see docs/accounting.md)"))
     if led.get("genesis"):
         rows.append(("Genesis", f'<span class="hash">{_e(led["genesis"])}</span> (hash of the '
                                 "ledger's budget and data-set header)"))
