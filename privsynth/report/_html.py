@@ -300,8 +300,9 @@ def _attacks(doc: Mapping[str, Any]) -> str:
     if verdict:
         cls = {"problem found": "fail", "inconclusive": "warn"}.get(verdict, "pass")
         out.append(f'<div class="callout {cls}"><b>{_e(verdict.capitalize())}.</b> '
-                   f"{_e(a.get('verdict_reason'))} Largest empirical lower bound on epsilon: "
-                   f"{_num(a['max_epsilon_lower_bound'])}; claimed epsilon: {_num(claim)}."
+                   f"{_e(a.get('verdict_reason'))} Largest empirical epsilon estimate (a "
+                   f"diagnostic): {_num(a['max_epsilon_lower_bound'])}; claimed epsilon of "
+                   f"this release: {_num(claim)}."
                    "</div>")
     fprs = sorted({k for r in a["results"] for k in r["tpr_at_fpr"]}, key=float)
     rows = []
@@ -309,9 +310,12 @@ def _attacks(doc: Mapping[str, Any]) -> str:
         rows.append([_e(r["name"]), _e(r["description"]),
                      f"{_num(r['auc'])} [{_num(r['auc_ci'][0])}, {_num(r['auc_ci'][1])}]",
                      *[_pct(r["tpr_at_fpr"].get(f)) for f in fprs],
-                     _num(r["epsilon_lower_bound"])])
+                     _num(r["epsilon_lower_bound"]),
+                     _e(r.get("verdict", "")) + (f'<br><span class="meta">'
+                                                 f'{_e(r["verdict_reason"])}</span>'
+                                                 if r.get("verdict_reason") else "")])
     out.append(_table(["Attack", "What it does", "ROC AUC [95 % CI]",
-                       *[f"TPR at FPR {f}" for f in fprs], "epsilon lower bound"],
+                       *[f"TPR at FPR {f}" for f in fprs], "epsilon estimate", "Verdict"],
                       rows, numeric=tuple(range(2, 4 + len(fprs)))))
     if claim is not None:
         bounds = a.get("tpr_upper_bound") or {}

@@ -236,7 +236,8 @@ def attacks_found_nothing(f: Facts) -> Finding:
     claim = fmt(eps) if eps is not None else "none"
     status = {"problem found": "fail", "inconclusive": "warn"}.get(a["verdict"], "pass")
     return (status, f"{a['verdict'].capitalize()}: {a['verdict_reason']} (largest empirical "
-                    f"lower bound on epsilon {a['max_epsilon_lower_bound']}; claim: {claim}.)")
+                    f"epsilon estimate {a['max_epsilon_lower_bound']}, a diagnostic; claim: "
+                    f"{claim}.)")
 
 
 #: The hazard table, in the order of the checklist.

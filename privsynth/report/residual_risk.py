@@ -47,7 +47,8 @@ def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
         points.append(f"Empirical attacks: {attacks['verdict']}. {attacks['verdict_reason']} "
                       f"The strongest membership attack tried reached ROC AUC "
                       f"{attacks.get('max_auc')} (0.5 is guessing); the largest empirical "
-                      f"lower bound on epsilon is {attacks.get('max_epsilon_lower_bound')}.")
+                      f"epsilon estimate (a diagnostic) is "
+                      f"{attacks.get('max_epsilon_lower_bound')}.")
     elif not doc["public"]:
         points.append("No empirical attack was run: " + str(attacks.get("reason")))
     points.append("The evaluation numbers of the steward's edition of this report (utility, "

@@ -1,21 +1,10 @@
 """Section "Empirical attacks": membership attacks and distance diagnostics on the release.
 
-Attack results are evidence, never proof. Each evaluation ends in one of three
-verdicts (:data:`VERDICTS`):
-
-- ``"problem found"``: an attack's empirical lower bound on epsilon lies above
-  the claimed epsilon, which a correct DP release makes unlikely;
-- ``"inconclusive"``: the test lacks the power to find a problem: its AUC
-  interval is wider than :data:`CONCLUSIVE_AUC_WIDTH` (too few members and
-  non-members to tell guessing from a clear advantage), or even a perfect
-  attack on this many records could not show an epsilon above the claim;
-- ``"no problem found"``: a test with that power found nothing; stronger
-  attacks may still exist.
-
->>> auc_width_when_guessing(35) > CONCLUSIVE_AUC_WIDTH
-True
->>> auc_width_when_guessing(1000) < CONCLUSIVE_AUC_WIDTH
-True
+Attack results are evidence, never proof. The verdicts ("no problem found",
+"inconclusive" when the test lacks power, "problem found") and their rule
+are the risk module's (:mod:`privsynth.risk.verdict`); this section copies
+them with the numbers a reader needs, and nothing that would reveal a private
+count.
 """
 
 from __future__ import annotations
@@ -30,55 +19,6 @@ from privsynth.errors import ParameterError
 from privsynth.report._values import jsonable, rounded
 from privsynth.report.evaluation import EVALUATION_NOTE, safe_text
 from privsynth.schema import Schema
-
-VERDICTS = ("no problem found", "inconclusive", "problem found")
-#: Widest AUC interval of a conclusive test: a wider one cannot tell guessing (0.5) from
-#: a clear attack advantage (0.6). Needs about 260 members and as many non-members.
-CONCLUSIVE_AUC_WIDTH = 0.1
-
-
-def auc_width_when_guessing(n: int, confidence: float = 0.95) -> float:
-    """Width of the AUC interval of a guessing attack on ``n`` members and ``n`` non-members.
-
-    The normal approximation of the AUC's (Mann-Whitney) standard error under no
-    difference, sqrt((2n + 1) / (12 n^2)) (Hanley and McNeil 1982).
-    """
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + confidence / 2))
-    return 2 * z * math.sqrt((2 * n + 1) / (12.0 * n * n))
-
-
-def verdict(results: Sequence[Mapping[str, Any]], exceeds: bool | None, n_eval: int | None,
-            claim_eps: float | None, claim_delta: float, confidence: float
-            ) -> tuple[str, str]:
-    """The evaluation's verdict (one of :data:`VERDICTS`) and why, in words without counts."""
-    from privsynth.risk import epsilon_lower_bound
-
-    if exceeds:
-        return ("problem found", "An attack's empirical lower bound on epsilon lies above the "
-                "claimed epsilon. A correct differentially private release makes this "
-                "unlikely: look for a bug, a wrong accounting or a non-private step.")
-    if claim_eps is None:
-        return ("inconclusive", "No finite epsilon is claimed, so the attacks cannot be "
-                "compared with a claim.")
-    widths = [r["auc_ci"][1] - r["auc_ci"][0] for r in results
-              if None not in (r["auc_ci"][0], r["auc_ci"][1])]
-    if n_eval:
-        widths.append(auc_width_when_guessing(n_eval, confidence))
-        perfect = epsilon_lower_bound(tp=n_eval, fn=0, fp=0, tn=n_eval,
-                                      delta=min(claim_delta, 0.5), confidence=confidence)
-        if perfect <= claim_eps:
-            return ("inconclusive", "Too few members and non-members: even a perfect attack "
-                    "on this evaluation could not show an epsilon above the claim. Give a "
-                    "larger holdout.")
-    if not widths or max(widths) > CONCLUSIVE_AUC_WIDTH:
-        return ("inconclusive", "The test lacks power: its ROC AUC intervals are wider than "
-                f"{CONCLUSIVE_AUC_WIDTH:g}, so it cannot tell guessing from a clear attack "
-                "advantage. Give a larger holdout (a few hundred non-members at least).")
-    return ("no problem found", "No attack's lower bound on epsilon exceeds the claim, and the "
-            "test had the power to show a clear advantage. Attacks are evidence, not proof: "
-            "stronger attacks may exist.")
 
 
 def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.DataFrame,
@@ -124,6 +64,10 @@ def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic:
             "roc": {"fpr": [rounded(x, 2) for x in a.roc_fpr],
                     "tpr": [rounded(x, 2) for x in a.roc_tpr]},
             "notes": notes,
+            "confidence": rounded(a.confidence, 6),
+            # the risk module's reasons never hold a count of records
+            "verdict": a.verdict,
+            "verdict_reason": a.verdict_reason,
         })
     diag = risk.diagnostics
     hist = diag.get("histogram", {})
@@ -162,10 +106,9 @@ def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic:
     if any(v is None for a in results for v in a["tpr_at_fpr"].values()):
         caveats.append("Some TPRs are not reported because the evaluation has too few "
                        "non-members for that false positive rate.")
-    found, why = verdict(results, risk.exceeds_claim, settings.get("n_members"), eps,
-                         claim_delta, float(settings.get("confidence", 0.95)))
     safe_settings = {k: settings.get(k) for k in ("random_state", "max_records", "subsampled",
                                                   "large_data_precut", "confidence",
+                                                  "confidence_per_attack", "n_tests",
                                                   "n_bootstrap", "density_k", "fprs", "shadow")}
     return {
         "included": True,
@@ -179,8 +122,8 @@ def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic:
         "max_auc": max((r["auc"] for r in results), default=None),
         "max_epsilon_lower_bound": rounded(risk.max_epsilon_lower_bound, 3),
         "exceeds_claim": risk.exceeds_claim,
-        "verdict": found,
-        "verdict_reason": why,
+        "verdict": risk.verdict,
+        "verdict_reason": risk.verdict_reason,
         "diagnostics": diagnostics,
         "caveats": caveats,
         "settings": jsonable(safe_settings),
