@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privsynth.accounting import Accountant
+from privsynth.accounting import Accountant, DatasetInfo
 from privsynth.accounting.events import (
     ApproxDPEvent,
     GaussianEvent,
@@ -135,7 +135,7 @@ class _FakeModel:
 def _tiny_report(**kwargs: Any) -> AuditReport:
     schema = kwargs.pop("schema", _tiny_schema())
     model = kwargs.pop("model", _FakeModel(schema))
-    return audit(_tiny_frame(), _tiny_frame(seed=1), model=model, **kwargs)
+    return audit(_tiny_frame(), _tiny_frame(150, seed=1), model=model, **kwargs)
 
 
 def _hazard(report: AuditReport, hid: str) -> dict[str, Any]:
@@ -167,8 +167,9 @@ def test_every_section_heading_in_both_editions(outputs: dict[str, str]) -> None
         doc = json.loads(outputs[key])
         assert [s["id"] for s in doc["sections"]] == SECTION_IDS
         assert doc["format"] == REPORT_FORMAT and doc["version"] == 2
-    assert SECTION_IDS == ["identity", "data", "threat-model", "ledger", "epsilon", "hazards",
-                           "attacks", "utility", "residual-risk", "configuration"]
+    assert SECTION_IDS == ["sign-off", "identity", "data", "threat-model", "ledger", "epsilon",
+                           "hazards", "attacks", "utility", "residual-risk", "ledger-entries",
+                           "configuration"]
 
 
 def test_json_validates_against_its_schema(outputs: dict[str, str]) -> None:
@@ -671,6 +672,83 @@ def test_attack_verdicts_never_claim_proof() -> None:
     for rep in (small, copied):
         for text in (rep.to_json(), rep.to_html()):
             assert "proves" not in text.lower() and "PRIVACY PROBLEM" not in text
+
+
+def test_sign_off_page_first_with_its_fields_in_html_and_json(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(
+        json.loads(schema_path().read_text(encoding="utf-8")))
+    schema = _tiny_schema()
+    ledger = Accountant(2.0, dataset=DatasetInfo(name="clinic-visits-2025", owner="City Hospital",
+                                                 approved_by="Dr. Data Officer"))
+    model = PrivBayes().fit(_tiny_frame(), schema=schema, epsilon=1.0, accountant=ledger)
+    syn = model.sample(120, random_state=0)
+    syn.to_csv(tmp_path / "synthetic.csv", index=False)
+    model.save(tmp_path / "model.json")
+    report = audit(_tiny_frame(), syn, model=model, accountant=ledger,
+                   synthetic_path=tmp_path / "synthetic.csv", model_path=tmp_path / "model.json",
+                   purpose="teaching statistics", audience="course participants",
+                   approver="Ms. Sign Off")
+    for public in (False, True):
+        doc = report.to_dict(public=public)
+        validator.validate(doc)
+        so = doc["sign_off"]
+        assert [f["what"] for f in so["released_files"]] == ["synthetic data", "model file"]
+        assert so["released_files"][0]["sha256"] == \
+            hashlib.sha256((tmp_path / "synthetic.csv").read_bytes()).hexdigest()
+        assert so["released_files"][1]["sha256"] == \
+            hashlib.sha256((tmp_path / "model.json").read_bytes()).hexdigest()
+        assert (so["purpose"], so["audience"]) == ("teaching statistics", "course participants")
+        # controller from the ledger's header, approver given to the audit (overrides it)
+        assert (so["controller"], so["approver"]) == ("City Hospital", "Ms. Sign Off")
+        assert so["sources"]["controller"] == "ledger" and so["sources"]["approver"] == "audit"
+        assert so["dataset"] == {"name": "clinic-visits-2025", "genesis": ledger.genesis,
+                                 "head": ledger.head}
+        assert so["release_guarantee"] == {"epsilon": pytest.approx(1.0), "delta": 0.0}
+        assert so["dataset_guarantee"]["epsilon"] == pytest.approx(1.0)
+        assert len(so["must_not"]) >= 5 and "Recital 26" in so["legal"]
+        assert "controller's assessment" in so["legal"] and "ledger" in so["retention"]
+        assert so["verdict"] == doc["residual_risk"]["verdict"]
+        html = report.to_html(public=public)
+        # the sign-off page is the first section, before the contents and the ledger
+        assert html.index('<h2 id="sign-off"') < html.index("<nav>") \
+            < html.index('<h2 id="ledger"') < html.index('<h2 id="ledger-entries"')
+        page = unescape(html[html.index('<h2 id="sign-off"'):html.index("<nav>")])
+        for text in ("teaching statistics", "course participants", "City Hospital",
+                     "Ms. Sign Off", "clinic-visits-2025", ledger.head, "synthetic.csv",
+                     so["released_files"][0]["sha256"], "Recital 26", "Signature",
+                     "must not", so["must_not"][0], so["guarantees"][0]):
+            assert text in page, text
+    # the ledger table is in the appendix, not in the ledger section
+    html = report.to_html()
+    ledger_part = html[html.index('<h2 id="ledger"'):html.index('<h2 id="epsilon"')]
+    appendix = html[html.index('<h2 id="ledger-entries"'):html.index('<h2 id="configuration"')]
+    assert "<table><thead>" not in ledger_part and appendix.count("<tr>") > len(ledger.history)
+    # nothing given and no ledger header: the page says what is missing
+    bare = _tiny_report().to_dict()["sign_off"]
+    assert bare["purpose"] is None and bare["controller"] is None
+    assert "not stated: fill in before signing" in _tiny_report().to_html()
+    # a data set name that contradicts the ledger's is refused before any evaluation
+    with pytest.raises(ParameterError, match="belongs to data set 'clinic-visits-2025'"):
+        audit(_tiny_frame(), syn, model=model, accountant=ledger, dataset="another-table")
+    with pytest.raises(ParameterError, match="purpose"):
+        audit(_tiny_frame(), syn, model=model, purpose="  ")
+
+
+def test_synthetic_row_count_equal_to_the_real_one_fails_without_showing_it() -> None:
+    schema = _tiny_schema()
+    real = _tiny_frame(237, seed=4)
+    exact = audit(real, _tiny_frame(237, seed=1), model=_FakeModel(schema))
+    h = _hazard(exact, "row-count-exact")
+    assert h["status"] == "fail" and h["evaluation"] is True
+    assert exact.to_dict()["residual_risk"]["verdict"] == "fail"
+    # the hazard never prints the real count (the synthetic count is public)
+    assert "237" not in h["explanation"]
+    other = audit(real, _tiny_frame(236, seed=1), model=_FakeModel(schema))
+    assert _hazard(other, "row-count-exact")["status"] == "pass"
+    assert "236" not in _hazard(other, "row-count-exact")["explanation"]
+    # computed on the private data without DP: not in the public edition
+    assert "row-count-exact" not in {h["id"] for h in exact.to_dict(public=True)["hazards"]}
 
 
 def test_constraints_are_listed_with_their_sampling_statistics() -> None:

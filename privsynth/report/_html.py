@@ -53,6 +53,8 @@ th { background: #f3f5f7; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
           font-size: 0.85em; word-break: break-all; }
+.blank { color: #8a1c1c; font-style: italic; }
+table.signatures td { height: 3.2em; }
 .badge { display: inline-block; min-width: 3.6em; text-align: center; padding: 1px 8px;
          border-radius: 10px; font-weight: 700; font-size: 0.8em; letter-spacing: 0.03em; }
 .badge.pass { background: #d8f0dd; color: #135e2a; }
@@ -141,6 +143,48 @@ def _json_block(value: Any) -> str:
 # ---------------------------------------------------------------------------
 # sections
 # ---------------------------------------------------------------------------
+def _or_blank(value: object) -> str:
+    return _e(value) if value else '<span class="blank">not stated: fill in before signing</span>'
+
+
+def _sign_off(doc: Mapping[str, Any]) -> str:
+    so = doc["sign_off"]
+    files = "".join(
+        f"<li>{_e(f['what'])}"
+        + (f" <b>{_e(f['file_name'])}</b>" if f.get("file_name") else "")
+        + f'<br><span class="hash">SHA-256 {_e(f["sha256"])}</span>'
+        + (" (of the data frame written as CSV)" if f.get("hashed") == "dataframe-csv" else "")
+        + "</li>" for f in so["released_files"])
+    ds = so["dataset"]
+    dataset = _or_blank(ds.get("name"))
+    if ds.get("head"):
+        dataset += (f'<br><span class="hash">ledger chain head {_e(ds["head"])}</span>')
+    if ds.get("genesis"):
+        dataset += (f'<br><span class="hash">ledger genesis {_e(ds["genesis"])}</span>')
+    out = [_kv([
+        ("Release", _e(so["release_id"])),
+        ("What is released", f"<ul>{files}</ul>"),
+        ("Given to", _or_blank(so.get("audience"))),
+        ("Purpose", _or_blank(so.get("purpose"))),
+        ("Controller", _or_blank(so.get("controller"))),
+        ("Approver", _or_blank(so.get("approver"))),
+        ("Data set", dataset),
+    ])]
+    out.append("<h3>Privacy guarantees</h3>" + _list(so["guarantees"]))
+    out.append(f'<div class="callout {_e(so["verdict"])}">{_badge(so["verdict"])} '
+               f"{_e(so['verdict_statement'])}</div>")
+    out.append("<h3>Residual risks</h3>" + _list(so["residual_risks"]))
+    out.append("<h3>The data steward must not</h3>" + _list(so["must_not"]))
+    out.append(f"<h3>Keeping the ledger</h3><p>{_e(so['retention'])}</p>")
+    out.append(f"<h3>Legal framing</h3><p>{_e(so['legal'])}</p>")
+    rows = [[_e(s["role"]), _or_blank(s.get("name")), "", ""] for s in so["signatures"]]
+    out.append('<h3>Signatures</h3><table class="signatures"><thead><tr><th>Role</th>'
+               "<th>Name</th><th>Signature</th><th>Date</th></tr></thead><tbody>"
+               + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+               + "</tbody></table>")
+    return "".join(out)
+
+
 def _identity(doc: Mapping[str, Any]) -> str:
     idt = doc["identity"]
     syn, mod = idt["synthetic"], idt["model"]
@@ -196,9 +240,14 @@ def _data(doc: Mapping[str, Any]) -> str:
 
 def _threat(doc: Mapping[str, Any]) -> str:
     t = doc["threat_model"]
-    return (_kv([("Privacy unit", _e(t["privacy_unit"])),
-                 ("Neighbouring data sets", _e(t["neighbouring"])),
-                 ("Protected", _e(t["protects"]))])
+    rows = [("Privacy unit", _e(t["privacy_unit"])),
+            ("Neighbouring data sets", _e(t["neighbouring"])),
+            ("Protected", _e(t["protects"]))]
+    if t.get("values"):
+        rows.append(("Values of a unit known to be present", _e(t["values"])))
+    return (_kv(rows)
+            + ("<h3>Noise sources of the fit</h3>" + _list(t["noise_sources"])
+               if t.get("noise_sources") else "")
             + "<h3>The adversary is assumed to know</h3>" + _list(t["adversary_knows"])
             + "<h3>Not covered by the guarantee</h3>" + _list(t["not_covered"]))
 
@@ -242,9 +291,21 @@ def _ledger(doc: Mapping[str, Any]) -> str:
     if led.get("genesis"):
         rows.append(("Genesis", f'<span class="hash">{_e(led["genesis"])}</span> (hash of the '
                                 "ledger's budget and data-set header)"))
-    rows.append(("Entries", _num(len(led["entries"]))))
+    rows.append(("Entries", _num(len(led["entries"]))
+                 + (' (listed in the <a href="#ledger-entries">appendix</a>)'
+                    if led["entries"] else "")))
     out.append(_kv(rows))
+    if not led["entries"]:
+        out.append('<div class="callout warn">The ledger is empty.</div>')
+    return "".join(out)
+
+
+def _ledger_entries(doc: Mapping[str, Any]) -> str:
+    led = doc["ledger"]
+    source = led.get("source", "accountant")
     entries = led["entries"]
+    if not entries:
+        return "<p>No ledger entries.</p>"
     with_release = any(e["release"] for e in entries)
     mark = source != "model" and any(e.get("this_model") for e in entries)
     table = [[str(e["index"]), _e(e["label"]), _e(e["mechanism"]), _num(e["epsilon"], 4),
@@ -254,14 +315,14 @@ def _ledger(doc: Mapping[str, Any]) -> str:
               _e(str(e["timestamp"])[:19].replace("T", " "))
               + (" <b>reproducible noise</b>" if e["reproducible_noise"] else "")]
              for e in entries]
-    if table:
-        header = ["#", "Label", "Mechanism", "epsilon", "delta",
-                  *(["Release"] if with_release else []), *(["This model"] if mark else []),
-                  "Time (UTC)"]
-        out.append(_table(header, table, numeric=(0, 3, 4)))
-    else:
-        out.append('<div class="callout warn">The ledger is empty.</div>')
-    return "".join(out)
+    header = ["#", "Label", "Mechanism", "epsilon", "delta",
+              *(["Release"] if with_release else []), *(["This model"] if mark else []),
+              "Time (UTC)"]
+    intro = ("<p>The model's own ledger entries, from its fit record.</p>" if source == "model"
+             else "<p>Every entry of the data set's ledger, oldest first"
+             + ("; <b>This model</b> marks the audited fit's entries" if mark else "")
+             + ".</p>")
+    return intro + _table(header, table, numeric=(0, 3, 4))
 
 
 def _epsilon(doc: Mapping[str, Any]) -> str:
@@ -452,6 +513,7 @@ def _configuration(doc: Mapping[str, Any]) -> str:
 
 
 _RENDERERS = {
+    "sign-off": _sign_off,
     "identity": _identity,
     "data": _data,
     "threat-model": _threat,
@@ -461,6 +523,7 @@ _RENDERERS = {
     "attacks": _attacks,
     "utility": _utility,
     "residual-risk": _residual,
+    "ledger-entries": _ledger_entries,
     "configuration": _configuration,
 }
 
@@ -495,7 +558,8 @@ def render(doc: Mapping[str, Any]) -> str:
     body = []
     for s in doc["sections"]:
         render_section = _RENDERERS[s["id"]]
-        cls = ' class="major"' if s["id"] in ("attacks", "configuration") else ""
+        cls = ' class="major"' if s["id"] in ("identity", "attacks", "ledger-entries",
+                                               "configuration") else ""
         body.append(f'<section><h2 id="{_e(s["id"])}"{cls}>{_e(s["title"])}</h2>'
                     f"{render_section(doc)}</section>")
     title = f"privsynth audit report — {idt['release_id']}"
@@ -507,7 +571,8 @@ def render(doc: Mapping[str, Any]) -> str:
         "<header><h1>Audit report of a synthetic data release</h1>",
         f'<p class="meta">Release {_e(idt["release_id"])} · created {_e(idt["created"])} UTC '
         f"· privsynth {_e(idt['privsynth_version'])}</p></header>",
-        banner, *head, nav, *body,
+        # the sign-off page first; the contents after it
+        banner, *head, *body[:1], nav, *body[1:],
         f"<footer>Generated by privsynth {_e(idt['privsynth_version'])}. Report format "
         f"{_e(doc['format'])} version {_e(doc['version'])} ({_e(doc['edition'])} edition)."
         "</footer></body></html>\n",

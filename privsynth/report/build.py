@@ -28,6 +28,7 @@ from privsynth.report.inputs import check_frame, check_synthetic, resolve_schema
 from privsynth.report.ledger import ledger_section
 from privsynth.report.model_facts import model_facts
 from privsynth.report.residual_risk import residual_risk_section
+from privsynth.report.sign_off import check_release_info, release_info, sign_off_section
 from privsynth.report.threat_model import threat_model_section
 from privsynth.schema import Schema
 
@@ -49,6 +50,11 @@ def audit(
     risk_options: Mapping[str, Any] | None = None,
     n_jobs: int | None = 1,
     max_records: int | None = DEFAULT_MAX_RECORDS,
+    purpose: str | None = None,
+    audience: str | None = None,
+    controller: str | None = None,
+    approver: str | None = None,
+    dataset: str | None = None,
 ) -> AuditReport:
     """Audit a synthetic release: privacy claim, hazards, attacks and utility.
 
@@ -104,6 +110,15 @@ def audit(
         says so. The attacks subsample on their own (``risk_options``
         ``max_records``, 5,000 members and non-members by default).
 
+    purpose, audience : str, optional
+        What the release is for and to whom it is given, for the sign-off page.
+    controller, approver : str, optional
+        The data controller and the person approving the release; default to
+        the ledger's data-set header (``owner``, ``approved_by``).
+    dataset : str, optional
+        Identifier of the source data set; defaults to the ledger's data-set
+        name, and must agree with it.
+
     Returns
     -------
     AuditReport
@@ -129,6 +144,9 @@ def audit(
     check_int("max_records", max_records, lo=100, none_ok=True, where="audit")
     if risk_options is not None and not isinstance(risk_options, Mapping):
         raise ParameterError("risk_options must be a mapping of assess_risk keyword arguments")
+    given = check_release_info({"purpose": purpose, "audience": audience,
+                                "controller": controller, "approver": approver,
+                                "dataset": dataset})
 
     real_v, ignored = check_frame(real, "the real data", schema)
     holdout_v = check_frame(holdout, "the holdout", schema)[0] if holdout is not None else None
@@ -140,6 +158,7 @@ def audit(
                         constraint_stats(facts.constraint_stats if facts else None))
 
     ledger = ledger_section(accountant, facts)
+    info = release_info(given, ledger)
     claim = make_claim(accountant, facts)
     skipped = ("The synthetic data do not match the public schema; evaluation skipped."
                if synth_v is None else None)
@@ -151,13 +170,15 @@ def audit(
     utility_doc = utility_section(real_v, holdout_v, evaluated, schema, target, random_state,
                                   skipped, n_jobs, max_records)
     hazards = hazards_section(Facts(schema, facts, model_path, ledger, claim,
-                                    synthetic_problems, attack_doc))
+                                    synthetic_problems, attack_doc,
+                                    same_row_count=len(synthetic) == len(real_v)))
     doc: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
         "public": False,
         "edition": "steward",
         "sections": [{"id": i, "title": t} for i, t in SECTIONS],
+        "sign_off": {},  # built last, from the finished document
         "identity": identity,
         "data": data,
         "threat_model": threat_model_section(facts),
@@ -177,4 +198,5 @@ def audit(
         }),
     }
     doc["residual_risk"] = residual_risk_section(doc)
+    doc["sign_off"] = sign_off_section(doc, info)
     return AuditReport(doc)

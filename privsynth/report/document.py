@@ -19,12 +19,14 @@ from typing import Any
 from privsynth.errors import DataValidationError
 from privsynth.report.hazards import count
 from privsynth.report.residual_risk import residual_risk_section
+from privsynth.report.sign_off import metadata_of, sign_off_section
 
 REPORT_FORMAT = "privsynth.audit"
 REPORT_VERSION = 2
 
 #: Section ids (the HTML headings' ``id`` attributes) and titles, in order.
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("sign-off", "Sign-off summary"),
     ("identity", "Release identity"),
     ("data", "Data description (public schema)"),
     ("threat-model", "Privacy unit and threat model"),
@@ -34,6 +36,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("attacks", "Empirical attacks"),
     ("utility", "Utility"),
     ("residual-risk", "Residual risk"),
+    ("ledger-entries", "Appendix: ledger entries"),
     ("configuration", "Appendix: configuration"),
 )
 
@@ -89,6 +92,7 @@ class AuditReport:
         doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
         doc["hazard_counts"] = count(doc["hazards"])
         doc["residual_risk"] = residual_risk_section(doc)
+        doc["sign_off"] = sign_off_section(doc, metadata_of(doc["sign_off"]))
         return doc
 
     def to_json(self, path: str | Path | None = None, *, public: bool = False,

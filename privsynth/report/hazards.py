@@ -37,6 +37,8 @@ class Facts:
     claim: Claim
     synthetic_problems: Sequence[Mapping[str, Any]]
     attacks: Mapping[str, Any]
+    #: whether the synthetic data have exactly as many rows as the real data (never the count)
+    same_row_count: bool = False
 
     @property
     def n_hat(self) -> float | None:
@@ -102,6 +104,16 @@ def row_count_noisy(f: Facts) -> Finding:
                     "a DP output charged to the ledger); the exact count is never used "
                     "to calibrate noise nor released. This report shows only the noisy "
                     "count.")
+
+
+def row_count_not_exact(f: Facts) -> Finding:
+    if f.same_row_count:
+        return ("fail", "The synthetic data have exactly as many rows as the real data: the "
+                        "real row count is private, and this release publishes it exactly. "
+                        "Sample without n (the model's noisy row count) or with a number that "
+                        "does not come from the data.")
+    return ("pass", "The synthetic row count is not the real one (the audit compared them; "
+                    "the real count is not shown).")
 
 
 def delta_small(f: Facts) -> Finding:
@@ -245,6 +257,8 @@ HAZARD_CHECKS: tuple[HazardCheck, ...] = (
     HazardCheck("claim", "A finite privacy guarantee is known", claim_known),
     HazardCheck("schema-source", "Domains are public", schema_public),
     HazardCheck("row-count", "Row count is noisy", row_count_noisy),
+    HazardCheck("row-count-exact", "Synthetic row count is not the real one",
+                row_count_not_exact, evaluation=True),
     HazardCheck("delta", "Delta is much smaller than 1/n", delta_small),
     HazardCheck("noise", "Noise from a secure generator", noise_secure),
     HazardCheck("model-file", "Model file holds no training rows", model_file_safe),

@@ -14,8 +14,8 @@ def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
     eps = doc["epsilon"]["epsilon"]
     delta = doc["epsilon"]["delta"]
     rel = doc["epsilon"].get("release_epsilon")
-    claim = (f"on its own ({fmt(rel)}, {doc['epsilon']['release_delta']:.3g})-differentially "
-             f"private, and everything recorded for the data set together "
+    claim = (f"({fmt(rel)}, {doc['epsilon']['release_delta']:.3g})-differentially private "
+             f"on its own, and everything recorded for the data set is together "
              f"({fmt(eps)}, {delta:.3g})-differentially private"
              if rel is not None and eps is not None else
              f"({fmt(eps)}, {delta:.3g})-differentially private" if eps is not None else "")
@@ -24,10 +24,10 @@ def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
         verdict = ("fail", f"Do not publish this release as differentially private: "
                            f"{counts['fail']} check(s) failed ({failed}).")
     elif counts["warn"]:
-        verdict = ("warn", f"The release can be described as {claim}, with the "
-                           f"{counts['warn']} warning(s) of the checklist stated alongside it.")
+        verdict = ("warn", f"This release is {claim}; state the {counts['warn']} warning(s) of "
+                           "the checklist alongside this claim.")
     else:
-        verdict = ("pass", f"The release is {claim}, for the privacy unit described above.")
+        verdict = ("pass", f"This release is {claim}, for the privacy unit described above.")
     points = [
         "Differential privacy limits what can be learned about any one record; it does not "
         "hide facts about the population that many records share, which is what the release "
