@@ -92,7 +92,7 @@ class AuditReport:
         doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
         doc["hazard_counts"] = count(doc["hazards"])
         doc["residual_risk"] = residual_risk_section(doc)
-        doc["sign_off"] = sign_off_section(doc, metadata_of(doc["sign_off"]))
+        doc["sign_off"] = sign_off_section(doc, metadata_of(doc.get("sign_off") or {}))
         return doc
 
     def to_json(self, path: str | Path | None = None, *, public: bool = False,
