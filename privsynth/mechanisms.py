@@ -21,10 +21,15 @@ output (Mironov 2012) or only approximate the distribution they claim. Here:
 Rational rounding always goes in the safe direction (more noise / a smaller
 epsilon actually used than the one charged).
 
-Randomness. By default a fresh generator seeded with 256 bits from the
-operating system's CSPRNG (``secrets``) is used for every call. A seeded
-:class:`Noise` (``Noise.insecure_for_tests(seed)``) makes noise reproducible
-for tests; such releases are NOT private and the ledger marks them.
+Randomness. By default every random integer the samplers use comes straight
+from the operating system's CSPRNG (``os.urandom``: getrandom on Linux), made
+uniform on its range by rejection (:class:`OSRandom`). A seeded
+:class:`Noise` (``Noise.insecure_for_tests(seed)``) uses a PCG64DXSM generator
+instead, so noise is reproducible for tests; such releases are NOT private
+and the ledger marks them. Measured on 10^6 discrete Laplace draws, the OS
+source costs about twice the time of PCG64DXSM (a few seconds per million
+noisy cells on a loaded 2-core machine); PrivBayes on Adult draws a few
+thousand.
 Timing side channels (rejection loops run a data-dependent number of rounds)
 are out of scope.
 
@@ -38,11 +43,11 @@ are out of scope.
 from __future__ import annotations
 
 import math
-import secrets
+import os
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +68,41 @@ _EPS_DENOM = 1_000_000
 _SCORE_GRID = 1024
 
 
+class RandomSource(Protocol):
+    """What the exact samplers draw from: uniform integers in ``[low, high)``."""
+
+    def integers(self, low: int, high: int | IntArray, size: int | None = None) -> Any: ...
+
+
+class OSRandom:
+    """Uniform integers from the operating system's CSPRNG (``os.urandom``), vectorized.
+
+    Each value is a 64-bit word from the OS, accepted when it is below the
+    largest multiple of the range that fits in 64 bits (so no value is more
+    likely than another) and reduced modulo the range.
+
+    >>> draws = OSRandom().integers(0, 6, 10_000)
+    >>> int(draws.min()), int(draws.max()), abs(float(draws.mean()) - 2.5) < 0.1
+    (0, 5, True)
+    """
+
+    def integers(self, low: int, high: int | IntArray, size: int | None = None) -> IntArray:
+        high_arr = np.asarray(high, dtype=np.int64)
+        shape = high_arr.shape if size is None else (int(size),)
+        span = np.broadcast_to(high_arr - low, shape).astype(np.uint64).reshape(-1)
+        if span.size and int(span.min()) < 1:
+            raise ParameterError("OSRandom.integers: high must exceed low")
+        limit = np.iinfo(np.uint64).max // span * span
+        out = np.empty(span.size, dtype=np.uint64)
+        todo = np.arange(span.size)
+        while todo.size:
+            words = np.frombuffer(os.urandom(8 * todo.size), dtype=np.uint64)
+            ok = words < limit[todo]
+            out[todo[ok]] = words[ok] % span[todo[ok]]
+            todo = todo[~ok]
+        return (out.astype(np.int64) + int(low)).reshape(shape)
+
+
 class Budget(Protocol):
     """What mechanisms charge: an Accountant or a Reservation."""
 
@@ -75,9 +115,9 @@ class Budget(Protocol):
 class Noise:
     """The source of privacy noise.
 
-    ``Noise()`` (the default everywhere) reseeds from the OS CSPRNG for every
-    draw. ``Noise.insecure_for_tests(seed)`` is reproducible and therefore
-    not private: use it for tests and demos only.
+    ``Noise()`` (the default everywhere) draws every random integer from the OS
+    CSPRNG (:class:`OSRandom`). ``Noise.insecure_for_tests(seed)`` is
+    reproducible and therefore not private: use it for tests and demos only.
     """
 
     seed: int | None = None
@@ -98,9 +138,15 @@ class Noise:
         return self.seed is not None
 
     def generator(self) -> np.random.Generator:
-        if self._rng is not None:
-            return self._rng
-        return np.random.Generator(np.random.PCG64DXSM(secrets.randbits(256)))
+        """The seeded test generator (only in the insecure test mode)."""
+        if self._rng is None:
+            raise ParameterError("Noise.generator() exists only in the insecure test mode; "
+                                 "privacy noise comes from source()")
+        return self._rng
+
+    def source(self) -> RandomSource:
+        """Where the samplers draw from: the OS CSPRNG, or the seeded test generator."""
+        return self._rng if self._rng is not None else OSRandom()
 
 
 def _noise(noise: Noise | None) -> Noise:
@@ -121,7 +167,7 @@ def _epsilon_fraction(epsilon: float, *, what: str) -> Fraction:
 # --------------------------------------------------------------------------
 # Exact samplers (Canonne, Kamath & Steinke 2020), vectorized.
 # --------------------------------------------------------------------------
-def _bernoulli_exp_unit(num: IntArray, den: int | IntArray, rng: np.random.Generator
+def _bernoulli_exp_unit(num: IntArray, den: int | IntArray, rng: RandomSource
                         ) -> npt.NDArray[np.bool_]:
     """Exact Bernoulli(exp(-num/den)) for 0 <= num/den <= 1 (CKS Algorithm 1)."""
     num = np.asarray(num, dtype=np.int64)
@@ -137,7 +183,7 @@ def _bernoulli_exp_unit(num: IntArray, den: int | IntArray, rng: np.random.Gener
     return (k % 2) == 1
 
 
-def _bernoulli_exp(num: IntArray, den: int | IntArray, rng: np.random.Generator
+def _bernoulli_exp(num: IntArray, den: int | IntArray, rng: RandomSource
                    ) -> npt.NDArray[np.bool_]:
     """Exact Bernoulli(exp(-num/den)) for any num/den >= 0 (CKS Algorithm 1, gamma > 1)."""
     num = np.asarray(num, dtype=np.int64)
@@ -147,7 +193,7 @@ def _bernoulli_exp(num: IntArray, den: int | IntArray, rng: np.random.Generator
 
 
 def _bernoulli_exp_parts(whole: IntArray, frac: IntArray, den: int | IntArray,
-                         rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+                         rng: RandomSource) -> npt.NDArray[np.bool_]:
     """Exact Bernoulli(exp(-(whole + frac/den))) with 0 <= frac < den."""
     den_arr = np.broadcast_to(np.asarray(den, dtype=np.int64), whole.shape)
     alive = np.ones(whole.shape, dtype=bool)
@@ -165,7 +211,7 @@ def _bernoulli_exp_parts(whole: IntArray, frac: IntArray, den: int | IntArray,
     return alive
 
 
-def _sample_discrete_laplace(size: int, s: int, t: int, rng: np.random.Generator) -> IntArray:
+def _sample_discrete_laplace(size: int, s: int, t: int, rng: RandomSource) -> IntArray:
     """Exact samples with P(z) proportional to exp(-|z| * s / t) (CKS Algorithm 2)."""
     out = np.empty(size, dtype=np.int64)
     todo = np.arange(size)
@@ -190,7 +236,7 @@ def _sample_discrete_laplace(size: int, s: int, t: int, rng: np.random.Generator
     return out
 
 
-def _sample_discrete_gaussian(size: int, sigma2: Fraction, rng: np.random.Generator) -> IntArray:
+def _sample_discrete_gaussian(size: int, sigma2: Fraction, rng: RandomSource) -> IntArray:
     """Exact discrete Gaussian samples of variance parameter sigma2 (CKS Algorithm 3)."""
     t = math.floor(math.sqrt(sigma2)) + 1
     out = np.empty(size, dtype=np.int64)
@@ -254,7 +300,7 @@ def discrete_laplace(
                      reproducible_noise=src.reproducible)
     # P(z) ~ exp(-|z| eps/sens): s/t = eps/sens with eps rounded down
     ratio = eps / sensitivity
-    z = _sample_discrete_laplace(counts.size, ratio.numerator, ratio.denominator, src.generator())
+    z = _sample_discrete_laplace(counts.size, ratio.numerator, ratio.denominator, src.source())
     return counts + z.reshape(counts.shape)
 
 
@@ -279,7 +325,7 @@ def discrete_gaussian(
     src = _noise(noise)
     accountant.spend(DiscreteGaussianEvent(float(sigma), sensitivity), label=label,
                      reproducible_noise=src.reproducible)
-    z = _sample_discrete_gaussian(counts.size, sig2, src.generator())
+    z = _sample_discrete_gaussian(counts.size, sig2, src.source())
     return counts + z.reshape(counts.shape)
 
 
@@ -324,7 +370,7 @@ def exponential(
     src = _noise(noise)
     accountant.spend(ExponentialEvent(float(epsilon)), label=label,
                      reproducible_noise=src.reproducible)
-    rng = src.generator()
+    rng = src.source()
     # Quantize scores on a grid of sensitivity/_SCORE_GRID; flooring can move a
     # score by one more grid step, so the quantized sensitivity is GRID + 1.
     units = np.floor(q / sensitivity * _SCORE_GRID)
@@ -377,7 +423,7 @@ def thresholded_histogram(
     if not keys:
         return {}
     ratio = _epsilon_fraction(epsilon, what="thresholded_histogram")
-    z = _sample_discrete_laplace(len(keys), ratio.numerator, ratio.denominator, src.generator())
+    z = _sample_discrete_laplace(len(keys), ratio.numerator, ratio.denominator, src.source())
     values = np.fromiter((counts[k] for k in keys), dtype=np.int64, count=len(keys)) + z
     return {k: int(v) for k, v in zip(keys, values, strict=True) if v >= threshold}
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import dp_accounting as dpa
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,15 +43,15 @@ from privsynth.errors import (
 
 
 class SpyNoise(mechanisms.Noise):
-    """A Noise whose generator() calls are recorded (to prove nothing was drawn)."""
+    """A Noise whose source() calls are recorded (to prove nothing was drawn)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls = 0
 
-    def generator(self) -> np.random.Generator:
+    def source(self) -> mechanisms.RandomSource:
         self.calls += 1
-        return super().generator()
+        return super().source()
 
 
 # ---------------------------------------------------------------------------

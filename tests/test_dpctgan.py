@@ -183,7 +183,13 @@ def test_fit_after_approximate_dp_release_stays_in_budget(gan: type, toy: pd.Dat
     rel.spend(SubsampledGaussianEvent(0.1, 2.0, 10), label="earlier DP-SGD")
     before = acct.spent().epsilon
     assert 0.2 < before < 1.0
-    model = gan(**FAST).fit(toy, schema=SCHEMA, epsilon=2.0 - before, accountant=acct,
+    # the earlier release counts at the delta left (5e-6), so less than 2 - before is left
+    room = acct.release_room(acct.unused_delta())
+    assert 0.5 < room < 2.0 - before
+    with pytest.raises(BudgetExceededError, match="own epsilon of at most"):
+        gan(**FAST).fit(toy, schema=SCHEMA, epsilon=2.0 - before, accountant=acct,
+                        noise=_insecure(1))
+    model = gan(**FAST).fit(toy, schema=SCHEMA, epsilon=room, accountant=acct,
                             noise=_insecure(1))
     assert model.delta_ == pytest.approx(5e-6)
     assert acct.spent().epsilon <= 2.0 * (1 + 1e-9)

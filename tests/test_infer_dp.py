@@ -49,15 +49,15 @@ def seeded(seed: int) -> Noise:
 
 
 class SpyNoise(Noise):
-    """Records generator() calls: nothing may be drawn when a request is refused."""
+    """Records source() calls: nothing may be drawn when a request is refused."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls = 0
 
-    def generator(self) -> np.random.Generator:
+    def source(self) -> mechanisms.RandomSource:
         self.calls += 1
-        return super().generator()
+        return super().source()
 
 
 @pytest.fixture(scope="module")

@@ -461,8 +461,22 @@ def test_default_noise_is_fresh_every_call() -> None:
     assert not np.array_equal(a, b)
     assert [e.reproducible_noise for e in acct.ledger] == [False, False]
     assert Noise().reproducible is False
-    g1, g2 = Noise().generator(), Noise().generator()
+    g1, g2 = Noise().source(), Noise().source()
     assert g1.integers(0, 2**62) != g2.integers(0, 2**62)
+    assert isinstance(g1, mechanisms.OSRandom)  # the OS CSPRNG, not a seeded generator
+
+
+def test_os_random_is_uniform_on_ranges_that_do_not_divide_two_to_the_64() -> None:
+    from scipy.stats import chisquare
+
+    src = mechanisms.OSRandom()
+    draws = src.integers(0, 7, 70_000)
+    assert chisquare(np.bincount(draws, minlength=7)).pvalue > 1e-4
+    # array bounds, as the Bernoulli sampler uses them
+    highs = np.array([1, 2, 3, 2**40 + 3], dtype=np.int64)
+    out = np.stack([src.integers(0, highs) for _ in range(2000)])
+    assert (out >= 0).all() and (out < highs).all()
+    assert set(out[:, 1]) == {0, 1} and out[:, 0].max() == 0
 
 
 def test_insecure_noise_is_reproducible_and_marked_in_the_ledger() -> None:

@@ -256,13 +256,13 @@ def fast_gan(monkeypatch: pytest.MonkeyPatch) -> Any:
     if not _gan_available():
         pytest.skip("DPCTGAN needs the gan extra (torch, opacus)")
     from privsynth.engines import dpctgan
+    from privsynth.engines.dpctgan import _plan, _train
 
-    monkeypatch.setattr(dpctgan, "_noise_multiplier", lambda *a, **k: 1e3)
+    monkeypatch.setattr(_plan, "dpsgd_sigma", lambda *a, **k: 1e3)
     # a fixed rate makes the stand-in DP-SGD event identical in every fit, so its
     # (cached) accounting costs nothing; otherwise each fit spends ~1 s composing it
-    monkeypatch.setattr(dpctgan, "_round_rate", lambda q: 0.5)
-    monkeypatch.setattr(dpctgan.DPCTGAN, "_train",
-                        lambda self, *a, **k: (None, None, []))
+    monkeypatch.setattr(_plan, "round_rate", lambda q: 0.5)
+    monkeypatch.setattr(_train, "train", lambda *a, **k: (None, None, []))
     return dpctgan.DPCTGAN
 
 

@@ -214,6 +214,25 @@ class Accountant:
         s = self.spent()
         return Spent(max(0.0, self.epsilon - s.epsilon), self.delta, s.method)
 
+    def release_room(self, delta: float = 0.0) -> float:
+        """The largest own epsilon a new release stating ``delta`` can have.
+
+        A new release is admitted when the ledger's earlier releases, composed
+        at the budget's delta minus ``delta``, plus the release's own epsilon
+        stay within the budget (:meth:`check_release`). That is less than
+        :meth:`remaining` when earlier releases state their own delta.
+
+        >>> from privsynth.accounting import Accountant, PureDPEvent
+        >>> acct = Accountant(2.0, 1e-6)
+        >>> _ = acct.spend(PureDPEvent(0.5), label="counts")
+        >>> round(acct.release_room(), 6)
+        1.5
+        """
+        if delta > self.delta:
+            return 0.0
+        bound = compose_with_new_release(self.ledger.entries, self.delta, 0.0, delta)
+        return max(0.0, self.epsilon - bound)
+
     def _fits(self, total: Spent | float) -> bool:
         eps = total.epsilon if isinstance(total, Spent) else total
         return eps <= self.epsilon * (1 + _REL_TOL) + 1e-12
@@ -270,6 +289,10 @@ class Accountant:
                 why = (f" The earlier releases use delta {self._delta_used():.3g} of the "
                        f"budget's {self.delta:.3g}: ask for a delta of at most "
                        f"{self.unused_delta():.3g}.")
+            else:
+                why = (f" A release stating delta {delta:.3g} can have an own epsilon of at "
+                       f"most {self.release_room(delta):.4g} here (the earlier releases count "
+                       "at the delta the budget has left).")
             raise self._refusal(label, Spent(epsilon, delta, "release"), why)
         return bound
 
