@@ -17,6 +17,10 @@ shadow models) and reports how well the attacks do, next to what the claimed
   the one-run audit bound and the TPR ceiling of a claim.
 - :mod:`~privsynth.risk.verdict`: "no problem found", "inconclusive" or "problem
   found", and the power rule behind them.
+- :mod:`~privsynth.risk.criteria`: the anonymisation criteria of the Article 29
+  Working Party (singling out, linkability, inference) as member-versus-control
+  attacks (:mod:`~privsynth.risk.singling_out`, :mod:`~privsynth.risk.linkability`,
+  :mod:`~privsynth.risk.inference_attack`, :mod:`~privsynth.risk.success_rate`).
 """
 
 from privsynth.risk.assess import assess_risk
@@ -29,7 +33,11 @@ from privsynth.risk.audit_bound import (
     one_run_epsilon_lower_bound,
     tpr_upper_bound,
 )
+from privsynth.risk.criteria import CriteriaResult, assess_criteria
+from privsynth.risk.criteria import verdict as criterion_verdict
 from privsynth.risk.distance import distance_diagnostics, gower_distances, nearest_neighbors
+from privsynth.risk.inference_attack import inference_risk
+from privsynth.risk.linkability import linkability_risk
 from privsynth.risk.membership import (
     AttackScores,
     density_attack,
@@ -40,6 +48,8 @@ from privsynth.risk.membership import (
 from privsynth.risk.result import AttackResult, RiskResult
 from privsynth.risk.roc import roc_auc, roc_curve, tpr_at_fpr
 from privsynth.risk.verdict import INCONCLUSIVE, NO_PROBLEM, PROBLEM, VERDICTS
+from privsynth.risk.singling_out import singling_out_risk
+from privsynth.risk.success_rate import CriterionResult, normalised_risk, wilson_interval
 
 __all__ = [
     "INCONCLUSIVE",
@@ -48,23 +58,32 @@ __all__ = [
     "VERDICTS",
     "AttackResult",
     "AttackScores",
+    "CriteriaResult",
+    "CriterionResult",
     "RiskResult",
+    "assess_criteria",
     "assess_risk",
     "best_epsilon_lower_bound",
     "bonferroni_confidence",
     "clopper_pearson",
+    "criterion_verdict",
     "density_attack",
     "distance_attack",
     "distance_diagnostics",
     "epsilon_lower_bound",
     "evaluate_attack",
     "gower_distances",
+    "inference_risk",
+    "linkability_risk",
     "max_demonstrable_epsilon",
     "nearest_neighbors",
+    "normalised_risk",
     "one_run_epsilon_lower_bound",
     "roc_auc",
     "roc_curve",
     "shadow_attack",
+    "singling_out_risk",
     "tpr_at_fpr",
     "tpr_upper_bound",
+    "wilson_interval",
 ]

@@ -9,13 +9,16 @@ never proof (:mod:`privsynth.risk.audit_bound`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from privsynth._checks import check_delta, check_epsilon, check_int
+from privsynth._checks import check_bool, check_delta, check_epsilon, check_int
 from privsynth.errors import ParameterError
 from privsynth.risk.audit_bound import tpr_upper_bound
+from privsynth.risk.criteria import CRITERIA_OPTIONS, criteria_encoded
+from privsynth.risk.criteria import criteria_options as check_criteria
 from privsynth.risk.distance import diagnostics_encoded
 from privsynth.risk.membership import (
     AttackScores,
@@ -78,6 +81,9 @@ def assess_risk(
     density_k: int = 3,
     n_targets: int = 5,
     n_shadows: int = 6,
+    criteria: bool = True,
+    secrets: str | Sequence[str] | None = None,
+    criteria_options: Mapping[str, Any] | None = None,
     n_jobs: int | None = None,
 ) -> RiskResult:
     """Attack a synthetic release the way an adversary would, and report how well it went.
@@ -87,7 +93,10 @@ def assess_risk(
     :mod:`privsynth.risk.membership` (distance, density, and shadow models
     when ``engine_factory`` is given), scores each attack (ROC AUC with a
     bootstrap interval, TPR at low FPR, empirical epsilon lower bound) and
-    sets the bounds beside the claimed ``(epsilon, delta)``.
+    sets the bounds beside the claimed ``(epsilon, delta)``. It also measures
+    the three anonymisation criteria of the Article 29 Working Party
+    (singling out, linkability, inference; :mod:`privsynth.risk.criteria`),
+    with the whole holdout as the control set.
 
     Parameters
     ----------
@@ -131,6 +140,14 @@ def assess_risk(
         Neighbours of the density attack.
     n_targets, n_shadows : int
         Size of the shadow-model attack (targets per group, shadow fits).
+    criteria : bool
+        Measure the anonymisation criteria (``RiskResult.criteria``).
+    secrets : str or list of str, optional
+        The sensitive columns of the inference criterion. Default: every
+        categorical and boolean column, the worst one reported.
+    criteria_options : mapping, optional
+        Further settings of :func:`~privsynth.risk.criteria.assess_criteria`:
+        ``known``, ``link_columns``, ``n_attacks``, ``tolerance``, ``model``.
     n_jobs : int or None
         Threads for the nearest-neighbour searches.
 
@@ -172,6 +189,14 @@ def assess_risk(
                                  "epsilon: give epsilon= together with engine_factory=")
     gens = seeds(seed)
     split = prepare(train, holdout, synthetic, schema, max_records, gens["split"])
+    options = None
+    if check_bool("criteria", criteria):
+        extra = dict(criteria_options or {})
+        unknown = sorted(set(extra) - set(CRITERIA_OPTIONS))
+        if unknown:
+            raise ParameterError(f"criteria_options: unknown setting(s) {unknown}; allowed: "
+                                 f"{list(CRITERIA_OPTIONS)}")
+        options = check_criteria(schema, secrets=secrets, **extra)
     n_eval = split.members.n_rows
     if fprs is not None:
         require_fprs(rates, n_eval, "the non-member evaluation set (half of the holdout, "
@@ -245,6 +270,13 @@ def assess_risk(
                 "together). This is evidence against the claim, not a proof: look for a bug, "
                 "a wrong accounting or a non-private step before publishing.")
 
+    found = None
+    if options is not None:
+        found = criteria_encoded(split.train_all, split.holdout_all, split.synthetic, schema,
+                                 options, max_records=max_records, confidence=confidence,
+                                 random_state=seed, n_jobs=n_jobs)
+        caveats.extend(found.caveats)
+
     settings = {
         "random_state": seed,
         "max_records": max_records,
@@ -262,6 +294,7 @@ def assess_risk(
         "fprs": list(rates),
         "shadow": None if engine_factory is None
         else {"n_targets": n_targets, "n_shadows": n_shadows},
+        "criteria": None if options is None else options.settings(),
     }
     return RiskResult(
         attacks=tuple(attacks),
@@ -269,6 +302,7 @@ def assess_risk(
         claimed_epsilon=claimed_eps,
         claimed_delta=claimed_delta,
         tpr_upper_bound=bound,
+        criteria=found,
         caveats=tuple(caveats),
         settings=settings,
     )

@@ -49,7 +49,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,7 @@ import pandas as pd
 from privsynth._checks import check_bool, check_int
 from privsynth.errors import DataValidationError
 from privsynth.risk._encode import Encoded, encode
-from privsynth.risk.inference_attack import check_secrets, inference_encoded
+from privsynth.risk.inference_attack import check_secrets, default_secrets, inference_encoded
 from privsynth.risk.linkability import check_columns_pair, equal_sets, linkability_encoded
 from privsynth.risk.singling_out import (
     DEFAULT_ATTACKS,
@@ -66,7 +66,7 @@ from privsynth.risk.singling_out import (
     check_tolerance,
     singling_out_encoded,
 )
-from privsynth.risk.success_rate import CRITERIA, CriterionResult, check_confidence
+from privsynth.risk.success_rate import CRITERIA, CriterionResult, check_confidence, no_attack
 from privsynth.schema import Schema
 
 #: Rows of the training data and the synthetic data the singling-out attack
@@ -84,14 +84,14 @@ class CriteriaResult:
         One result per criterion.
     caveats : tuple of str
         What the numbers do and do not show (not part of :meth:`to_dict`,
-        whose keys are exactly the three criteria; the risk assessment adds
-        them to its own caveats).
+        whose keys are exactly the three criteria, nor of equality; the risk
+        assessment adds them to its own caveats).
     """
 
     singling_out: CriterionResult
     linkability: CriterionResult
     inference: CriterionResult
-    caveats: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         for name in CRITERIA:
@@ -118,6 +118,8 @@ class CriteriaResult:
         parts = [CriterionResult.from_dict(name, data[name]) for name in CRITERIA]
         return cls(singling_out=parts[0], linkability=parts[1], inference=parts[2])
 
+
+_STREAM = 29  # WP29
 
 #: Risk at and above which a verdict reads "high", and below which "low".
 HIGH_RISK = 0.5
@@ -169,27 +171,104 @@ CAVEAT_POPULATION = (
     "risk; only the excess on the people in the data is.")
 
 
+#: Settings of the criteria that :func:`privsynth.risk.assess_risk` passes on.
+CRITERIA_OPTIONS: tuple[str, ...] = ("known", "link_columns", "n_attacks", "tolerance", "model")
+
+
+@dataclass(frozen=True)
+class CriteriaOptions:
+    """Checked settings of the three attacks (see :func:`criteria_options`).
+
+    ``secrets`` or ``link_columns`` is None when the schema leaves nothing to
+    attack by default (a single column, no categorical column); ``skipped``
+    then says why, and that criterion is reported as not run.
+    """
+
+    secrets: tuple[str, ...] | None
+    known: tuple[str, ...] | None
+    link_columns: tuple[tuple[str, ...], tuple[str, ...]] | None
+    n_attacks: int
+    tolerance: float
+    model: bool
+    skipped: Mapping[str, str]
+
+    def settings(self) -> dict[str, Any]:
+        """JSON settings (public: column names and parameters only)."""
+        return {
+            "secrets": None if self.secrets is None else list(self.secrets),
+            "known": None if self.known is None else list(self.known),
+            "link_columns": None if self.link_columns is None
+            else [list(self.link_columns[0]), list(self.link_columns[1])],
+            "n_attacks": self.n_attacks,
+            "tolerance": self.tolerance,
+            "model": self.model,
+        }
+
+
+def criteria_options(
+    schema: Schema,
+    *,
+    secrets: object = None,
+    known: object = None,
+    link_columns: object = None,
+    n_attacks: object = DEFAULT_ATTACKS,
+    tolerance: object = DEFAULT_TOLERANCE,
+    model: object = True,
+) -> CriteriaOptions:
+    """Check the settings of the criteria before any data is read.
+
+    Explicit settings that cannot work raise ParameterError; defaults that the
+    schema cannot support (linkability on one column, inference without a
+    categorical or boolean column) mark that criterion as skipped instead.
+
+    Examples
+    --------
+    >>> from privsynth.schema import Schema
+    >>> s = Schema.from_dict({"columns": [{"name": "x", "kind": "integer",
+    ...                                     "lower": 0, "upper": 9}]})
+    >>> sorted(criteria_options(s).skipped)
+    ['inference', 'linkability']
+    """
+    skipped: dict[str, str] = {}
+    pair = None
+    if link_columns is None and len(schema.names) < 2:
+        skipped["linkability"] = ("Linkability was not measured: it needs two sets of columns "
+                                  "and the schema has a single column.")
+    else:
+        pair = check_columns_pair(schema, link_columns)
+    chosen: tuple[str, ...] | None = None
+    known_cols: tuple[str, ...] | None = None
+    if secrets is None and (len(schema.names) < 2 or not default_secrets(schema)):
+        skipped["inference"] = (
+            "Inference was not measured: the schema has no categorical or boolean column to "
+            "use as the secret (name the sensitive columns with secrets=).")
+    else:
+        chosen, known_cols = check_secrets(schema, secrets, known)
+    return CriteriaOptions(
+        secrets=chosen, known=known_cols, link_columns=pair,
+        n_attacks=check_int("n_attacks", n_attacks, lo=1),
+        tolerance=check_tolerance(tolerance), model=check_bool("model", model),
+        skipped=skipped)
+
+
 def criteria_encoded(
     train: Encoded,
     control: Encoded,
     synthetic: Encoded,
     schema: Schema,
+    options: CriteriaOptions,
     *,
-    secrets: Sequence[str],
-    known: Sequence[str] | None,
-    link_columns: tuple[Sequence[str], Sequence[str]],
-    n_attacks: int,
-    tolerance: float,
     max_records: int,
     confidence: float,
     random_state: int,
-    model: bool = True,
     n_jobs: int | None = None,
 ) -> CriteriaResult:
     """:func:`assess_criteria` on encoded tables (arguments already checked)."""
-    gens = [np.random.default_rng(s)
-            for s in np.random.SeedSequence(random_state).spawn(4)]
-    caveats = [CAVEAT_EVIDENCE, CAVEAT_POPULATION]
+    # an own stream, distinct from the children of SeedSequence(random_state) that the
+    # membership attacks use, so the two parts of an assessment draw independently
+    root = np.random.SeedSequence(random_state, spawn_key=(_STREAM,))
+    gens = [np.random.default_rng(s) for s in root.spawn(4)]
+    caveats = [CAVEAT_EVIDENCE, CAVEAT_POPULATION, *options.skipped.values()]
     cap = LARGE_DATA_FACTOR * max_records
     universe, cut_train = _cut(train, cap, gens[0])
     syn, cut_syn = _cut(synthetic, cap, gens[0])
@@ -199,15 +278,24 @@ def criteria_encoded(
             f"Large data: singling out was measured on random subsets of at most {cap} "
             f"training and synthetic rows (max_records={max_records}); a predicate that "
             "isolates a row of the subset may match other rows of the full data.")
-    singling = singling_out_encoded(universe, ctl, syn, schema, n_attacks=n_attacks,
-                                    tolerance=tolerance, confidence=confidence, rng=gens[1])
+    singling = singling_out_encoded(universe, ctl, syn, schema, n_attacks=options.n_attacks,
+                                    tolerance=options.tolerance, confidence=confidence,
+                                    rng=gens[1])
     members, ctl_eq = equal_sets(train, control, max_records, gens[2])
-    syn_small, _ = _cut(synthetic, cap, gens[2])
-    link = linkability_encoded(members, ctl_eq, syn_small, schema, columns=link_columns,
-                               confidence=confidence, rng=gens[2], n_jobs=n_jobs)
-    infer = inference_encoded(members, ctl_eq, syn_small, schema, secrets=secrets, known=known,
-                              tolerance=tolerance, confidence=confidence, rng=gens[3],
-                              use_model=model, n_jobs=n_jobs)
+    if options.link_columns is None:
+        link = no_attack("linkability", (), confidence, {},
+                         [options.skipped["linkability"]])
+    else:
+        link = linkability_encoded(members, ctl_eq, syn, schema, columns=options.link_columns,
+                                   confidence=confidence, rng=gens[2], n_jobs=n_jobs)
+    if options.secrets is None:
+        infer = no_attack("inference", (), confidence, {"secrets": []},
+                          [options.skipped["inference"]])
+    else:
+        infer = inference_encoded(members, ctl_eq, syn, schema, secrets=options.secrets,
+                                  known=options.known, tolerance=options.tolerance,
+                                  confidence=confidence, rng=gens[3], use_model=options.model,
+                                  n_jobs=n_jobs)
     return CriteriaResult(singling, link, infer, tuple(caveats))
 
 
@@ -280,27 +368,22 @@ def assess_criteria(
     ...     {"name": n, "kind": "integer", "lower": 0, "upper": 99} for n in "ab"]
     ...     + [{"name": "y", "kind": "boolean"}]})
     >>> train = pd.DataFrame({"a": range(40), "b": range(40, 80), "y": [True, False] * 20})
-    >>> control = pd.DataFrame({"a": range(50, 90), "b": range(10, 50), "y": [False] * 40})
+    >>> control = pd.DataFrame({"a": range(20, 60), "b": range(10, 50), "y": [False, True] * 20})
     >>> r = assess_criteria(train, control, train, s, n_attacks=40, model=False)
     >>> [verdict(c) for c in r]
     ['high', 'high', 'high']
     """
-    chosen, known_cols = check_secrets(schema, secrets, known)
-    pair = check_columns_pair(schema, link_columns)
-    n = check_int("n_attacks", n_attacks, lo=1)
-    tol = check_tolerance(tolerance)
+    options = criteria_options(schema, secrets=secrets, known=known, link_columns=link_columns,
+                               n_attacks=n_attacks, tolerance=tolerance, model=model)
     cap = check_int("max_records", max_records, lo=2)
-    use_model = check_bool("model", model)
     conf = check_confidence(confidence)
     seed = check_int("random_state", random_state, lo=0)
     tr = encode(train, schema, "the training data")
     co = encode(control, schema, "the control data")
     syn = encode(synthetic, schema, "the synthetic data")
-    return criteria_encoded(tr, co, syn, schema, secrets=chosen, known=known_cols,
-                            link_columns=pair, n_attacks=n, tolerance=tol, max_records=cap,
-                            confidence=conf, random_state=seed,
-                            model=use_model, n_jobs=n_jobs)
+    return criteria_encoded(tr, co, syn, schema, options, max_records=cap, confidence=conf,
+                            random_state=seed, n_jobs=n_jobs)
 
 
-__all__ = ["HIGH_RISK", "LARGE_DATA_FACTOR", "LOW_RISK", "VERDICTS", "CriteriaResult",
-           "assess_criteria", "verdict"]
+__all__ = ["CRITERIA_OPTIONS", "HIGH_RISK", "LARGE_DATA_FACTOR", "LOW_RISK", "VERDICTS",
+           "CriteriaOptions", "CriteriaResult", "assess_criteria", "criteria_options", "verdict"]

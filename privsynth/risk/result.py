@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from privsynth.errors import DataValidationError
+from privsynth.risk.criteria import CriteriaResult
 from privsynth.risk.verdict import INCONCLUSIVE, VERDICTS, overall_verdict
 
 RISK_FORMAT = "privsynth.risk"
@@ -221,6 +222,10 @@ class RiskResult:
     settings : dict
         How the assessment was run (sizes, subsampling, seeds, confidence,
         ``n_tests`` and the per-attack ``confidence_per_attack``).
+    criteria : CriteriaResult or None
+        The anonymisation criteria of the Article 29 Working Party (singling
+        out, linkability, inference; :mod:`privsynth.risk.criteria`); None
+        when they were not run.
 
     The properties :attr:`verdict`, :attr:`verdict_reason` and :attr:`n_tests`
     are derived from the attacks (and written by :meth:`to_dict`).
@@ -233,8 +238,11 @@ class RiskResult:
     tpr_upper_bound: Mapping[str, float] | None = None
     caveats: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
+    criteria: CriteriaResult | None = None
 
     def __post_init__(self) -> None:
+        if self.criteria is not None and not isinstance(self.criteria, CriteriaResult):
+            raise DataValidationError("RiskResult.criteria must be a CriteriaResult or None")
         object.__setattr__(self, "attacks", tuple(self.attacks))
         for a in self.attacks:
             if not isinstance(a, AttackResult):
@@ -314,6 +322,7 @@ class RiskResult:
             "diagnostics": _plain(self.diagnostics, "diagnostics"),
             "caveats": list(self.caveats),
             "settings": _plain(self.settings, "settings"),
+            "criteria": None if self.criteria is None else self.criteria.to_dict(),
         }
 
     @classmethod
@@ -339,6 +348,8 @@ class RiskResult:
                 tpr_upper_bound=data.get("tpr_upper_bound"),
                 caveats=tuple(data.get("caveats", ())),
                 settings=dict(data.get("settings", {})),
+                criteria=None if data.get("criteria") is None
+                else CriteriaResult.from_dict(data["criteria"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataValidationError(f"malformed risk result: {exc!r}") from exc
