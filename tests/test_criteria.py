@@ -214,7 +214,7 @@ def test_singling_out_with_nothing_to_isolate() -> None:
         {"name": "c", "kind": "categorical", "categories": ["a", "b"]}]})
     twins = pd.DataFrame({"c": ["a", "a", "b", "b"]})
     r = singling_out_risk(twins, twins, twins, schema, n_attacks=10)
-    assert r.n_attacks == 0 and r.risk == 0.0
+    assert r.n_attacks == 0 and r.risk == 0.0 and verdict(r) == "not measured"
     assert any("nothing to bet on" in note for note in r.notes)
 
 
@@ -281,6 +281,51 @@ def test_linkability_default_columns_are_the_two_halves(
     names = list(adult_schema.names)
     assert r.details["columns_a"] == names[:7] and r.details["columns_b"] == names[7:]
     assert r.n_attacks == 300
+
+
+# ---------------------------------------------------------------------------
+# through assess_risk
+# ---------------------------------------------------------------------------
+def test_assess_risk_carries_the_criteria(adult_sets: dict[str, pd.DataFrame],
+                                          adult_schema: Schema) -> None:
+    from privsynth.risk import RiskResult, assess_risk
+
+    t = adult_sets
+    r = assess_risk(t["members"].iloc[:400], t["control"].iloc[:600], t["members"].iloc[:400],
+                    adult_schema, n_bootstrap=0, secrets=["income", "sex"],
+                    criteria_options={"n_attacks": 300, "model": False})
+    d = r.to_dict()["criteria"]
+    assert set(d) == {"singling_out", "linkability", "inference"}
+    assert d["singling_out"]["risk"] > 0.9 and d["inference"]["risk"] > 0.9
+    assert d["inference"]["secret"] in ("income", "sex")
+    assert set(d["inference"]["details"]["by_secret"]) == {"income", "sex"}
+    assert r.settings["criteria"]["secrets"] == ["income", "sex"]
+    assert any("not proof" in c for c in r.caveats)
+    assert RiskResult.from_json(r.to_json()) == r
+    off = assess_risk(t["members"].iloc[:100], t["control"].iloc[:100], t["members"].iloc[:100],
+                      adult_schema, n_bootstrap=0, criteria=False)
+    assert off.criteria is None and off.to_dict()["criteria"] is None
+    with pytest.raises(ParameterError, match="unknown setting"):
+        assess_risk(t["members"].iloc[:100], t["control"].iloc[:100], t["members"].iloc[:100],
+                    adult_schema, criteria_options={"secret": ["income"]})
+
+
+def test_criteria_a_schema_cannot_support_are_not_run() -> None:
+    from privsynth.risk import assess_risk
+
+    schema = Schema.from_dict({"columns": [
+        {"name": "x", "kind": "float", "lower": 0, "upper": 1}]})
+    rng = np.random.default_rng(0)
+    train, holdout = (pd.DataFrame({"x": rng.random(n)}) for n in (200, 400))
+    r = assess_risk(train, holdout, train, schema, n_bootstrap=0)
+    assert r.criteria is not None
+    assert r.criteria.singling_out.risk > 0.9
+    for c in (r.criteria.linkability, r.criteria.inference):
+        assert c.n_attacks == 0 and c.risk == 0.0 and "not measured" in c.notes[0]
+        assert verdict(c) == "not measured"
+    # but an explicit request the schema cannot satisfy is an error
+    with pytest.raises(ParameterError):
+        assess_risk(train, holdout, train, schema, secrets=["x"])
 
 
 # ---------------------------------------------------------------------------

@@ -126,6 +126,7 @@ HIGH_RISK = 0.5
 LOW_RISK = 0.1
 
 VERDICTS: dict[str, str] = {
+    "not measured": "the attack could not be run on this data (the notes say why)",
     "not detected": "the attack did no better on the people in the data than on other people "
                     "of the same population (the difference is within chance)",
     "low": "the attack did slightly better on the people in the data than on others",
@@ -138,9 +139,10 @@ VERDICTS: dict[str, str] = {
 def verdict(result: CriterionResult) -> str:
     """A plain reading of one criterion: ``not detected``, ``low``, ``moderate`` or ``high``.
 
-    ``not detected`` when the risk's interval reaches 0 (no excess beyond
-    chance); otherwise by the risk: below 0.1 ``low``, from 0.5 ``high``.
-    The words' meanings are in :data:`VERDICTS`.
+    ``not measured`` when no attack could be made; ``not detected`` when the
+    risk's interval reaches 0 (no excess beyond chance); otherwise by the
+    risk: below 0.1 ``low``, from 0.5 ``high``. The words' meanings are in
+    :data:`VERDICTS`.
 
     >>> from privsynth.risk.success_rate import score_attack
     >>> verdict(score_attack("linkability", 3, 1000, 2, 1000, columns=["a", "b"]))
@@ -148,6 +150,8 @@ def verdict(result: CriterionResult) -> str:
     >>> verdict(score_attack("linkability", 900, 1000, 10, 1000, columns=["a", "b"]))
     'high'
     """
+    if result.n_attacks == 0:
+        return "not measured"
     if result.risk_ci[0] <= 0.0:
         return "not detected"
     if result.risk < LOW_RISK:
