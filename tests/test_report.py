@@ -168,8 +168,8 @@ def test_every_section_heading_in_both_editions(outputs: dict[str, str]) -> None
         assert [s["id"] for s in doc["sections"]] == SECTION_IDS
         assert doc["format"] == REPORT_FORMAT and doc["version"] == 2
     assert SECTION_IDS == ["sign-off", "identity", "data", "threat-model", "ledger", "epsilon",
-                           "hazards", "attacks", "utility", "residual-risk", "ledger-entries",
-                           "configuration"]
+                           "hazards", "attacks", "criteria", "utility", "residual-risk",
+                           "ledger-entries", "configuration"]
 
 
 def test_json_validates_against_its_schema(outputs: dict[str, str]) -> None:
@@ -207,7 +207,7 @@ def test_json_format_page_documents_every_field() -> None:
     names = set(schema["properties"])
     for section in schema["properties"].values():
         names |= fields(section)
-    for defined in ("hazard", "attack", "marginal"):
+    for defined in ("hazard", "attack", "marginal", "criterion_method", "criterion_result"):
         names |= fields(schema["$defs"][defined])
     undocumented = sorted(n for n in names if f"`{n}`" not in text)
     assert not undocumented, f"fields missing from docs/audit-json.md: {undocumented}"
@@ -303,6 +303,9 @@ def test_no_private_value_or_count_in_any_output(adult_release: dict[str, Any],
     assert doc["data"]["real_rows"]["noisy_estimate"] == round(adult_release["model"].n_hat_)
     # no attack count leaks through the risk module's free texts
     assert "n_members" not in outputs["json"] and "n_train" not in outputs["json"]
+    # the anonymisation criteria are in the outputs checked above (so the check covers them)
+    assert doc["criteria"]["included"] and doc["criteria"]["results"]["inference"]["secret"]
+    assert doc["criteria"]["method"]["linkability"]["n_attacks"] is None  # a count of real rows
 
 
 def test_numbers_helper_finds_a_leak() -> None:
@@ -320,6 +323,13 @@ def test_public_edition_omits_every_evaluation_number(outputs: dict[str, str]) -
         assert public[key] == {"included": False, "reason": public[key]["reason"]}
         assert "Omitted from the public edition" in public[key]["reason"]
     assert not any(h["evaluation"] for h in public["hazards"])
+    # anonymisation criteria: the method is public, the results are not
+    assert steward["criteria"]["results"] is not None and public["criteria"]["results"] is None
+    assert public["criteria"]["method"] == steward["criteria"]["method"]
+    assert "Omitted from the public edition" in public["criteria"]["results_omitted"]
+    assert "Singling out" in outputs["public_html"] and "Secret columns tried" in outputs["html"]
+    assert "Success on people in the data" not in outputs["public_html"]
+    assert "Success on people in the data" in outputs["html"]
     assert any(h["evaluation"] for h in steward["hazards"])
     for word in ("tvd1", "auc", "dcr_train", "share_closer_to_train", "marginals"):
         assert word in outputs["json"]

@@ -434,6 +434,55 @@ def _attacks(doc: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+_VERDICT_STATUS = {"not detected": "pass", "low": "pass", "moderate": "warn", "high": "fail",
+                   "not measured": "warn"}
+
+
+def _criteria(doc: Mapping[str, Any]) -> str:
+    c = doc.get("criteria") or {"included": False, "reason": "Not part of this report."}
+    if not c.get("included"):
+        return _omitted(c)
+    out = [f"<p>{_e(c['note'])}</p>"]
+    results = c.get("results")
+    if results is None:
+        out.append(f'<div class="callout">{_e(c.get("results_omitted"))}</div>')
+    else:
+        rows = []
+        for name, r in results.items():
+            title = _e(c["method"][name]["title"])
+            if r.get("secret"):
+                title += f" (worst secret: {_e(r['secret'])})"
+            verdict = (f'<span class="badge {_VERDICT_STATUS.get(r["verdict"], "warn")}">'
+                       f'{_e(r["verdict"])}</span>')
+
+            def interval(v: Any, ci: Sequence[Any], pct: bool = True) -> str:
+                f = _pct if pct else (lambda x: "—" if x is None else f"{float(x):.2f}")
+                return f"{f(v)} [{f(ci[0])}, {f(ci[1])}]"
+
+            rows.append([title, verdict, interval(r["risk"], r["risk_ci"], pct=False),
+                         interval(r["success_rate"], r["success_ci"]),
+                         interval(r["control_rate"], r["control_ci"]), _e(r["reading"])])
+        out.append(_table(["Criterion", "Verdict", "Risk [interval]",
+                           "Success on people in the data", "Success on other people",
+                           "Reading"], rows, numeric=(2, 3, 4)))
+        notes = [f"{c['method'][n]['title']}: {x}" for n, r in results.items() for x in r["notes"]]
+        if notes:
+            out.append("<h3>Notes</h3>" + _list(notes))
+    for m in c["method"].values():
+        n = (_num(m["n_attacks"]) if m.get("n_attacks") is not None
+             else _e(m.get("n_attacks_note", "")))
+        items = [("Question", _e(m["question"])), ("What the attack assumed", _e(m["assumption"])),
+                 ("Columns used", _e(", ".join(m["columns"]))), ("Number of attacks", n)]
+        if "columns_a" in m:
+            items.append(("The two sets of columns", _e(", ".join(m["columns_a"])) + " | "
+                          + _e(", ".join(m["columns_b"]))))
+        if "secrets" in m:
+            items.append(("Secret columns tried", _e(", ".join(m["secrets"]))))
+        out.append(f"<h3>{_e(m['title'])}</h3>" + _kv(items))
+    out.append("<h3>What these numbers do and do not show</h3>" + _list(c["caveats"]))
+    return "".join(out)
+
+
 def _utility(doc: Mapping[str, Any]) -> str:
     u = doc["utility"]
     if not u.get("included"):
@@ -521,6 +570,7 @@ _RENDERERS = {
     "epsilon": _epsilon,
     "hazards": _hazards,
     "attacks": _attacks,
+    "criteria": _criteria,
     "utility": _utility,
     "residual-risk": _residual,
     "ledger-entries": _ledger_entries,

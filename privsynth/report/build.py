@@ -17,10 +17,11 @@ from privsynth._checks import check_bool, check_int
 from privsynth.errors import ParameterError
 from privsynth.report.claim import epsilon_section, make_claim
 from privsynth.report.configuration import configuration_section
+from privsynth.report.criteria import criteria_section, not_run_reason
 from privsynth.report.data import constraint_stats, data_section
 from privsynth.report.document import REPORT_FORMAT, REPORT_VERSION, SECTIONS, AuditReport
 from privsynth.report.evaluation import DEFAULT_MAX_RECORDS
-from privsynth.report.evaluation.attacks import attacks_section
+from privsynth.report.evaluation.attacks import run_attacks
 from privsynth.report.evaluation.utility import utility_section
 from privsynth.report.hazards import Facts, count, hazards_section
 from privsynth.report.identity import identity_section
@@ -164,9 +165,13 @@ def audit(
                if synth_v is None else None)
     evaluated = synth_v if synth_v is not None else synthetic
     tested_eps, tested_delta = claim.tested()
-    attack_doc = attacks_section(real_v, holdout_v, evaluated, schema, tested_eps, tested_delta,
-                                 random_state, attacks, skipped,
-                                 {"n_jobs": n_jobs, **(risk_options or {})})
+    attack_doc, risk = run_attacks(real_v, holdout_v, evaluated, schema, tested_eps,
+                                   tested_delta, random_state, attacks, skipped,
+                                   {"n_jobs": n_jobs, **(risk_options or {})})
+    criteria_doc = criteria_section(
+        None if risk is None else risk.criteria,
+        not_run_reason(skipped, attacks, holdout is not None, risk is not None),
+        None if risk is None else risk.settings)
     utility_doc = utility_section(real_v, holdout_v, evaluated, schema, target, random_state,
                                   skipped, n_jobs, max_records)
     hazards = hazards_section(Facts(schema, facts, model_path, ledger, claim,
@@ -187,6 +192,7 @@ def audit(
         "hazards": hazards,
         "hazard_counts": count(hazards),
         "attacks": attack_doc,
+        "criteria": criteria_doc,
         "utility": utility_doc,
         "configuration": configuration_section(facts, schema, accountant, {
             "target": target, "attacks": attacks, "random_state": random_state,

@@ -152,7 +152,7 @@ def criteria_section(criteria: CriteriaResult | None, reason: str | None,
     {'included': False, 'reason': 'No holdout was given.'}
     """
     if criteria is None:
-        return {"included": False, "reason": reason or "The criteria were not run."}
+        return {"included": False, "reason": reason or "The criteria were not measured."}
     cap = (settings or {}).get("max_records")
     cap = int(cap) if isinstance(cap, int) and not isinstance(cap, bool) else None
     parts = {c.name: c for c in criteria}
@@ -166,6 +166,26 @@ def criteria_section(criteria: CriteriaResult | None, reason: str | None,
     }
 
 
+def not_run_reason(skipped: str | None, attacks: bool, holdout_given: bool,
+                   assessed: bool) -> str | None:
+    """Why the criteria were not measured, or None when the assessment ran.
+
+    >>> not_run_reason(None, True, False, False)[:18]
+    'No holdout was giv'
+    """
+    if skipped is not None:
+        return skipped
+    if not attacks:
+        return "The criteria were not requested (attacks=False)."
+    if not holdout_given:
+        return ("No holdout was given: each criterion compares the people in the training data "
+                "with people of the same population who are not in it (a control set, e.g. a "
+                "test split). Pass holdout= to measure them.")
+    if assessed:
+        return "The criteria were not requested (risk_options criteria=False)."
+    return None
+
+
 def public_criteria(section: Mapping[str, Any], omission: str) -> dict[str, Any]:
     """The public edition of the section: the method without any result."""
     out = dict(section)
@@ -175,4 +195,4 @@ def public_criteria(section: Mapping[str, Any], omission: str) -> dict[str, Any]
     return out
 
 
-__all__ = ["criteria_section", "public_criteria"]
+__all__ = ["criteria_section", "not_run_reason", "public_criteria"]

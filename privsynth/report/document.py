@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from privsynth.errors import DataValidationError
+from privsynth.report.criteria import public_criteria
 from privsynth.report.hazards import count
 from privsynth.report.residual_risk import residual_risk_section
 from privsynth.report.sign_off import metadata_of, sign_off_section
@@ -34,6 +35,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("epsilon", "What the guarantee means"),
     ("hazards", "Hazards checklist"),
     ("attacks", "Empirical attacks"),
+    ("criteria", "Anonymisation criteria (WP29)"),
     ("utility", "Utility"),
     ("residual-risk", "Residual risk"),
     ("ledger-entries", "Appendix: ledger entries"),
@@ -80,7 +82,8 @@ class AuditReport:
         The public edition keeps the identity, the schema, the threat model, the
         ledger, the reading of epsilon, the hazards that do not depend on the
         evaluation, the residual risk (rebuilt) and the configuration; the
-        attacks and utility sections say they were omitted.
+        attacks and utility sections say they were omitted, and the
+        anonymisation criteria keep their method without any result.
         """
         doc = copy.deepcopy(dict(self.content))
         if not public or doc.get("public"):
@@ -89,6 +92,7 @@ class AuditReport:
         doc["edition"] = "public"
         for key in ("attacks", "utility"):
             doc[key] = {"included": False, "reason": PUBLIC_OMISSION}
+        doc["criteria"] = public_criteria(doc["criteria"], PUBLIC_OMISSION)
         doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
         doc["hazard_counts"] = count(doc["hazards"])
         doc["residual_risk"] = residual_risk_section(doc)

@@ -18,6 +18,7 @@ import pandas as pd
 from privsynth.errors import ParameterError
 from privsynth.report._values import jsonable, rounded
 from privsynth.report.evaluation import EVALUATION_NOTE, safe_text
+from privsynth.risk.result import RiskResult
 from privsynth.schema import Schema
 
 
@@ -30,14 +31,27 @@ def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic:
     Needs a holdout (non-members); otherwise, or when disabled or skipped, the
     section only says why it is absent.
     """
+    return run_attacks(real, holdout, synthetic, schema, claim_eps, claim_delta, random_state,
+                       enabled, skipped_reason, options)[0]
+
+
+def run_attacks(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic: pd.DataFrame,
+                schema: Schema, claim_eps: float | None, claim_delta: float,
+                random_state: int, enabled: bool, skipped_reason: str | None,
+                options: Mapping[str, Any]) -> tuple[dict[str, Any], RiskResult | None]:
+    """:func:`attacks_section` and the :class:`~privsynth.risk.RiskResult` it was built from.
+
+    The result (None when the attacks did not run) also carries the
+    anonymisation criteria, which have a section of their own.
+    """
     if skipped_reason is not None:
-        return {"included": False, "reason": skipped_reason}
+        return {"included": False, "reason": skipped_reason}, None
     if not enabled:
-        return {"included": False, "reason": "Attacks were not requested (attacks=False)."}
+        return {"included": False, "reason": "Attacks were not requested (attacks=False)."}, None
     if holdout is None:
         return {"included": False, "reason": (
             "No holdout was given: membership attacks need real records that were not used "
-            "for training (non-members), e.g. a test split. Pass holdout= to run them.")}
+            "for training (non-members), e.g. a test split. Pass holdout= to run them.")}, None
     from privsynth.risk import assess_risk
 
     for key in ("epsilon", "delta", "random_state"):
@@ -93,7 +107,8 @@ def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic:
     }
     # the risk module's free texts may hold sizes derived from the private row counts:
     # only those without any digit are copied, the others are restated without numbers
-    caveats = safe_text(risk.caveats)
+    own = set(risk.criteria.caveats) if risk.criteria is not None else set()
+    caveats = safe_text([c for c in risk.caveats if c not in own])  # criteria: own section
     settings = risk.settings
     if settings.get("subsampled"):
         caveats.append("Attacks and diagnostics were run on random subsamples (at most "
@@ -127,4 +142,4 @@ def attacks_section(real: pd.DataFrame, holdout: pd.DataFrame | None, synthetic:
         "diagnostics": diagnostics,
         "caveats": caveats,
         "settings": jsonable(safe_settings),
-    }
+    }, risk
