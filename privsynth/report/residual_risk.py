@@ -51,10 +51,17 @@ def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
                       f"{attacks.get('max_epsilon_lower_bound')}.")
     elif not doc["public"]:
         points.append("No empirical attack was run: " + str(attacks.get("reason")))
+    criteria = doc.get("criteria") or {}
+    if criteria.get("results"):
+        parts = [f"{criteria['method'][k]['title'].lower()} {r['verdict']} (risk {r['risk']})"
+                 + (f", worst secret {r['secret']}" if r.get("secret") else "")
+                 for k, r in criteria["results"].items()]
+        points.append("Anonymisation criteria (WP29): " + "; ".join(parts) + ". Measured by "
+                      "attacks: evidence, not proof.")
     points.append("The evaluation numbers of the steward's edition of this report (utility, "
-                  "attacks, distance diagnostics) are computed on the private data without "
-                  "DP; share that edition only with people allowed to see the data's "
-                  "aggregates." if not doc["public"] else
+                  "attacks, anonymisation criteria, distance diagnostics) are computed on the "
+                  "private data without DP; share that edition only with people allowed to see "
+                  "the data's aggregates." if not doc["public"] else
                   "This is the public edition: it holds only the public schema, DP outputs, "
                   "the ledger and the checklist.")
     return {"verdict": verdict[0], "statement": verdict[1], "points": points}
