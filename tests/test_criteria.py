@@ -22,7 +22,7 @@ from scipy import stats
 from benchmarks.bench_criteria import perturb, tables
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.errors import DataValidationError, ParameterError, PrivsynthError
-from privsynth.risk.criteria import CriteriaResult, assess_criteria, verdict
+from privsynth.risk.criteria import CriteriaResult, assess_criteria, criterion_verdict
 from privsynth.risk.inference_attack import inference_risk
 from privsynth.risk.linkability import linkability_risk
 from privsynth.risk.singling_out import singling_out_risk
@@ -67,7 +67,7 @@ def test_copies_are_flagged_on_every_criterion(results: dict[str, CriteriaResult
     assert copy.inference.risk > 0.9
     assert copy.linkability.risk > 0.2
     for c in copy:
-        assert verdict(c) in ("moderate", "high"), c.name
+        assert criterion_verdict(c) in ("moderate", "high"), c.name
         assert c.risk_ci[0] > 0.15, c.name
 
 
@@ -93,7 +93,10 @@ def test_releases_without_members_score_near_zero(results: dict[str, CriteriaRes
     for c in r:
         # no excess beyond chance: every interval reaches zero
         assert c.risk_ci[0] == 0.0, c.name
-        assert verdict(c) == "not detected", c.name
+    assert criterion_verdict(r.singling_out) == "not detected"
+    assert criterion_verdict(r.linkability) == "not detected"
+    # 1,500 people cannot exclude an inference risk of 0.25 for every secret column
+    assert criterion_verdict(r.inference) in ("not detected", "inconclusive")
 
 
 def test_the_ordering_of_the_yardstick(results: dict[str, CriteriaResult]) -> None:
@@ -214,7 +217,7 @@ def test_singling_out_with_nothing_to_isolate() -> None:
         {"name": "c", "kind": "categorical", "categories": ["a", "b"]}]})
     twins = pd.DataFrame({"c": ["a", "a", "b", "b"]})
     r = singling_out_risk(twins, twins, twins, schema, n_attacks=10)
-    assert r.n_attacks == 0 and r.risk == 0.0 and verdict(r) == "not measured"
+    assert r.n_attacks == 0 and r.risk == 0.0 and criterion_verdict(r) == "not measured"
     assert any("nothing to bet on" in note for note in r.notes)
 
 
@@ -322,7 +325,7 @@ def test_criteria_a_schema_cannot_support_are_not_run() -> None:
     assert r.criteria.singling_out.risk > 0.9
     for c in (r.criteria.linkability, r.criteria.inference):
         assert c.n_attacks == 0 and c.risk == 0.0 and "not measured" in c.notes[0]
-        assert verdict(c) == "not measured"
+        assert criterion_verdict(c) == "not measured"
     # but an explicit request the schema cannot satisfy is an error
     with pytest.raises(ParameterError):
         assess_risk(train, holdout, train, schema, secrets=["x"])

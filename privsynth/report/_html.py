@@ -435,7 +435,7 @@ def _attacks(doc: Mapping[str, Any]) -> str:
 
 
 _VERDICT_STATUS = {"not detected": "pass", "low": "pass", "moderate": "warn", "high": "fail",
-                   "not measured": "warn"}
+                   "not measured": "warn", "inconclusive": "warn"}
 
 
 def _criteria(doc: Mapping[str, Any]) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from privsynth.report._values import rounded
 from privsynth.report.evaluation import safe_text
-from privsynth.risk.criteria import VERDICTS, CriteriaResult, verdict
+from privsynth.risk.criteria import VERDICTS, CriteriaResult, criterion_verdict
 from privsynth.risk.success_rate import CRITERIA, CriterionResult
 
 TITLES: dict[str, str] = {
@@ -106,7 +106,7 @@ def _method(c: CriterionResult, max_records: int | None) -> dict[str, Any]:
 
 
 def _result(c: CriterionResult) -> dict[str, Any]:
-    word = verdict(c)
+    word = criterion_verdict(c)
     out: dict[str, Any] = {
         "verdict": word,
         "reading": VERDICTS[word],

@@ -33,8 +33,7 @@ from privsynth.risk.audit_bound import (
     one_run_epsilon_lower_bound,
     tpr_upper_bound,
 )
-from privsynth.risk.criteria import CriteriaResult, assess_criteria
-from privsynth.risk.criteria import verdict as criterion_verdict
+from privsynth.risk.criteria import CriteriaResult, assess_criteria, criterion_verdict
 from privsynth.risk.distance import distance_diagnostics, gower_distances, nearest_neighbors
 from privsynth.risk.inference_attack import inference_risk
 from privsynth.risk.linkability import linkability_risk
@@ -47,9 +46,9 @@ from privsynth.risk.membership import (
 )
 from privsynth.risk.result import AttackResult, RiskResult
 from privsynth.risk.roc import roc_auc, roc_curve, tpr_at_fpr
-from privsynth.risk.verdict import INCONCLUSIVE, NO_PROBLEM, PROBLEM, VERDICTS
 from privsynth.risk.singling_out import singling_out_risk
 from privsynth.risk.success_rate import CriterionResult, normalised_risk, wilson_interval
+from privsynth.risk.verdict import INCONCLUSIVE, NO_PROBLEM, PROBLEM, VERDICTS
 
 __all__ = [
     "INCONCLUSIVE",

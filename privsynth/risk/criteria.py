@@ -124,9 +124,15 @@ _STREAM = 29  # WP29
 #: Risk at and above which a verdict reads "high", and below which "low".
 HIGH_RISK = 0.5
 LOW_RISK = 0.1
+#: Power rule: "not detected" needs a risk interval that reaches 0 *and* excludes this
+#: risk; a wider interval (too few people, or a secret column that is almost fully
+#: predictable from the others) makes the verdict "inconclusive".
+MAX_UNDETECTED = 0.25
 
 VERDICTS: dict[str, str] = {
     "not measured": "the attack could not be run on this data (the notes say why)",
+    "inconclusive": "no excess beyond chance was found, but the test is too small to exclude "
+                    "a sizeable risk (give a larger holdout)",
     "not detected": "the attack did no better on the people in the data than on other people "
                     "of the same population (the difference is within chance)",
     "low": "the attack did slightly better on the people in the data than on others",
@@ -136,24 +142,28 @@ VERDICTS: dict[str, str] = {
 }
 
 
-def verdict(result: CriterionResult) -> str:
-    """A plain reading of one criterion: ``not detected``, ``low``, ``moderate`` or ``high``.
+def criterion_verdict(result: CriterionResult) -> str:
+    """A plain reading of one criterion (the words' meanings are in :data:`VERDICTS`).
 
-    ``not measured`` when no attack could be made; ``not detected`` when the
-    risk's interval reaches 0 (no excess beyond chance); otherwise by the
-    risk: below 0.1 ``low``, from 0.5 ``high``. The words' meanings are in
-    :data:`VERDICTS`.
+    - ``not measured``: no attack could be made;
+    - ``inconclusive``: the risk's interval reaches 0 but also reaches
+      :data:`MAX_UNDETECTED` (the test lacks the power to exclude a sizeable risk);
+    - ``not detected``: the interval reaches 0 and stays below :data:`MAX_UNDETECTED`;
+    - otherwise by the risk: below :data:`LOW_RISK` ``low``, from
+      :data:`HIGH_RISK` ``high``, ``moderate`` between.
 
     >>> from privsynth.risk.success_rate import score_attack
-    >>> verdict(score_attack("linkability", 3, 1000, 2, 1000, columns=["a", "b"]))
+    >>> criterion_verdict(score_attack("linkability", 3, 1000, 2, 1000, columns=["a", "b"]))
     'not detected'
-    >>> verdict(score_attack("linkability", 900, 1000, 10, 1000, columns=["a", "b"]))
+    >>> criterion_verdict(score_attack("linkability", 3, 30, 2, 30, columns=["a", "b"]))
+    'inconclusive'
+    >>> criterion_verdict(score_attack("linkability", 900, 1000, 10, 1000, columns=["a", "b"]))
     'high'
     """
     if result.n_attacks == 0:
         return "not measured"
     if result.risk_ci[0] <= 0.0:
-        return "not detected"
+        return "inconclusive" if result.risk_ci[1] >= MAX_UNDETECTED else "not detected"
     if result.risk < LOW_RISK:
         return "low"
     return "high" if result.risk >= HIGH_RISK else "moderate"
@@ -374,7 +384,7 @@ def assess_criteria(
     >>> train = pd.DataFrame({"a": range(40), "b": range(40, 80), "y": [True, False] * 20})
     >>> control = pd.DataFrame({"a": range(20, 60), "b": range(10, 50), "y": [False, True] * 20})
     >>> r = assess_criteria(train, control, train, s, n_attacks=40, model=False)
-    >>> [verdict(c) for c in r]
+    >>> [criterion_verdict(c) for c in r]
     ['high', 'high', 'high']
     """
     options = criteria_options(schema, secrets=secrets, known=known, link_columns=link_columns,
@@ -389,5 +399,6 @@ def assess_criteria(
                             random_state=seed, n_jobs=n_jobs)
 
 
-__all__ = ["CRITERIA_OPTIONS", "HIGH_RISK", "LARGE_DATA_FACTOR", "LOW_RISK", "VERDICTS",
-           "CriteriaOptions", "CriteriaResult", "assess_criteria", "criteria_options", "verdict"]
+__all__ = ["CRITERIA_OPTIONS", "HIGH_RISK", "LARGE_DATA_FACTOR", "LOW_RISK", "MAX_UNDETECTED",
+           "VERDICTS", "CriteriaOptions", "CriteriaResult", "assess_criteria",
+           "criteria_options", "criterion_verdict"]
