@@ -190,14 +190,13 @@ class DiscreteLaplaceEvent(Event):
 
 
 @dataclass(frozen=True)
-class ExponentialEvent(Event):
-    """One draw of the exponential mechanism (or any pure epsilon-DP selection)."""
+class _PureEpsilonEvent(Event):
+    """A pure epsilon-DP mechanism known by its epsilon alone (generic dominating pair)."""
 
     epsilon: float
-    kind: ClassVar[str] = "exponential"
 
     def __post_init__(self) -> None:
-        _positive("epsilon", self.epsilon, "ExponentialEvent")
+        _positive("epsilon", self.epsilon, type(self).__name__)
 
     @property
     def pure_epsilon(self) -> float:
@@ -207,29 +206,23 @@ class ExponentialEvent(Event):
         return _pure_pld(self.epsilon)
 
     def to_dp_event(self) -> dpa.DpEvent:
+        # epsilon-DP implies (epsilon^2 / 2)-zCDP (Bun & Steinke 2016).
         return _dpa().ZCDpEvent(rho=self.epsilon**2 / 2)
 
 
 @dataclass(frozen=True)
-class PureDPEvent(Event):
+class ExponentialEvent(_PureEpsilonEvent):
+    """One draw of the exponential mechanism (or any pure epsilon-DP selection)."""
+
+    kind: ClassVar[str] = "exponential"
+
+
+@dataclass(frozen=True)
+class PureDPEvent(_PureEpsilonEvent):
     """Any other pure epsilon-DP mechanism, described by its epsilon only."""
 
-    epsilon: float
     mechanism: str = "pure"
     kind: ClassVar[str] = "pure_dp"
-
-    def __post_init__(self) -> None:
-        _positive("epsilon", self.epsilon, "PureDPEvent")
-
-    @property
-    def pure_epsilon(self) -> float:
-        return float(self.epsilon)
-
-    def to_pld(self) -> pld.PrivacyLossDistribution:
-        return _pure_pld(self.epsilon)
-
-    def to_dp_event(self) -> dpa.DpEvent:
-        return _dpa().ZCDpEvent(rho=self.epsilon**2 / 2)
 
 
 @dataclass(frozen=True)
