@@ -580,6 +580,14 @@ def test_cli_import_writes_a_draft_and_check_lists_what_is_missing(run: Any,
                      + b"\n\xff\xfe not a row\n")
     code, text, _ = run("schema", "check", data, "--schema", out)
     assert code == 4 and "header names the same 24 columns" in text
+    assert "estimated" not in text  # INDP has no kind yet: infer_dp could not fill it
+    # once INDP has a kind and a coarse range, check says infer_dp can estimate it (alone)
+    out.write_text(json.dumps(fill(import_description(out), {"INDP": {
+        "kind": "integer", "coarse": [0, 9999]}})), encoding="utf-8")
+    code, text, _ = run("schema", "check", "--schema", out)
+    assert code == 4 and "INDP (integer): needs a public domain (lower, upper)" in text
+    assert "It can be estimated by `privsynth schema infer --dp`" in text
+    assert "the others" not in text
 
 
 def test_cli_import_of_a_complete_description_and_export(run: Any, tmp_path: Path) -> None:

@@ -192,9 +192,13 @@ def schema_check(args: argparse.Namespace) -> int:
         _print_needs(found, hints=True)
         fillable = sum(nd.dp_fillable for nd in found)
         if fillable:
-            print(f"{plural(fillable, 'domain')} of these can be estimated by `privsynth "
-                  "schema infer --dp` (charged to the ledger); the others need a kind or a "
-                  "coarse range first.")
+            rest = ("" if fillable == len(found) else
+                    "; the others need a kind or a coarse range first")
+            these = "it" if len(found) == 1 else (
+                "all of them" if fillable == len(found) else f"{fillable} of these")
+            print(f"{these[0].upper()}{these[1:]} can be estimated by `privsynth schema infer "
+                  f"--dp` (charged to the ledger){rest}; or declare what public documents "
+                  "give, which costs nothing.")
     schema = None if found else Schema.from_dict(data)
     if schema is not None:
         kind = "draft, complete" if data["format"] == DRAFT_FORMAT else "schema"
