@@ -7,8 +7,9 @@ namespace per page (a later block may use an earlier block's variables):
 - ```` ```python ```` blocks are executed with ``exec``;
 - ```` ```console ```` blocks are shell sessions: each ``$ privsynth ...``
   line is run with :func:`privsynth.cli.main`; it must succeed (exit 0)
-  unless the output shown after it starts with ``privsynth: error:``, in
-  which case it must fail with a non-zero code. Other shell commands are
+  unless a line of the output shown after it (up to the next ``$`` line)
+  starts with ``privsynth: error:``, in which case it must fail with a
+  non-zero code and end with such a line. Other shell commands are
   not allowed in console blocks (use ``bash`` for those: not executed);
 - a block right after a line ``<!-- no-test -->`` is not executed;
 - a block right after a line ``<!-- slow -->`` is executed only by the slow
@@ -17,7 +18,11 @@ namespace per page (a later block may use an earlier block's variables):
 Like doctest's globals, every page starts with ``import privsynth as ps``,
 ``numpy as np`` and ``pandas as pd`` done, and its folder holds
 ``adult.csv`` (the first 2,000 rows of the bundled Adult training split) and
-``adult.schema.json`` (its public schema), so examples can read "your" files.
+``adult.schema.json`` (its public schema), so examples can read "your" files;
+and ``national2019.csv`` with ``data_dictionary.json``, the NIST ACS excerpt's
+file names, holding the shipped fixtures ``tests/data/acs_sample.csv`` (400 rows
+of the 27,254) and ``tests/data/acs_dictionary.json`` (the dictionary,
+unchanged), for docs/steward-guide.md.
 
 Warnings are errors here, as in the rest of the suite, except the
 insecure-noise warning that the examples of the test mode show on purpose.
@@ -89,7 +94,10 @@ def blocks(text: str) -> list[Block]:
 
 
 def _commands(code: str) -> list[tuple[str, str]]:
-    """``(command, first output line)`` of each ``$`` line (``\\`` continues a line)."""
+    """``(command, output shown)`` of each ``$`` line (``\\`` continues a line).
+
+    The output shown is every line up to the next ``$`` line, without blank ones.
+    """
     lines = code.splitlines()
     out: list[tuple[str, str]] = []
     k = 0
@@ -102,8 +110,13 @@ def _commands(code: str) -> list[tuple[str, str]]:
         while command.rstrip().endswith("\\") and k < len(lines):
             command = command.rstrip()[:-1] + " " + lines[k].strip()
             k += 1
-        shown = next((ln for ln in lines[k:] if ln.strip()), "")
-        out.append((command, "" if shown.startswith("$ ") else shown))
+        shown: list[str] = []
+        for ln in lines[k:]:
+            if ln.startswith("$ "):
+                break
+            if ln.strip():
+                shown.append(ln)
+        out.append((command, "\n".join(shown)))
     return out
 
 
@@ -117,8 +130,9 @@ def _console(block: Block, where: str) -> None:
     for command, shown in _commands(block.code):
         argv = shlex.split(command, comments=True)
         if argv == ["echo", "$?"]:
-            assert last is not None and str(last) == shown.strip(), (
-                f"{where}: exit code {last}, the page shows {shown!r}")
+            code = shown.splitlines()[0].strip() if shown else ""
+            assert last is not None and str(last) == code, (
+                f"{where}: exit code {last}, the page shows {code!r}")
             continue
         if not argv or argv[0] != "privsynth":
             raise AssertionError(f"{where}: console blocks may only run `privsynth` commands "
@@ -127,7 +141,7 @@ def _console(block: Block, where: str) -> None:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             last = cli.main(argv[1:])
         errors = err.getvalue().strip().splitlines()
-        if shown.startswith("privsynth: error:"):
+        if any(ln.startswith("privsynth: error:") for ln in shown.splitlines()):
             assert last != 0, f"{where}: {command!r} was shown failing but succeeded"
             assert errors and errors[-1].startswith("privsynth: error:"), err.getvalue()
         else:
@@ -150,6 +164,12 @@ def write_page_files(folder: Path) -> None:
 
     load_adult().head(2000).to_csv(folder / "adult.csv", index=False)
     adult_schema().to_json(folder / "adult.schema.json")
+    # the NIST ACS excerpt under its own file names (a 400-row sample stands in for the
+    # 27,254 rows of national2019.csv: the page must run from a clean clone, and quickly)
+    fixtures = REPO / "tests" / "data"
+    for name, shipped in (("national2019.csv", "acs_sample.csv"),
+                          ("data_dictionary.json", "acs_dictionary.json")):
+        (folder / name).write_bytes((fixtures / shipped).read_bytes())
 
 
 def run_page(text: str, name: str, namespace: dict[str, object] | None = None, *,
@@ -258,6 +278,13 @@ def test_console_blocks_check_exit_codes(tmp_path: Path, monkeypatch: pytest.Mon
                  "$ echo $?\n0\n$ privsynth budget show x.json\n"
                  "privsynth: error: no ledger\n$ echo $?\n4\n```\n")
     assert run_page(continued, "continued") == 1
+    # the error line may follow the output a failing command printed first
+    after_output = ("```console\n$ privsynth budget show x.json\nsome output\n\n"
+                    "privsynth: error: no ledger\n$ privsynth budget show l.json\nledger l.json\n"
+                    "```\n")
+    assert run_page(after_output, "after") == 1
+    with pytest.raises(AssertionError, match="exited 4"):
+        run_page(after_output.replace("privsynth: error: no ledger\n", ""), "no error shown")
     with pytest.raises(AssertionError, match="exit code 4, the page shows '3'"):
         run_page(continued.replace("4\n```", "3\n```"), "code")
     assert run_page(f"{NO_TEST}\n```python\nraise SystemExit\n```\n", "skipped") == 0
