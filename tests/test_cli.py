@@ -20,7 +20,7 @@ import pytest
 
 import privsynth
 from privsynth import cli, mechanisms
-from privsynth.accounting import LaplaceEvent
+from privsynth.accounting import DatasetInfo, LaplaceEvent
 from privsynth.accounting.persistent import FileAccountant, read_ledger
 from privsynth.cli import sample as cli_sample
 from privsynth.cli._common import UsageError
@@ -983,3 +983,42 @@ def test_sample_writes_each_column_in_its_own_missing_token(run: Run, tmp_path: 
         return frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
 
     assert cells(back) == cells(sampled)
+
+
+def test_audit_sign_off_metadata_from_options_and_the_ledger(
+        run: Run, files: dict[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = tmp_path / "named.ledger.json"
+    FileAccountant.init(ledger, epsilon=1.0, dataset=DatasetInfo(
+        name="adult-2026", owner="Statistics Office", approved_by="Data Protection Officer"))
+    base = ["audit", "--real", files["adult"], "--synthetic", files["holdout"], "--schema",
+            files["adult_schema"], "--ledger", ledger, "--no-attacks"]
+    code, _, err = run(*base, "--out", tmp_path / "r.html", "--json", tmp_path / "r.json",
+                       "--purpose", "Teaching statistics", "--audience", "Students",
+                       "--approver", "J. Doe", "--dataset", "adult-2026")
+    assert code == 0, err
+    so = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["sign_off"]
+    assert (so["purpose"], so["audience"]) == ("Teaching statistics", "Students")
+    # given on the command line, or else read from the ledger's data-set header
+    assert (so["approver"], so["controller"]) == ("J. Doe", "Statistics Office")
+    assert so["dataset"]["name"] == "adult-2026"
+    assert so["sources"]["approver"] == "audit" and so["sources"]["controller"] == "ledger"
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Teaching statistics" in html and "J. Doe" in html
+    # the metadata is public: the public edition shows it too
+    code, _, err = run(*base, "--public", "--out", tmp_path / "p.html", "--json",
+                       tmp_path / "p.json", "--purpose", "Teaching statistics")
+    assert code == 0, err
+    public = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["sign_off"]
+    assert public["purpose"] == "Teaching statistics" and public["audience"] is None
+    assert public["approver"] == "Data Protection Officer"
+
+    # a data set name that is not the ledger's is refused before any table is read
+    _forbid_reading(monkeypatch)
+    code, _, err = run(*base, "--out", tmp_path / "x.html", "--dataset", "penguins")
+    assert code == 2
+    assert_one_line_error(err, contains="belongs to data set 'adult-2026'")
+    code, _, err = run(*base, "--out", tmp_path / "x.html", "--purpose", "  ")
+    assert code == 2
+    assert_one_line_error(err, contains="must not be empty")
+    assert not (tmp_path / "x.html").exists()

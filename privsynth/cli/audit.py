@@ -46,8 +46,25 @@ def register(sub: Subparsers, common: Parser) -> None:
     p.add_argument("--max-records", type=positive_int, metavar="N",
                    help="records per side used by the attacks (default 5000; smaller is faster)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the attacks (default 0)")
+    so = p.add_argument_group("sign-off page (release metadata; public, shown in both editions)")
+    so.add_argument("--purpose", type=_text, help="what the release is for")
+    so.add_argument("--audience", type=_text, help="to whom the files are released")
+    so.add_argument("--controller", type=_text,
+                    help="the data controller (default: the ledger's data-set owner)")
+    so.add_argument("--approver", type=_text,
+                    help="who approves the release (default: the ledger's approved-by)")
+    so.add_argument("--dataset", type=_text,
+                    help="the data set's name (default: the ledger's; must agree with it)")
     data_options(p, out_of_domain=False)
     p.set_defaults(func=audit)
+
+
+def _text(value: str) -> str:
+    """A non-empty text (the sign-off page's fields)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty (leave the option out instead: "
+                                         "the field is then printed blank, to fill in by hand)")
+    return value.strip()
 
 
 def audit(args: argparse.Namespace) -> int:
@@ -64,6 +81,12 @@ def audit(args: argparse.Namespace) -> int:
         if args.model else None
     schema = load_schema(args.schema) if args.schema else model.schema_  # type: ignore[union-attr]
     accountant = read_ledger(args.ledger) if args.ledger else None
+    name = accountant.dataset.name if accountant is not None else ""
+    if args.dataset is not None and name and args.dataset != name:
+        # before reading any table: the report would refuse it anyway
+        raise UsageError(f"--dataset {args.dataset!r}, but the ledger {args.ledger} belongs to "
+                         f"data set {name!r}; audit the release against its own data set's "
+                         f"ledger, or leave --dataset out")
     missing = missing_tokens(args)
 
     def read(path: str, what: str) -> Any:
@@ -81,7 +104,8 @@ def audit(args: argparse.Namespace) -> int:
             real, synthetic, schema=schema, holdout=holdout, model=model, accountant=accountant,
             target=args.target, synthetic_path=args.synthetic, model_path=args.model,
             release_id=args.release, attacks=not args.no_attacks, random_state=args.seed,
-            risk_options=risk_options(args))
+            risk_options=risk_options(args), purpose=args.purpose, audience=args.audience,
+            controller=args.controller, approver=args.approver, dataset=args.dataset)
     edition = "public" if args.public else "steward's"
     with progress.step(f"writing {out.name}" + (f" and {json_out.name}" if json_out else "")):
         rep.to_html(out, public=args.public)
