@@ -21,7 +21,7 @@ Like doctest's globals, every page starts with ``import privsynth as ps``,
 ``adult.schema.json`` (its public schema), so examples can read "your" files;
 and ``national2019.csv`` with ``data_dictionary.json``, the NIST ACS excerpt's
 file names, holding the shipped fixtures ``tests/data/acs_sample.csv`` (400 rows
-of the 27,254) and ``tests/data/acs_dictionary.json`` (the dictionary,
+of the 27,253) and ``tests/data/acs_dictionary.json`` (the dictionary,
 unchanged), for docs/steward-guide.md.
 
 Warnings are errors here, as in the rest of the suite, except the
@@ -165,7 +165,7 @@ def write_page_files(folder: Path) -> None:
     load_adult().head(2000).to_csv(folder / "adult.csv", index=False)
     adult_schema().to_json(folder / "adult.schema.json")
     # the NIST ACS excerpt under its own file names (a 400-row sample stands in for the
-    # 27,254 rows of national2019.csv: the page must run from a clean clone, and quickly)
+    # 27,253 rows of national2019.csv: the page must run from a clean clone, and quickly)
     fixtures = REPO / "tests" / "data"
     for name, shipped in (("national2019.csv", "acs_sample.csv"),
                           ("data_dictionary.json", "acs_dictionary.json")):
