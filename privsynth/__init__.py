@@ -51,6 +51,10 @@ def __getattr__(name: str) -> Any:
         from privsynth.report import audit
 
         return audit
+    if name in ("write_manifest", "verify_release"):
+        from privsynth import release
+
+        return getattr(release, name)
     if name in ("metrics", "risk"):
         import importlib
 
@@ -86,4 +90,6 @@ __all__ = [
     "load_model",
     "read_table",
     "validate",
+    "verify_release",
+    "write_manifest",
 ]

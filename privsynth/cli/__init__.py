@@ -14,10 +14,12 @@ Commands (``privsynth COMMAND --help`` for each)::
     privsynth sample   MODEL [-n N] --out SYNTH.csv [--seed S] [--where COLUMN=VALUE ...]
     privsynth audit    --real R --synthetic S [--holdout H] [--model M] [--ledger L]
                        --out REPORT.html [--json REPORT.json] [--public]
+    privsynth verify   DIR [--ledger LEDGER]
 
 Exit codes: 0 success; 1 other error; 2 usage error (bad option or value);
 3 budget refused; 4 invalid input (data, schema, ledger or model file missing,
-unreadable, tampered with or not matching). Errors are one line on stderr
+unreadable, tampered with or not matching); ``verify`` alone also uses 5-8
+(see :mod:`privsynth.release.verify`). Errors are one line on stderr
 starting with ``privsynth: error:``; ``--debug`` adds the traceback. Progress,
 warnings and the library's log lines (the ``privsynth.*`` loggers) go to
 stderr too; ``-q`` leaves only errors.
@@ -25,9 +27,10 @@ stderr too; ``-q`` leaves only errors.
 The package holds one module per command group (:mod:`~privsynth.cli.budget`,
 :mod:`~privsynth.cli.schema`, :mod:`~privsynth.cli.split`, :mod:`~privsynth.cli.fit`,
 :mod:`~privsynth.cli.sample`, :mod:`~privsynth.cli.audit`,
-:mod:`~privsynth.cli.demo`), each with a ``register(sub, common)`` function
-adding its sub-parsers; shared helpers are in :mod:`privsynth.cli._common`. A
-new command group is a new module listed in :data:`COMMAND_GROUPS`.
+:mod:`~privsynth.cli.demo`, :mod:`~privsynth.cli.verify`), each with a
+``register(sub, common)`` function adding its sub-parsers; shared helpers are
+in :mod:`privsynth.cli._common`. A new command group is a new module listed in
+:data:`COMMAND_GROUPS`.
 
 >>> main(["--version"])  # doctest: +ELLIPSIS
 privsynth ...
@@ -42,7 +45,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from privsynth.cli import audit, budget, demo, fit, sample, schema, split
+from privsynth.cli import audit, budget, demo, fit, sample, schema, split, verify
 from privsynth.cli._common import (
     EXIT_BUDGET,
     EXIT_ERROR,
@@ -61,7 +64,8 @@ from privsynth.cli._common import (
 from privsynth.errors import PrivsynthError
 
 #: The command groups, in the order ``privsynth --help`` lists them.
-COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, split, fit, sample, audit)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, split, fit, sample, audit,
+                                          verify)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, parents=[common],
         description="Differentially private synthetic data with an auditable privacy ledger.",
         epilog="Exit codes: 0 success, 1 other error, 2 usage error, 3 budget refused, "
-               "4 invalid data, schema, ledger or model file.")
+               "4 invalid data, schema, ledger or model file; verify also 5-8 (see "
+               "`privsynth verify --help`).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for group in COMMAND_GROUPS:

@@ -24,6 +24,7 @@ from privsynth.cli._common import (
     utc_now,
     write_output,
 )
+from privsynth.release.manifest import write_manifest
 
 
 def register(sub: Subparsers, common: Parser) -> None:
@@ -153,9 +154,15 @@ def demo(args: argparse.Namespace) -> int:
             model_path=files[f"model.{args.engine}.json"], release_id=release,
             attacks=not args.no_attacks, risk_options=risk_options(args),
             random_state=args.seed if args.seed is not None else 0)
-    with progress.step("writing audit.html and audit.json"):
+    with progress.step("writing audit.html, audit.json and manifest.json"):
         rep.to_html(files["audit.html"])
         rep.to_json(files["audit.json"])
+        # the release folder's manifest (H10): a new one, as the demo's ledger is new
+        files["manifest.json"] = write_manifest(
+            out, model=model, model_file=files[f"model.{args.engine}.json"],
+            synthetic_file=files["synthetic.csv"], rows=len(synth), seed=args.seed,
+            accountant=acct, files=[files[k] for k in ("schema.json", "audit.html",
+                                                       "audit.json")], fresh=True)
 
     summary = dict(rep.summary()) if hasattr(rep, "summary") else {}
     print(f"privsynth demo: {args.engine} on UCI Adult, release {release}")

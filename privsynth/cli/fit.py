@@ -24,6 +24,7 @@ from privsynth.cli._common import (
     utc_now,
 )
 from privsynth.errors import DataValidationError
+from privsynth.release.manifest import check_manifest_folder, write_manifest
 
 
 def register(sub: Subparsers, common: Parser) -> None:
@@ -61,6 +62,7 @@ def fit(args: argparse.Namespace) -> int:
     progress = Progress(3)
     model = make_engine(args.engine, args.param or ())
     out = paid_output(args.out, "model output")  # absent and writable, before any spend
+    check_manifest_folder(out.parent)  # release manifest (H10): updatable, before any spend
     schema = load_schema(args.schema)
     release = args.release or f"{out.name}@{utc_now()}"
     # Fail closed on a bad ledger, a reused release id and an overspend, before the data is
@@ -95,10 +97,11 @@ def fit(args: argparse.Namespace) -> int:
         total, left = acct.spent(), acct.remaining()
     with progress.step(f"writing {out.name}"):
         model.save(out)
+        manifest = write_manifest(out.parent, model=model, model_file=out, accountant=acct)  # H10
     own = f"epsilon {model.epsilon_:.4g}" + (f", delta {model.delta_:.3g}" if model.delta_ else "")
     print(f"fitted {args.engine}: release {release!r}, its own guarantee {own}; the data "
           f"set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} "
-          f"(remaining {left.epsilon:.4g}); model written to {out}")
+          f"(remaining {left.epsilon:.4g}); model written to {out}, listed in {manifest}")
     return EXIT_OK
 
 

@@ -21,6 +21,7 @@ from privsynth.cli._common import (
     write_output,
 )
 from privsynth.errors import ModelFileError
+from privsynth.release.manifest import check_manifest_folder, write_manifest
 
 
 def register(sub: Subparsers, common: Parser) -> None:
@@ -115,6 +116,7 @@ def sample(args: argparse.Namespace) -> int:
 
     path = need_file(args.model, "model file", ModelFileError)
     out = table_output(args.out, "output")
+    check_manifest_folder(out.parent)  # release manifest (H10): updatable, before sampling
     model = engines.load_model(path)
     kwargs: dict[str, Any] = {}
     if args.where:
@@ -141,8 +143,11 @@ def sample(args: argparse.Namespace) -> int:
         raise UsageError(f"--where: {one_line(str(exc))}") from exc
     tokens = schema_tokens(model.schema_) if args.schema_tokens else {}
     write_output(df, out, na_rep=args.na_rep, column_na_rep=tokens)
+    same = path.resolve().parent == out.resolve().parent  # release manifest (H10)
+    manifest = write_manifest(out.parent, model=model, model_file=path if same else None,
+                              synthetic_file=out, rows=len(df), seed=args.seed)
     where = f" where {', '.join(f'{k}={v}' for k, v in args.where)}" if args.where else ""
     count = " (the model's noisy row count)" if noisy else ""
     print(f"wrote {len(df)} synthetic rows{count}{where} to {out} (sampling is post-processing: "
-          "no privacy cost)")
+          f"no privacy cost); listed in {manifest}")
     return EXIT_OK

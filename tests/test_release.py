@@ -1,0 +1,357 @@
+"""Release folders: ``manifest.json`` written by fit/sample/demo, and ``privsynth verify``.
+
+A folder that verifies is copied and then broken in one way per test (a byte
+of the model, a removed ledger entry, an older ledger copy, a stated epsilon
+edited down, a missing file...); each must fail with the exit code and the
+reason that names what broke. The recomputation module must import nothing
+from privsynth, and agree with the tests' own independent accounting.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import privsynth
+from privsynth import cli
+from privsynth.accounting import Accountant, GaussianEvent, LaplaceEvent
+from privsynth.accounting.persistent import read_ledger
+from privsynth.datasets import adult_schema, load_adult
+from privsynth.errors import InsecureNoiseWarning
+from privsynth.release import independent, read_manifest, verify_release, write_manifest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    def _run(*argv: object) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli.main(["-q", *(str(a) for a in argv)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+@pytest.fixture(scope="module")
+def release_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A release folder made by the CLI: ledger, two fits (r1 then r2), a sample of r1.
+
+    Also keeps ``old-ledger.json``: the ledger copied after r1 (a backup).
+    """
+    base = tmp_path_factory.mktemp("release")
+    data = base / "adult.csv"
+    load_adult().iloc[:600].to_csv(data, index=False)
+    schema = base / "adult.schema.json"
+    adult_schema().to_json(schema)
+    rel = base / "rel"
+    rel.mkdir()
+    ledger = rel / "ledger.json"
+
+    def main(*argv: object) -> None:
+        assert cli.main(["-q", *(str(a) for a in argv)]) == 0
+
+    main("budget", "init", ledger, "--epsilon", 3)
+    main("fit", data, "--schema", schema, "--epsilon", 1, "--ledger", ledger,
+         "--out", rel / "model.json", "--release", "r1", "--param", "degree=1")
+    shutil.copy(ledger, base / "old-ledger.json")
+    main("sample", rel / "model.json", "--out", rel / "synthetic.csv", "--seed", 7)
+    main("fit", data, "--schema", schema, "--epsilon", 0.5, "--ledger", ledger,
+         "--out", rel / "model2.json", "--release", "r2", "--param", "degree=1")
+    return {"base": base, "rel": rel, "ledger": ledger, "old": base / "old-ledger.json",
+            "data": data, "schema": schema}
+
+
+@pytest.fixture
+def folder(release_dir: dict[str, Path], tmp_path: Path) -> Path:
+    """A fresh copy of the release folder for one test to break."""
+    dst = tmp_path / "copy"
+    shutil.copytree(release_dir["rel"], dst)
+    return dst
+
+
+def edit_json(path: Path, change: Callable[[dict], None]) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc, indent=2))
+
+
+def reasons(v: privsynth.release.Verification) -> str:
+    return "\n".join(c.line() for c in v.failures)
+
+
+# ---------------------------------------------------------------------------
+# what the commands write
+# ---------------------------------------------------------------------------
+def test_fit_and_sample_write_a_manifest_that_states_the_release(
+        release_dir: dict[str, Path]) -> None:
+    rel = release_dir["rel"]
+    doc = read_manifest(rel)
+    names = {f["name"]: f for f in doc["files"]}
+    assert set(names) == {"model.json", "synthetic.csv", "model2.json"}
+    for name, f in names.items():
+        assert f["sha256"] == hashlib.sha256((rel / name).read_bytes()).hexdigest()
+    synth = names["synthetic.csv"]
+    assert synth["role"] == "synthetic" and synth["release"] == "r1" and synth["seed"] == 7
+    assert synth["rows"] == len((rel / "synthetic.csv").read_text().splitlines()) - 1
+    releases = {r["release"]: r for r in doc["releases"]}
+    assert releases["r1"]["epsilon"] == 1.0 and releases["r2"]["epsilon"] == 0.5
+    model = privsynth.load_model(rel / "model.json")
+    assert releases["r1"]["entries"] == [e.id for e in model.record_.entries]
+    acct = read_ledger(release_dir["ledger"])
+    assert doc["ledger"]["head"] == acct.head and doc["ledger"]["genesis"] == acct.genesis
+    assert doc["ledger"]["file"] == "ledger.json"
+    assert doc["ledger"]["total"]["epsilon"] == pytest.approx(1.5)
+    assert doc["ledger"]["budget"] == {"epsilon": 3.0, "delta": 0.0}
+
+
+def test_a_good_folder_verifies(release_dir: dict[str, Path], run: Run) -> None:
+    v = verify_release(release_dir["rel"])
+    assert v.passed and v.exit_code == 0, "\n".join(v.lines())
+    assert not v.failures
+    code, out, _ = run("verify", release_dir["rel"])
+    assert code == 0
+    assert "VERIFIED: all" in out and "NOT VERIFIED" not in out
+    assert "release r1: stated own epsilon 1" in out
+    assert "data set: stated total epsilon 1.5" in out
+
+
+# ---------------------------------------------------------------------------
+# what breaks it, and the reason given
+# ---------------------------------------------------------------------------
+def flip_byte(path: Path, at: int = 200) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[at] = ord("x") if raw[at] != ord("x") else ord("y")
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("name", ["model.json", "synthetic.csv"])
+def test_a_changed_file_fails_with_exit_5(folder: Path, name: str, run: Run) -> None:
+    flip_byte(folder / name)
+    v = verify_release(folder)
+    assert v.exit_code == 5
+    assert f"file {name}: changed since the release" in reasons(v)
+    code, out, _ = run("verify", folder)
+    assert code == 5 and f"FAIL  file {name}" in out and "NOT VERIFIED" in out
+
+
+def test_a_missing_file_fails_with_exit_5(folder: Path) -> None:
+    (folder / "synthetic.csv").unlink()
+    v = verify_release(folder)
+    assert v.exit_code == 5 and "file synthetic.csv: missing" in reasons(v)
+
+
+def test_a_ledger_with_a_removed_entry_fails_with_exit_6(folder: Path) -> None:
+    edit_json(folder / "ledger.json", lambda d: d["entries"].pop(3))
+    v = verify_release(folder)
+    assert v.exit_code == 6
+    assert "entry 4 does not follow entry 3 (an entry was removed" in reasons(v)
+
+
+def test_a_rechained_ledger_without_the_last_release_fails(folder: Path) -> None:
+    """A forger who drops release r2 and recomputes the chain's head: the manifest's head
+    is gone, and r2's entries are not in it."""
+    def drop_r2(doc: dict) -> None:
+        doc["entries"] = [e for e in doc["entries"] if e["release"] != "r2"]
+        doc["head"] = doc["entries"][-1]["id"]
+
+    edit_json(folder / "ledger.json", drop_r2)
+    v = verify_release(folder)
+    assert v.exit_code == 6
+    assert "does not hold the head" in reasons(v) and "older copy" in reasons(v)
+
+
+def test_an_older_copy_of_the_ledger_fails(release_dir: dict[str, Path], folder: Path,
+                                           run: Run) -> None:
+    code, out, _ = run("verify", folder, "--ledger", release_dir["old"])
+    assert code == 6
+    assert "does not hold the head" in out
+
+
+def test_a_later_ledger_still_verifies_the_earlier_state(folder: Path, tmp_path: Path,
+                                                          release_dir: dict[str, Path]) -> None:
+    """Releases made after the manifest do not break it: its total is checked at its head."""
+    later = tmp_path / "later.json"
+    acct = Accountant.from_json(release_dir["ledger"])
+    acct.spend(LaplaceEvent(0.25), label="a later count", release="r3", release_delta=0.0)
+    acct.to_json(later)
+    v = verify_release(folder, ledger=later)
+    assert v.passed, "\n".join(v.lines())
+    notes = [c.message for c in v.checks if c.status == "note"]
+    assert any("1 entries were added since" in n for n in notes)
+    assert any("epsilon 1.75" in n for n in notes)
+
+
+def test_a_stated_epsilon_edited_down_fails_with_exit_7(folder: Path) -> None:
+    def lower(doc: dict) -> None:
+        doc["releases"][0]["epsilon"] = 0.5
+
+    edit_json(folder / "manifest.json", lower)
+    v = verify_release(folder)
+    assert v.exit_code == 7
+    assert "the model states epsilon 1.0" in reasons(v)
+    assert "stated own epsilon 0.5 (delta 0) is below the 1 recomputed" in reasons(v)
+
+
+def test_a_stated_total_edited_down_fails_with_exit_7(folder: Path) -> None:
+    edit_json(folder / "manifest.json", lambda d: d["ledger"]["total"].update(epsilon=1.0))
+    v = verify_release(folder)
+    assert v.exit_code == 7
+    assert "stated total epsilon 1.0 is below the 1.5 recomputed" in reasons(v)
+
+
+def test_a_forged_model_record_is_caught_by_recomputation(folder: Path) -> None:
+    """The model's epsilon edited down, its own checksum and the manifest's hashes redone:
+    the stated numbers are still checked against the events."""
+    path = folder / "model.json"
+    doc = json.loads(path.read_text())
+    doc["payload"]["record"]["epsilon"] = 0.25
+    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+    path.write_text(json.dumps(doc))
+
+    def rehash(m: dict) -> None:
+        for f in m["files"]:
+            f["sha256"] = hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
+        m["releases"][0]["epsilon"] = 0.25
+
+    edit_json(folder / "manifest.json", rehash)
+    privsynth.load_model(path)  # the forgery passes the model file's own checksum
+    v = verify_release(folder)
+    assert v.exit_code == 7
+    assert "stated own epsilon 0.25 (delta 0) is below the 1 recomputed" in reasons(v)
+
+
+def test_an_edited_entry_in_the_model_fails(folder: Path) -> None:
+    path = folder / "model.json"
+    doc = json.loads(path.read_text())
+    doc["payload"]["record"]["entries"][0]["event"]["epsilon"] /= 2
+    path.write_text(json.dumps(doc))
+    edit_json(folder / "manifest.json", lambda m: [
+        f.update(sha256=hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest())
+        for f in m["files"]])
+    v = verify_release(folder)
+    assert v.exit_code == 6 and "entry 1 does not match its id" in reasons(v)
+
+
+def test_without_a_ledger_nothing_fails_but_it_is_not_verified(folder: Path,
+                                                                 release_dir: dict[str, Path],
+                                                                 run: Run) -> None:
+    (folder / "ledger.json").unlink()
+    v = verify_release(folder)
+    assert v.exit_code == 6 and "missing or not JSON" in reasons(v)
+    edit_json(folder / "manifest.json", lambda m: m["ledger"].update(file=None))
+    v = verify_release(folder)
+    assert v.exit_code == 8 and not v.failures and not v.passed
+    assert "give the ledger with --ledger" in "\n".join(v.lines())
+    code, out, _ = run("verify", folder, "--ledger", release_dir["ledger"])
+    assert code == 0, out
+
+
+def test_no_manifest_is_exit_4_and_bad_arguments_are_usage_errors(tmp_path: Path,
+                                                                   run: Run) -> None:
+    code, out, _ = run("verify", tmp_path)
+    assert code == 4 and "manifest.json" in out and "is missing" in out
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert verify_release(tmp_path).exit_code == 4
+    code, _, err = run("verify", tmp_path / "nowhere")
+    assert code == 2 and "not a folder" in err
+    code, _, err = run("verify", tmp_path, "--ledger", tmp_path / "none.json")
+    assert code == 2 and "no such file" in err
+
+
+def test_seeded_test_noise_is_never_verified(tmp_path: Path) -> None:
+    acct = Accountant(2.0)
+    df = load_adult().head(300)
+    with pytest.warns(InsecureNoiseWarning):
+        noise = privsynth.Noise.insecure_for_tests(1)
+    m = privsynth.PrivBayes(degree=1).fit(df, schema=adult_schema(), epsilon=0.5,
+                                          accountant=acct, release="t", noise=noise)
+    m.save(tmp_path / "m.json")
+    acct.to_json(tmp_path / "ledger.json")
+    write_manifest(tmp_path, model=m, model_file=tmp_path / "m.json", accountant=acct)
+    v = verify_release(tmp_path, ledger=tmp_path / "ledger.json")
+    assert v.exit_code == 7 and "NOT private" in reasons(v)
+
+
+# ---------------------------------------------------------------------------
+# writing manifests
+# ---------------------------------------------------------------------------
+def test_fit_refuses_an_unreadable_manifest_before_spending(release_dir: dict[str, Path],
+                                                            tmp_path: Path, run: Run) -> None:
+    ledger = tmp_path / "ledger.json"
+    assert run("budget", "init", ledger, "--epsilon", 1)[0] == 0
+    (tmp_path / "manifest.json").write_text("not a manifest")
+    code, _, err = run("fit", release_dir["data"], "--schema", release_dir["schema"],
+                       "--epsilon", 0.5, "--ledger", ledger, "--out", tmp_path / "m.json")
+    assert code == 4 and "not a readable privsynth manifest" in err
+    assert len(read_ledger(ledger).ledger) == 0
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_write_manifest_lists_only_files_of_its_folder(tmp_path: Path) -> None:
+    inside, outside = tmp_path / "rel", tmp_path / "other.txt"
+    inside.mkdir()
+    outside.write_text("x")
+    with pytest.raises(privsynth.ParameterError, match="not inside the release folder"):
+        write_manifest(inside, files=[outside])
+    with pytest.raises(privsynth.ParameterError, match="does not exist"):
+        write_manifest(tmp_path / "absent")
+
+
+def test_a_manifest_entry_pointing_outside_the_folder_is_refused(folder: Path) -> None:
+    edit_json(folder / "manifest.json",
+              lambda m: m["files"].append({"name": "../secret.csv", "sha256": "0" * 64}))
+    v = verify_release(folder)
+    assert v.exit_code == 5 and "malformed ('../secret.csv')" in reasons(v)
+
+
+# ---------------------------------------------------------------------------
+# the recomputation is independent, and agrees with the tests' own
+# ---------------------------------------------------------------------------
+def test_the_recomputation_imports_nothing_from_privsynth() -> None:
+    tree = ast.parse(Path(independent.__file__).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported and not any(m.split(".")[0] == "privsynth" for m in imported), imported
+
+
+def test_recomputed_totals_agree_with_the_tests_independent_accounting(
+        independent_accounting: object) -> None:
+    acct = Accountant(10.0, 1e-5)
+    acct.spend(LaplaceEvent(0.3), label="count", release="a", release_delta=0.0)
+    acct.spend(GaussianEvent(sigma=4.0), label="sum", release="b", release_delta=1e-6)
+    acct.spend(GaussianEvent(sigma=6.0), label="sum2", release="b", release_delta=1e-6)
+    acct.spend(LaplaceEvent(0.2), label="loose")
+    doc = acct.to_dict()
+    mine = independent.ledger_epsilon(doc["entries"], doc["budget"]["delta"])
+    theirs = independent_accounting.ledger_total(doc)  # type: ignore[attr-defined]
+    assert mine == pytest.approx(theirs, rel=2e-3)
+    assert independent.confirms(acct.spent().epsilon, mine)
+    events = [e["event"] for e in doc["entries"] if e["release"] == "b"]
+    assert independent.release_epsilon(events, 1e-6) == pytest.approx(
+        independent_accounting.release_epsilon(events, 1e-6), rel=2e-3)  # type: ignore[attr-defined]
+    assert independent.chain_problems(doc) == []
+
+
+def test_the_demo_folder_verifies(run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    code, stdout, _ = run("demo", "--train-rows", 400, "--no-attacks", "--out", out,
+                          "--seed", 3)
+    assert code == 0 and "manifest.json" in stdout
+    doc = read_manifest(out)
+    assert {f["name"] for f in doc["files"]} == {
+        "model.privbayes.json", "synthetic.csv", "schema.json", "audit.html", "audit.json"}
+    assert doc["ledger"]["file"] == "ledger.json"
+    code, stdout, _ = run("verify", out)
+    assert code == 0, stdout
