@@ -52,6 +52,7 @@ from privsynth.backends import Clique, open_backend
 from privsynth.binning import Discretizer
 from privsynth.columns import CategoricalColumn
 from privsynth.engines.base import FitDetails, Synthesizer
+from privsynth.engines.privbayes._budget import clique_cap, split_budget, table_budgets
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
 from privsynth.engines.privbayes._levels import Levels, make_levels
 from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
@@ -177,18 +178,19 @@ class PrivBayes(Synthesizer):
         log.info("encoded %d columns (%s backend)", d, counter.name)
 
         # ---- 1. one-way histograms -> levels (and noisy n)
-        need_hist = [j for j in range(d) if sizes[j] > self.max_parent_levels]
-        eps_marg = eps * self.marginal_share if need_hist else 0.0
-        eps_n = 0.0 if need_hist else eps * 0.01
-        eps_struct = eps * self.structure_share if d > 1 else 0.0
-        eps_tables = eps - eps_marg - eps_n - eps_struct
+        # the split is a function of public numbers (shared with privsynth.planner)
+        split = split_budget(disc.sizes, eps, marginal_share=self.marginal_share,
+                             structure_share=self.structure_share,
+                             max_parent_levels=self.max_parent_levels)
+        need_hist = split.hist_columns
+        eps_n, eps_struct, eps_tables = split.eps_count, split.eps_structure, split.eps_tables
 
         levels: list[Levels] = []
         # Every noisy histogram's sum estimates n; its variance grows with its cell count
         # (same epsilon for all), so the inverse-variance weighted mean of the sums is the
         # best free estimate (post-processing, no extra budget).
         sum_num = sum_den = 0.0
-        per_hist = eps_marg / len(need_hist) if need_hist else 0.0
+        per_hist = split.eps_per_histogram
         for j in range(d):
             col = schema.columns[j]
             if j in need_hist:
@@ -213,7 +215,8 @@ class PrivBayes(Synthesizer):
         log.info("levels chosen; noisy row count %.0f", n_hat)
 
         # ---- 2. structure
-        cap = int(min(self.max_clique_cells, max(n_hat * (eps_tables / d) / self.theta, 2)))
+        cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,
+                         max_clique_cells=self.max_clique_cells)
         fixed = self.degree is not None
         network = learn_structure(
             counter, levels, epsilon=eps_struct, n_hat=n_hat,
@@ -231,9 +234,7 @@ class PrivBayes(Synthesizer):
         # table is below max_clique_cells, checked before the data was touched.
         check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
                          f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
-        weights = np.sqrt(np.asarray(cells, dtype=np.float64))
-        eps_each = list(eps_tables * weights / weights.sum())
-        eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])
+        eps_each = table_budgets(cells, eps_tables)
         tables: list[FloatArray] = []
         # one pass over the rows for all tables: fine code -> child level / parent level
         fine_pv = [lev.level_to_parent[lev.fine_to_level] for lev in levels]

@@ -142,4 +142,27 @@ def make_levels(noisy: FloatArray, *, missing_code: int | None, categorical: boo
     return Levels(fine_to_level, level_to_parent, within)
 
 
-__all__ = ["MASS_FLOOR", "Levels", "categorical_groups", "make_levels", "ordered_groups"]
+def level_counts(size: int, *, has_missing: bool, max_levels: int,
+                 max_parent_levels: int) -> tuple[int, int]:
+    """Most levels of a column as a child and as a parent, from its public code count.
+
+    A column of at most ``max_parent_levels`` codes is not coarsened (one level
+    per code). Otherwise :func:`make_levels` makes at most these many (fewer when
+    the noisy mass sits on few codes); the missing code keeps a level of its own.
+    Public numbers only: the engine's fit and the budget planner agree on them.
+
+    >>> level_counts(5, has_missing=False, max_levels=16, max_parent_levels=8)
+    (5, 5)
+    >>> level_counts(129, has_missing=True, max_levels=16, max_parent_levels=8)
+    (17, 8)
+    """
+    if size <= max_parent_levels:
+        return size, size
+    values = size - int(has_missing)
+    child = min(values, max_levels)
+    parent = min(child, max_parent_levels - int(has_missing))
+    return child + int(has_missing), parent + int(has_missing)
+
+
+__all__ = ["MASS_FLOOR", "Levels", "categorical_groups", "level_counts", "make_levels",
+           "ordered_groups"]
