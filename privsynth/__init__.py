@@ -13,7 +13,7 @@
 
 from typing import Any
 
-from privsynth import datasets
+from privsynth import datasets, planner
 from privsynth._version import __version__
 from privsynth.accounting import Accountant
 from privsynth.engines import load_model
@@ -37,6 +37,7 @@ from privsynth.errors import (
 from privsynth.inference import infer_dp, infer_unsafe
 from privsynth.io import read_table
 from privsynth.mechanisms import Noise
+from privsynth.planner import plan
 from privsynth.schema import Schema
 from privsynth.validation import validate
 
@@ -88,6 +89,8 @@ __all__ = [
     "infer_dp",
     "infer_unsafe",
     "load_model",
+    "plan",
+    "planner",
     "read_table",
     "validate",
     "verify_release",

@@ -8,6 +8,7 @@ Commands (``privsynth COMMAND --help`` for each)::
     privsynth schema   infer DATA --out SCHEMA (--unsafe | --dp --epsilon E --ledger L)
                        | import SOURCE --out SCHEMA | export --schema SCHEMA --format F
                        | draft DATA --out DRAFT | check [DATA] --schema SCHEMA
+    privsynth plan     --schema SCHEMA --rows N [--epsilon 0.3,1,3] [--json] [--html PAGE]
     privsynth split    DATA --holdout 0.2 [--seed S] --out-train TRAIN --out-holdout HOLDOUT
     privsynth fit      DATA --schema SCHEMA --engine NAME --epsilon E --ledger LEDGER --out MODEL
                        [--dry-run]
@@ -25,8 +26,8 @@ warnings and the library's log lines (the ``privsynth.*`` loggers) go to
 stderr too; ``-q`` leaves only errors.
 
 The package holds one module per command group (:mod:`~privsynth.cli.budget`,
-:mod:`~privsynth.cli.schema`, :mod:`~privsynth.cli.split`, :mod:`~privsynth.cli.fit`,
-:mod:`~privsynth.cli.sample`, :mod:`~privsynth.cli.audit`,
+:mod:`~privsynth.cli.schema`, :mod:`~privsynth.cli.plan`, :mod:`~privsynth.cli.split`,
+:mod:`~privsynth.cli.fit`, :mod:`~privsynth.cli.sample`, :mod:`~privsynth.cli.audit`,
 :mod:`~privsynth.cli.demo`, :mod:`~privsynth.cli.verify`), each with a
 ``register(sub, common)`` function adding its sub-parsers; shared helpers are
 in :mod:`privsynth.cli._common`. A new command group is a new module listed in
@@ -45,7 +46,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from privsynth.cli import audit, budget, demo, fit, sample, schema, split, verify
+from privsynth.cli import audit, budget, demo, fit, plan, sample, schema, split, verify
 from privsynth.cli._common import (
     EXIT_BUDGET,
     EXIT_ERROR,
@@ -64,8 +65,8 @@ from privsynth.cli._common import (
 from privsynth.errors import PrivsynthError
 
 #: The command groups, in the order ``privsynth --help`` lists them.
-COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, split, fit, sample, audit,
-                                          verify)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, plan, split, fit, sample,
+                                          audit, verify)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,298 @@
+"""The budget planner: what a release would look like at each epsilon, before any budget is spent.
+
+:func:`plan` reads only public information: the schema (domains), a row count
+the steward states (a public figure, or a noisy count already released; it is
+never read from the data), epsilon and delta, and the engine's own public
+rules (PrivBayes: its budget split, theta-usefulness cap and table budgets,
+called from :mod:`privsynth.engines.privbayes._budget`). It spends nothing and
+opens no data file.
+
+>>> import privsynth as ps
+>>> p = ps.plan(ps.datasets.adult_schema(), [0.1, 1.0], n=30_000)
+>>> [e.verdict for e in p.plans]
+['rough', 'good']
+>>> p.plans[1].tvd2 < p.plans[0].tvd2
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from privsynth._checks import check_int, check_number
+from privsynth.engines.privbayes import PrivBayes
+from privsynth.errors import ParameterError
+from privsynth.planner._model import ColumnFacts, TableNoise, column_facts, predict
+from privsynth.schema import Schema
+
+#: Epsilons planned when none are given.
+DEFAULT_EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
+#: Verdict thresholds on the predicted mean tvd2 (pairs of columns).
+GOOD_TVD2 = 0.10
+ROUGH_TVD2 = 0.25
+#: Engines the planner can predict.
+ENGINES = ("privbayes",)
+#: Format tag of :meth:`Plan.to_dict`.
+FORMAT = "privsynth.plan.v1"
+
+
+@dataclass(frozen=True)
+class EpsilonPlan:
+    """The predicted quality of one release at one epsilon.
+
+    Attributes
+    ----------
+    epsilon : float
+        The release's epsilon.
+    tvd1, tvd2 : float
+        Predicted mean total-variation distance of the one-way and two-way
+        marginals between the real and the synthetic table (the metric of
+        :func:`privsynth.metrics.marginal_tvd`; 0 is perfect, 1 is disjoint).
+    noise_tvd2 : float
+        The part of ``tvd2`` due to privacy noise alone.
+    degree : float
+        Parents per column the engine would allow (the network degree, mean
+        over the networks the planner drew).
+    clique_cap : int
+        Most cells of one table at this budget (PrivBayes' theta rule).
+    covered_pairs : float
+        Share of column pairs that one table of the network holds together.
+    drowned_pairs : float
+        Share of column pairs whose noise alone misplaces more than a quarter
+        of their mass.
+    noise_to_count : float
+        Median over the tables of the noise standard deviation divided by the
+        expected count of one cell (below 0.25: signal; above 1: drowned).
+    verdict : str
+        ``"good"``, ``"rough"`` or ``"noise-dominated"``.
+    message : str
+        The verdict in plain words.
+    tables : tuple of TableNoise
+        Size, epsilon and noise of each table of one network the engine could
+        choose (the columns it joins depend on the data).
+    """
+
+    epsilon: float
+    tvd1: float
+    tvd2: float
+    noise_tvd2: float
+    degree: float
+    clique_cap: int
+    covered_pairs: float
+    drowned_pairs: float
+    noise_to_count: float
+    verdict: str
+    message: str
+    tables: tuple[TableNoise, ...] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tables as dicts with their noise-to-count ratio)."""
+        out = {k: v for k, v in asdict(self).items() if k != "tables"}
+        out["tables"] = [{"cells": t.cells, "epsilon": t.epsilon, "noise_sd": t.noise_sd,
+                          "mean_count": t.mean_count, "noise_to_count": t.noise_to_count}
+                         for t in self.tables]
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner's answer: one :class:`EpsilonPlan` per epsilon, and what it assumed."""
+
+    engine: str
+    rows: int
+    synthetic_rows: int
+    delta: float | None
+    columns: int
+    pairs: int
+    plans: tuple[EpsilonPlan, ...]
+    coarse_columns: tuple[str, ...]
+    target: float | None = None
+    epsilon_for_target: float | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``{"format", "engine", ..., "plans": [...]}``."""
+        out = {k: v for k, v in asdict(self).items() if k != "plans"}
+        out["coarse_columns"] = list(self.coarse_columns)
+        out["notes"] = list(self.notes)
+        out["plans"] = [p.to_dict() for p in self.plans]
+        return {"format": FORMAT, **out}
+
+    def table(self) -> str:
+        """The plans as a plain-text table (what ``privsynth plan`` prints)."""
+        head = (f"{'epsilon':>8}  {'tvd1':>6}  {'tvd2':>6}  {'degree':>6}  "
+                f"{'noise/count':>11}  verdict")
+        lines = [head, "-" * len(head)]
+        for p in self.plans:
+            lines.append(f"{_num(p.epsilon):>8}  {p.tvd1:6.3f}  {p.tvd2:6.3f}  {p.degree:6.1f}  "
+                         f"{p.noise_to_count:11.2f}  {p.verdict}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _verdict(epsilon: float, tvd1: float, tvd2: float, drowned: float) -> tuple[str, str]:
+    eps = _num(epsilon)
+    if tvd2 <= GOOD_TVD2 and drowned < 0.5:
+        return "good", (f"at epsilon {eps} one-way and two-way marginals are expected to be "
+                        f"close (on average {tvd1:.0%} and {tvd2:.0%} of their mass misplaced)")
+    if tvd2 <= ROUGH_TVD2 and drowned < 0.5:
+        return "rough", (f"at epsilon {eps} the main patterns survive but pairs of columns are "
+                         f"rough (on average {tvd2:.0%} of a pair's mass misplaced); a larger "
+                         "epsilon or fewer columns helps")
+    share = "most" if drowned >= 0.5 else "many"
+    return "noise-dominated", (f"at epsilon {eps} {share} pairs of columns are drowned in noise "
+                               f"(on average {tvd2:.0%} of a pair's mass misplaced); "
+                               "raise epsilon, drop or coarsen columns, or release fewer tables")
+
+
+def _check_epsilons(epsilons: Sequence[float] | float | None) -> tuple[float, ...]:
+    if epsilons is None:
+        return DEFAULT_EPSILONS
+    if isinstance(epsilons, int | float) and not isinstance(epsilons, bool):
+        epsilons = [epsilons]
+    if isinstance(epsilons, str | bytes) or not isinstance(epsilons, Sequence):
+        raise ParameterError(f"plan: epsilons={epsilons!r}; give a list of positive numbers "
+                             "such as [0.3, 1, 3]")
+    out = []
+    for e in epsilons:
+        check_number("epsilon", e, lo=0, lo_open=True, where="plan")
+        if not math.isfinite(float(e)):
+            raise ParameterError(f"plan: epsilon={e!r} must be finite")
+        out.append(float(e))
+    if not out:
+        raise ParameterError("plan: epsilons is empty; give at least one epsilon")
+    return tuple(sorted(set(out)))
+
+
+def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: int,
+         delta: float | None = None, engine: str = "privbayes", target: float | None = None,
+         synthetic_rows: int | None = None,
+         engine_options: Mapping[str, Any] | None = None) -> Plan:
+    """Predict the quality of a release at each epsilon from public information only.
+
+    Parameters
+    ----------
+    schema : Schema
+        The public schema (its domains decide the tables' sizes).
+    epsilons : float or sequence of float, optional
+        The budgets to plan; default ``(0.1, 0.3, 1, 3, 10)``.
+    n : int
+        The number of rows, as the steward knows it publicly (or a noisy count
+        already released). It is never read from the data.
+    delta : float, optional
+        The release's delta; PrivBayes is pure epsilon-DP and does not use it
+        (kept in the plan for the record).
+    engine : {"privbayes"}
+        The engine whose public rules are followed.
+    target : float, optional
+        A goal for the mean two-way tvd; the plan then also gives the smallest
+        epsilon predicted to reach it (``epsilon_for_target``, None when even
+        epsilon 100 does not).
+    synthetic_rows : int, optional
+        Rows that will be sampled (default ``n``); fewer rows add sampling error.
+    engine_options : mapping, optional
+        The engine's parameters (e.g. ``{"theta": 6}``), as given to its constructor.
+
+    Returns
+    -------
+    Plan
+        One :class:`EpsilonPlan` per epsilon, smallest first.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown engine, an engine option it does not have, or a
+        non-positive epsilon, row count or target.
+    """
+    if not isinstance(schema, Schema):
+        raise ParameterError(f"plan: schema must be a privsynth Schema, got "
+                             f"{type(schema).__name__}; load one with Schema.from_json(path)")
+    if engine not in ENGINES:
+        raise ParameterError(f"plan: engine={engine!r}; the planner knows {list(ENGINES)} "
+                             "(DP-CTGAN's accuracy is not predictable from public numbers; "
+                             "plan with privbayes)")
+    eps_list = _check_epsilons(epsilons)
+    check_int("n", n, lo=1, where="plan")
+    m = n if synthetic_rows is None else synthetic_rows
+    check_int("synthetic_rows", m, lo=1, where="plan")
+    if delta is not None:
+        check_number("delta", delta, lo=0, hi=1, hi_open=True, where="plan")
+    if target is not None:
+        check_number("target", target, lo=0, lo_open=True, hi=1, where="plan")
+    try:
+        model = PrivBayes(**dict(engine_options or {}))
+    except TypeError as exc:
+        raise ParameterError(f"plan: {exc}; see help(privsynth.PrivBayes) for its "
+                             "parameters") from None
+    model._check_params()
+    facts = column_facts(schema, max_bins=model.max_bins, max_levels=model.max_levels,
+                         max_parent_levels=model.max_parent_levels)
+
+    def at(eps: float) -> EpsilonPlan:
+        return _one(facts, eps, n, m, model)
+
+    plans = tuple(at(e) for e in eps_list)
+    eps_target = _solve_target(at, target) if target is not None else None
+    coarse = tuple(f.name for f in facts if f.coarse)
+    notes = [
+        "Predictions assume each column's values spread over its public bins; the network "
+        "the engine learns depends on the data, so the planner averages over networks of "
+        "the sizes the engine allows.",
+    ]
+    if coarse:
+        notes.append(
+            "Numeric columns with wide public bins: " + ", ".join(coarse) + ". If their "
+            "values crowd into a small part of the declared range, their error stays above "
+            "the prediction whatever the epsilon; tighter public bounds help.")
+    if len(facts) < 2:
+        notes.append("One column: there are no pairs; tvd2 is reported as 0.")
+    return Plan(engine=engine, rows=n, synthetic_rows=m, delta=delta, columns=len(facts),
+                pairs=len(facts) * (len(facts) - 1) // 2, plans=plans, coarse_columns=coarse,
+                target=target, epsilon_for_target=eps_target, notes=tuple(notes))
+
+
+def _one(facts: Sequence[ColumnFacts], eps: float, n: int, m: int,
+         model: PrivBayes) -> EpsilonPlan:
+    pred = predict(facts, epsilon=eps, n=float(n), m=float(m),
+                   marginal_share=model.marginal_share, structure_share=model.structure_share,
+                   theta=model.theta, max_parent_levels=model.max_parent_levels,
+                   max_degree=model.max_degree, degree=model.degree,
+                   max_clique_cells=model.max_clique_cells)
+    ratios = sorted(t.noise_to_count for t in pred.tables)
+    median = ratios[len(ratios) // 2] if ratios else 0.0
+    verdict, message = _verdict(eps, pred.tvd1, pred.tvd2, pred.drowned_pairs)
+    return EpsilonPlan(epsilon=eps, tvd1=pred.tvd1, tvd2=pred.tvd2, noise_tvd2=pred.noise_tvd2,
+                       degree=pred.degree, clique_cap=pred.clique_cap,
+                       covered_pairs=pred.covered_pairs, drowned_pairs=pred.drowned_pairs,
+                       noise_to_count=median, verdict=verdict, message=message,
+                       tables=pred.tables)
+
+
+def _solve_target(at: Any, target: float, lo: float = 1e-3, hi: float = 100.0) -> float | None:
+    """Smallest epsilon (two significant digits) whose predicted tvd2 is at most ``target``."""
+    if at(hi).tvd2 > target:
+        return None
+    if at(lo).tvd2 <= target:
+        return lo
+    for _ in range(30):  # bisection on log epsilon
+        mid = math.sqrt(lo * hi)
+        if at(mid).tvd2 <= target:
+            hi = mid
+        else:
+            lo = mid
+        if hi / lo < 1.05:
+            break
+    return float(f"{hi:.2g}") if at(float(f"{hi:.2g}")).tvd2 <= target else float(f"{hi:.3g}")
+
+
+__all__ = ["DEFAULT_EPSILONS", "ENGINES", "FORMAT", "GOOD_TVD2", "ROUGH_TVD2", "EpsilonPlan",
+           "Plan", "plan"]
