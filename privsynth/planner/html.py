@@ -58,7 +58,7 @@ def _curve_svg(p: Plan) -> str:
                      'stroke="#333"/>')
         parts.append(f'<text x="{x:.1f}" y="{_TOP + ph + 16}" font-size="11" '
                      f'text-anchor="middle">{tick:g}</text>')
-    for k in range(int(round(ymax * 10)) + 1):
+    for k in range(round(ymax * 10) + 1):
         v = k / 10
         parts.append(f'<text x="{_LEFT - 6}" y="{sy(v) + 4:.1f}" font-size="11" '
                      f'text-anchor="end">{v:.1f}</text>')
