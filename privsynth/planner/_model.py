@@ -15,6 +15,10 @@ public information determines:
 * **structure**: a pair of columns that no table holds together (not a
   child-parent edge of the network) is only approximated through the network;
   the loss depends on the data, so the planner uses a prior, ``bias``.
+* **resolution**: a numeric column whose public bins are wide (more than
+  ``COARSE_WIDTH`` units) loses whatever of its spread falls within one bin;
+  how much depends on the data, so the planner uses a prior, ``resolution``,
+  for each such column (and each pair holding one).
 * **saturation**: an error cannot exceed what a noise-dominated release gets
   wrong: ``S * (1 - exp(-raw / S))`` with ``S`` = ``saturation_1`` (columns)
   or ``saturation_2`` (pairs).
@@ -27,8 +31,9 @@ under its theta-usefulness cap. The planner draws ``NETWORKS`` networks with
 the engine's own candidate rule, choosing uniformly among candidates, and
 averages over them.
 
-The constants were fitted on UCI Adult (bundled, 32,561 rows, and its first
-2,000 rows) and checked against the NIST ACS excerpt (see ``docs/planner.md``).
+The constants were fitted on UCI Adult (bundled, 32,561 rows, its first 2,000
+rows and a 400-row sample); the resolution prior sits between Adult and the
+NIST ACS excerpt (see ``docs/planner.md`` for both, side by side).
 
 >>> import numpy as np
 >>> saturate(np.array([0.0, 0.01, 10.0]), 0.6).round(3).tolist()
@@ -44,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privsynth.binning import Discretizer
-from privsynth.columns import BooleanColumn, CategoricalColumn, FloatColumn
+from privsynth.columns import BooleanColumn, CategoricalColumn
 from privsynth.engines.privbayes._budget import clique_cap, split_budget, table_budgets
 from privsynth.engines.privbayes._levels import level_counts
 from privsynth.engines.privbayes._structure import MAX_CANDIDATES, candidate_parent_sets
@@ -52,6 +57,8 @@ from privsynth.schema import Schema
 
 #: Bins of a numeric column in the tvd metric (``privsynth.metrics``, anchors.md).
 METRIC_BINS = 20
+#: A numeric column whose public bins are wider than this many units is "coarse".
+COARSE_WIDTH = 10.0
 #: Networks drawn per epsilon to average over the structure the data would choose.
 NETWORKS = 4
 
@@ -68,7 +75,7 @@ class ColumnFacts:
     levels: int  # most levels as a child
     parent_levels: int  # most levels as a parent
     metric_cells: int  # cells of its marginal in the tvd metric
-    coarse: bool  # numeric with public bins wider than ten values (resolution depends on data)
+    coarse: bool  # numeric, public bins wider than COARSE_WIDTH units (resolution: data's spread)
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ def column_facts(schema: Schema, *, max_bins: int, max_levels: int,
             values = bins.n_values
             cells = min(METRIC_BINS, values) + int(miss)
             widths = np.diff(np.asarray(bins.edges, dtype=np.float64))
-            coarse = isinstance(col, FloatColumn) or bool(widths.size and widths.max() > 10)
+            coarse = bool(widths.size and widths.max() > COARSE_WIDTH)
         out.append(ColumnFacts(col.name, size, miss, levels, parents, cells, coarse))
     return out
 
@@ -185,6 +192,11 @@ class Constants:
     #: What a noise-dominated release gets wrong on one column / one pair.
     saturation_1: float = 0.6
     saturation_2: float = 0.75
+    #: Prior TVD of a coarse numeric column whatever the noise: how much of its
+    #: real spread its equal-width public bins cannot resolve is a property of the
+    #: data (measured 0.005-0.02 on Adult's, 0.1-0.27 on ACS's); the prior sits
+    #: between the two.
+    resolution: float = 0.065
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,7 @@ class _Parts:
     noise1: np.ndarray  # per column
     noise2: np.ndarray  # per pair (upper triangle)
     covered: np.ndarray  # per pair: held together by a table
+    coarse: np.ndarray  # per column: 1.0 for a coarse numeric column
     degree: int
     tables: tuple[TableNoise, ...]
 
@@ -219,7 +232,9 @@ def _parts(facts: Sequence[ColumnFacts], net: Network, eps_tables: float, hist: 
     noise2 = np.where(covered, np.hypot(np.nan_to_num(direct), both), both)
     tables = tuple(TableNoise(cl, e, laplace_sd(e), n / cl)
                    for cl, e in zip(cells, eps_t, strict=True))
-    return _Parts(noise1, noise2, covered, max((len(ps) for _, ps in net), default=0), tables)
+    coarse = np.array([float(f.coarse) for f in facts])
+    return _Parts(noise1, noise2, covered, coarse, max((len(ps) for _, ps in net), default=0),
+                  tables)
 
 
 def _combine(parts: _Parts, k1: np.ndarray, m: float, c: Constants
@@ -229,9 +244,11 @@ def _combine(parts: _Parts, k1: np.ndarray, m: float, c: Constants
     samp1 = c.sampling * np.sqrt(k1 / m)
     samp2 = c.sampling * np.sqrt(np.outer(k1, k1)[iu] / m)
     noise1, noise2 = c.noise * parts.noise1, c.noise * parts.noise2
-    tvd1 = saturate(np.hypot(noise1, samp1), c.saturation_1)
+    res1 = c.resolution * parts.coarse
+    res2 = (res1[:, None] + res1[None, :])[iu]
+    tvd1 = saturate(np.hypot(noise1, samp1) + res1, c.saturation_1)
     bias = np.where(parts.covered, 0.0, c.bias)
-    tvd2 = saturate(np.hypot(noise2, samp2) + bias, c.saturation_2)
+    tvd2 = saturate(np.hypot(noise2, samp2) + bias + res2, c.saturation_2)
     noise_only = saturate(noise2, c.saturation_2)
     return (float(tvd1.mean()), float(tvd2.mean()), float(noise_only.mean()),
             float((noise_only > DROWNED).mean()))
@@ -275,5 +292,6 @@ def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float,
                       histogram_noise_to_count=hist_ratio)
 
 
-__all__ = ["DROWNED", "METRIC_BINS", "NETWORKS", "ColumnFacts", "Constants", "Prediction",
-           "TableNoise", "column_facts", "draw_networks", "laplace_sd", "predict", "saturate"]
+__all__ = ["COARSE_WIDTH", "DROWNED", "METRIC_BINS", "NETWORKS", "ColumnFacts", "Constants",
+           "Prediction", "TableNoise", "column_facts", "draw_networks", "laplace_sd", "predict",
+           "saturate"]

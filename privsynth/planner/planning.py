@@ -250,9 +250,10 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
     ]
     if coarse:
         notes.append(
-            "Numeric columns with wide public bins: " + ", ".join(coarse) + ". If their "
-            "values crowd into a small part of the declared range, their error stays above "
-            "the prediction whatever the epsilon; tighter public bounds help.")
+            "Numeric columns with wide public bins: " + ", ".join(coarse) + ". The plan "
+            "adds a prior for what their bins cannot resolve; if their values crowd into a "
+            "small part of the declared range, they lose more whatever the epsilon. Tighter "
+            "public bounds help.")
     if len(facts) < 2:
         notes.append("One column: there are no pairs; tvd2 is reported as 0.")
     return Plan(engine=engine, rows=n, synthetic_rows=m, delta=delta, columns=len(facts),
