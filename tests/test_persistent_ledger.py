@@ -347,8 +347,11 @@ def test_concurrent_cli_fits_never_overspend(small_csv: tuple[Path, Path],
     acct = read_ledger(ledger)
     assert acct.spent().epsilon == pytest.approx(0.8)
     assert len({e.release for e in acct.ledger}) == 2
-    models = sorted(p.name for p in tmp_path.glob("m*.json"))
+    models = sorted(p.name for p in tmp_path.glob("m[0-9].json"))
     assert len(models) == 2
+    # the release manifest of the folder lists both, whichever wrote last (H10)
+    listed = json.loads((tmp_path / "manifest.json").read_text())["files"]
+    assert sorted(f["name"] for f in listed) == models
 
 
 # Runs the CLI with os.replace patched: right after the ledger file is replaced (the

@@ -32,8 +32,10 @@ Format ``privsynth.manifest`` version 1 (field by field in ``docs/release.md``):
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -214,11 +216,39 @@ def write_manifest(folder: str | Path, *, model: Any = None, model_file: str | P
     >>> doc["ledger"]["head"] == acct.head
     True
     """
-    from privsynth._version import __version__
-
     root = Path(folder)
     if not root.is_dir():
         raise ParameterError(f"the release folder {root} does not exist; create it first")
+    with _folder_lock(root):  # fits and samples into one folder at once lose no update
+        return _update(root, model=model, model_file=model_file,
+                       synthetic_file=synthetic_file, rows=rows, seed=seed,
+                       accountant=accountant, files=files, fresh=fresh)
+
+
+@contextlib.contextmanager
+def _folder_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (POSIX flock; no lock file left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: updates are not serialized
+        yield
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _update(root: Path, *, model: Any, model_file: str | Path | None,
+            synthetic_file: str | Path | None, rows: int | None, seed: int | None,
+            accountant: Any, files: Iterable[str | Path], fresh: bool) -> Path:
+    from privsynth._version import __version__
+
     doc = _new_manifest() if fresh else read_manifest(root)
     record = getattr(model, "record_", None) if model is not None else None
     if model is not None and record is None:
