@@ -237,6 +237,7 @@ def test_summary_and_headline_numbers(adult_release: dict[str, Any]) -> None:
     assert s["delta"] == 0.0 and s["method"] == "sum"
     assert s["release_id"] == "adult-test-release"
     assert s["hazards_fail"] == 0 and s["hazards_warn"] == 0
+    assert _hazard(report, "criteria")["status"] == "pass"  # PrivBayes at epsilon 1
     assert 0 < s["tvd1"] < 1 and 0 < s["tvd2"] < 1
     assert 0.5 < s["tstr_auc"] <= 1.0
     assert 0.3 < s["max_attack_auc"] < 0.7  # epsilon = 1 on 3,000 rows: no real attack
@@ -730,6 +731,10 @@ def test_attack_verdicts_never_claim_proof() -> None:
     att = copied.to_dict()["attacks"]
     assert att["verdict"] == "problem found" and att["exceeds_claim"] is True
     assert _hazard(copied, "attacks")["status"] == "fail"
+    # the anonymisation criteria see the copy too; their hazard warns (never fails)
+    crit = _hazard(copied, "criteria")
+    assert crit["status"] == "warn" and "singling out high" in crit["explanation"]
+    assert crit["evaluation"] is True
     assert copied.to_dict()["residual_risk"]["verdict"] == "fail"
     for rep in (small, copied):
         for text in (rep.to_json(), rep.to_html()):

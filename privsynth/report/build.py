@@ -175,7 +175,7 @@ def audit(
     utility_doc = utility_section(real_v, holdout_v, evaluated, schema, target, random_state,
                                   skipped, n_jobs, max_records)
     hazards = hazards_section(Facts(schema, facts, model_path, ledger, claim,
-                                    synthetic_problems, attack_doc,
+                                    synthetic_problems, attack_doc, criteria_doc,
                                     same_row_count=len(synthetic) == len(real_v)))
     doc: dict[str, Any] = {
         "format": REPORT_FORMAT,
