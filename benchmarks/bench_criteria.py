@@ -98,7 +98,8 @@ def releases(t: dict[str, pd.DataFrame], schema: Schema, seed: int,
     return out
 
 
-def run(seed: int = 0, dpctgan: bool = False) -> dict[str, Any]:
+def run(seed: int = 0, dpctgan: bool = False, whole: bool = False) -> dict[str, Any]:
+    """The yardstick table; ``whole`` also times ``assess_risk`` (the slow test leaves it out)."""
     schema = adult_schema()
     t = tables(seed)
     rows = {}
@@ -121,19 +122,19 @@ def run(seed: int = 0, dpctgan: bool = False) -> dict[str, Any]:
               f"{_ci(r['inference'])}  {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, "
               f"load {r['load_avg']}", flush=True)
     synthetic, control = pairs["privbayes_eps1"]
-    whole = {}
-    for criteria in (True, False):
+    timed: dict[str, Any] = {}
+    for criteria in (True, False) if whole else ():
         wall, cpu = time.perf_counter(), time.process_time()
         assess_risk(t["members"], control, synthetic, schema, epsilon=1.0, criteria=criteria,
                     random_state=seed)
-        whole[f"criteria={criteria}"] = {"wall_s": round(time.perf_counter() - wall, 2),
+        timed[f"criteria={criteria}"] = {"wall_s": round(time.perf_counter() - wall, 2),
                                          "cpu_s": round(time.process_time() - cpu, 2),
                                          "load_avg": round(os.getloadavg()[0], 2)}
         print(f"assess_risk(criteria={criteria}) on privbayes_eps1: "
-              f"{whole[f'criteria={criteria}']}", flush=True)
+              f"{timed[f'criteria={criteria}']}", flush=True)
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-            "seed": seed, "n": N, "releases": rows, "assess_risk_privbayes_eps1": whole}
+            "seed": seed, "n": N, "releases": rows, "assess_risk_privbayes_eps1": timed}
 
 
 def _ci(r: dict[str, Any]) -> str:
@@ -147,7 +148,7 @@ def main() -> None:
     parser.add_argument("--dpctgan", action="store_true", help="also DP-CTGAN at epsilon 1")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    result = run(args.seed, args.dpctgan)
+    result = run(args.seed, args.dpctgan, whole=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 
