@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from privsynth.cli._common import (
     EXIT_OK,
     Parser,
     Subparsers,
+    UsageError,
+    data_options,
     delta,
+    missing_tokens,
+    need_file,
     output_path,
     plural,
     positive_float,
 )
+from privsynth.errors import DataValidationError
 
 
 def register(sub: Subparsers, common: Parser) -> None:
@@ -30,6 +36,19 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="total delta (default 0; DP-CTGAN needs e.g. 1e-6)")
     q.add_argument("--overwrite", action="store_true",
                    help="replace an existing ledger that records no spends")
+    # the data set the budget belongs to (H10, issue 24)
+    q.add_argument("--dataset", metavar="NAME", default="",
+                   help="name of the data set the budget belongs to (in every report)")
+    q.add_argument("--owner", default="", help="who is responsible for the data set")
+    q.add_argument("--approved-by", default="", metavar="WHO", help="who approved the budget")
+    q.add_argument("--data", metavar="DATA",
+                   help="the source table: binds the ledger to it by a keyed fingerprint, "
+                        "which every fit checks (refusing another table), and refuses a "
+                        "second ledger for it on this machine")
+    q.add_argument("--key-file", metavar="KEY",
+                   help="where the fingerprint's secret key is written (default LEDGER.key); "
+                        "keep it private, never hand it over")
+    data_options(q, out_of_domain=False)
     q.set_defaults(func=budget_init)
     q = bsub.add_parser("show", parents=[common], help="total budget, spends and remaining")
     q.add_argument("ledger", metavar="LEDGER")
@@ -53,9 +72,57 @@ def budget_init(args: argparse.Namespace) -> int:
                 f"{plural(len(old.ledger), 'spend')}; a data set has one budget forever, so it "
                 "is never reset")
         overwrite = True
-    acct = FileAccountant.init(path, args.epsilon, args.delta, overwrite=overwrite)
+    key_path = None
+    if args.data is None:
+        if args.key_file is not None:
+            raise UsageError("--key-file is the key of the fingerprint of --data; give --data "
+                             "DATA too, or leave out --key-file")
+        acct = FileAccountant.init(path, args.epsilon, args.delta, overwrite=overwrite,
+                                   dataset=_dataset_info(args))
+    else:
+        acct, key_path = _init_bound(args, path, overwrite)
     print(f"created ledger {path}: total budget epsilon {acct.epsilon:g}, delta {acct.delta:g}")
+    if key_path is not None:
+        print(f"bound to the data set in {args.data} by a keyed fingerprint; the secret key is "
+              f"in {key_path}: keep it private (fits need it; never hand it over)")
     return EXIT_OK
+
+
+def _dataset_info(args: argparse.Namespace) -> Any:
+    from privsynth.accounting import DatasetInfo
+
+    return DatasetInfo(name=args.dataset, owner=args.owner, approved_by=args.approved_by)
+
+
+def _init_bound(args: argparse.Namespace, path: Path, overwrite: bool) -> tuple[Any, Path]:
+    """``budget init --data``: the key, the table's keyed fingerprint, then the ledger.
+
+    An existing ``--key-file`` is reused (one steward key for several ledgers:
+    then a second ledger for the same table is refused on this machine, as the
+    same table gives the same fingerprint); otherwise a new key is written.
+    """
+    from privsynth.accounting.fingerprint import new_key, read_key, write_key
+    from privsynth.accounting.persistent import FileAccountant, default_key_path
+    from privsynth.io.fingerprint import source_fingerprint
+
+    need_file(args.data, "data file", DataValidationError)
+    key_path = Path(args.key_file) if args.key_file else default_key_path(path)
+    reuse = key_path.exists()
+    if not reuse:
+        output_path(str(key_path), "key file")
+    key = read_key(key_path) if reuse else new_key()
+    fingerprint = source_fingerprint(args.data, key, missing_values=missing_tokens(args))
+    if not reuse:
+        write_key(key_path, key)
+    try:
+        acct = FileAccountant.init(path, args.epsilon, args.delta, overwrite=overwrite,
+                                   dataset=_dataset_info(args), fingerprint=fingerprint,
+                                   key=key)
+    except BaseException:
+        if not reuse:
+            key_path.unlink(missing_ok=True)  # no ledger, no new key
+        raise
+    return acct, key_path
 
 
 def release_rows(acct: Any) -> list[dict[str, Any]]:

@@ -45,6 +45,8 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="engine parameter (repeatable), e.g. --param degree=2")
     p.add_argument("--release", help="release id recorded in the ledger, new to it (default: "
                    "model file name and time)")
+    p.add_argument("--key-file", metavar="KEY",
+                   help="the secret key of a ledger bound to its data set (default LEDGER.key)")
     p.add_argument("--lock-timeout", type=positive_float, default=300.0, metavar="SECONDS",
                    help="how long to wait for another process using the ledger (default 300)")
     p.add_argument("--dry-run", action="store_true",
@@ -76,19 +78,24 @@ def fit(args: argparse.Namespace) -> int:
     data_path = need_file(args.data, "data file", DataValidationError)
     if args.dry_run:
         return _dry_run(args, ledger, plan, schema, release, out)
-    with progress.step(f"reading and validating {data_path.name}"):
-        data = read_data(args.data, "data file", schema=schema,
-                         missing_values=missing_tokens(args),
-                         on_out_of_domain=plan.on_out_of_domain)
+    with progress.step(f"reading {data_path.name}"):
+        # read as given (text); the engine checks the ledger's data-set fingerprint on it,
+        # then validates it against the schema (H10: before clipping or coercion)
+        data = read_data(args.data, "data file", missing_values=missing_tokens(args))
     with progress.step(f"fitting {args.engine} (epsilon {args.epsilon:g}); the ledger is "
                        "charged before any noise is drawn"), \
-            FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout) as acct:
+            FileAccountant.locked(args.ledger, lock_timeout=args.lock_timeout,
+                                  key=args.key_file) as acct:
         check_new_release(acct, release, args.ledger)  # again, under the lock
         before = len(acct.ledger)
         try:
             model.fit(data, schema=schema, epsilon=args.epsilon, delta=args.delta,
                       accountant=acct, release=release, on_out_of_domain=plan.on_out_of_domain)
         except BaseException as exc:
+            if isinstance(exc, DataValidationError) and len(acct.ledger) == before:
+                # the data did not match the schema; nothing was spent (H10)
+                raise DataValidationError(f"data file {data_path}: {exc}",
+                                          problems=exc.problems) from exc
             if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
                 spent = acct.spent([e.event for e in acct.ledger.entries[before:]])
                 exc.add_note(f"epsilon {spent.epsilon:.4g} was already charged to {args.ledger} "

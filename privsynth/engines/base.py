@@ -29,8 +29,8 @@ What ``fit`` does, in order (nothing private is read before step 4):
 3. open a release on the accountant: the data set's budget must hold a
    release of guarantee (epsilon, delta) *whatever it draws*, and the release
    id must be new (see :meth:`~privsynth.accounting.Accountant.open_release`);
-4. conform the data to the schema; when the ledger is bound to a data set,
-   check the table's keyed fingerprint;
+4. when the ledger is bound to a data set, check the keyed fingerprint of the
+   data as given; then conform the data to the schema;
 5. ``_fit`` spends through the release, which holds every event to the fit's
    own guarantee and records it in the ledger before its noise is drawn;
 6. build ``record_`` (:class:`~privsynth.engines.record.FitRecord`): the fit's
@@ -314,9 +314,11 @@ class Synthesizer(ABC):
         rel = acct.open_release(plan.release, epsilon=eps, delta=fit_delta,
                                 label=f"{type(self).__name__}.fit")
         noise = noise if noise is not None else Noise()
+        # the data set's binding is checked on the data as given (before it is conformed:
+        # clipping or coercion must not change what "the same table" means)
+        self._check_dataset(acct, data, options)
         if isinstance(data, pd.DataFrame):
             data = _conform(data, schema, policy)
-        self._check_dataset(acct, data)
         log.info("%s: fitting release %s at epsilon %g, delta %g", self.name, rel.release, eps,
                  fit_delta)
         details = self._fit(data, schema=schema, release=rel, noise=noise, **options)
@@ -382,19 +384,32 @@ class Synthesizer(ABC):
             bound = accountant.check_release(eps, fit_delta, label=f"{type(self).__name__}.fit")
         return FitPlan(self.name, eps, fit_delta, rid, bound, policy)
 
-    def _check_dataset(self, acct: Accountant, data: Any) -> None:
-        """For a ledger bound to a data set, the table's keyed fingerprint must match."""
+    def _check_dataset(self, acct: Accountant, data: Any, options: Mapping[str, Any]) -> None:
+        """For a ledger bound to a data set, the table's keyed fingerprint must match.
+
+        Computed on the data as given to ``fit``: a DataFrame, or files (read
+        chunk by chunk through :mod:`privsynth.io` with the backend's
+        ``missing_values`` and ``encoding``); values are hashed in a canonical
+        form, so a CSV's text and the same rows typed by a schema agree.
+        """
         check = getattr(acct, "check_fingerprint", None)
         if check is None or not acct.dataset.fingerprints:
             return
         key = getattr(acct, "key", None)
-        if not isinstance(data, pd.DataFrame):
-            raise LedgerError("this ledger is bound to a data set by its fingerprint, which "
-                              "privsynth checks on pandas DataFrames only for now; read the "
-                              "table with privsynth.read_table first. Nothing was spent.")
-        from privsynth.accounting.fingerprint import table_fingerprint
+        if key is None:
+            check(None)  # refuses: the ledger is bound and the key is missing
+            return
+        from privsynth.io.fingerprint import source_fingerprint
+        from privsynth.io.formats import is_path_source
 
-        check(None if key is None else table_fingerprint(data, key))
+        if not isinstance(data, pd.DataFrame) and not is_path_source(data):
+            raise LedgerError("this ledger is bound to a data set by its fingerprint, which "
+                              "privsynth checks on DataFrames and data files; read the table "
+                              "with privsynth.read_table first. Nothing was spent.")
+        read = dict(options.get("backend_options") or {})
+        tokens = read.get("missing_values", ("",))
+        extra = {k: read[k] for k in ("encoding",) if k in read}
+        check(source_fingerprint(data, key, missing_values=tokens, **extra))
 
     # --------------------------------------------------------------- sample
     def sample(self, n: int | None = None, *, random_state: int | None = None,
