@@ -21,7 +21,12 @@ import pytest
 
 import privsynth
 from privsynth import cli
-from privsynth.accounting import Accountant, GaussianEvent, LaplaceEvent
+from privsynth.accounting import (
+    Accountant,
+    GaussianEvent,
+    LaplaceEvent,
+    SubsampledGaussianEvent,
+)
 from privsynth.accounting.persistent import read_ledger
 from privsynth.datasets import adult_schema, load_adult
 from privsynth.errors import InsecureNoiseWarning
@@ -244,6 +249,25 @@ def test_an_edited_entry_in_the_model_fails(folder: Path) -> None:
     assert v.exit_code == 6 and "entry 1 does not match its id" in reasons(v)
 
 
+def test_a_sample_written_elsewhere_states_its_release(release_dir: dict[str, Path],
+                                                      tmp_path: Path, run: Run) -> None:
+    """`sample` into a folder without the model: the manifest lists the synthetic file and
+    the model's release (its entries and own guarantee), checked against the ledger."""
+    out = tmp_path / "published"
+    out.mkdir()
+    code, _, err = run("sample", release_dir["rel"] / "model2.json", "--out",
+                       out / "synthetic.csv")
+    assert code == 0, err
+    doc = read_manifest(out)
+    assert [f["name"] for f in doc["files"]] == ["synthetic.csv"]
+    assert doc["files"][0]["seed"] is None and doc["releases"][0]["release"] == "r2"
+    assert doc["ledger"]["total"] is None and doc["ledger"]["genesis"] is None
+    v = verify_release(out, ledger=release_dir["ledger"])
+    assert v.passed, "\n".join(v.lines())
+    assert "release r2: stated own epsilon 0.5" in "\n".join(v.lines())
+    assert verify_release(out, ledger=release_dir["old"]).exit_code == 6  # before r2 existed
+
+
 def test_without_a_ledger_nothing_fails_but_it_is_not_verified(folder: Path,
                                                                  release_dir: dict[str, Path],
                                                                  run: Run) -> None:
@@ -333,6 +357,8 @@ def test_recomputed_totals_agree_with_the_tests_independent_accounting(
     acct.spend(GaussianEvent(sigma=4.0), label="sum", release="b", release_delta=1e-6)
     acct.spend(GaussianEvent(sigma=6.0), label="sum2", release="b", release_delta=1e-6)
     acct.spend(LaplaceEvent(0.2), label="loose")
+    acct.spend(SubsampledGaussianEvent(sampling_rate=0.02, noise_multiplier=1.5, steps=200),
+               label="dp-sgd", release="c", release_delta=1e-6)
     doc = acct.to_dict()
     mine = independent.ledger_epsilon(doc["entries"], doc["budget"]["delta"])
     theirs = independent_accounting.ledger_total(doc)  # type: ignore[attr-defined]
