@@ -303,8 +303,10 @@ def test_seeded_test_noise_is_never_verified(tmp_path: Path) -> None:
                                           accountant=acct, release="t", noise=noise)
     m.save(tmp_path / "m.json")
     acct.to_json(tmp_path / "ledger.json")
-    write_manifest(tmp_path, model=m, model_file=tmp_path / "m.json", accountant=acct)
-    v = verify_release(tmp_path, ledger=tmp_path / "ledger.json")
+    write_manifest(tmp_path, model=m, model_file=tmp_path / "m.json", accountant=acct,
+                   ledger_file=tmp_path / "ledger.json")
+    assert read_manifest(tmp_path)["ledger"]["file"] == "ledger.json"
+    v = verify_release(tmp_path)
     assert v.exit_code == 7 and "NOT private" in reasons(v)
 
 

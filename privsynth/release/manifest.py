@@ -172,7 +172,8 @@ def _upsert(items: list[dict[str, Any]], key: str, new: dict[str, Any]) -> None:
 def write_manifest(folder: str | Path, *, model: Any = None, model_file: str | Path | None = None,
                    synthetic_file: str | Path | None = None, rows: int | None = None,
                    seed: int | None = None, accountant: Any = None,
-                   files: Iterable[str | Path] = (), fresh: bool = False) -> Path:
+                   ledger_file: str | Path | None = None, files: Iterable[str | Path] = (),
+                   fresh: bool = False) -> Path:
     """Add a release's files and claims to ``FOLDER/manifest.json``; returns its path.
 
     Parameters
@@ -193,6 +194,11 @@ def write_manifest(folder: str | Path, *, model: Any = None, model_file: str | P
         total are stated (the total as of now; later releases add to it).
         Without one, the model's ledger reference (its head) is kept if the
         manifest states no ledger yet.
+    ledger_file : path, optional
+        The ledger file inside the folder, when ``accountant`` is not a
+        ``FileAccountant`` of that folder (e.g. an in-memory accountant
+        written with ``to_json``): ``verify`` then finds it by default. Its
+        hash is not listed (a ledger grows with later releases).
     files : paths, optional
         Other files handed over (schema, reports), role ``file``.
     fresh : bool
@@ -222,7 +228,8 @@ def write_manifest(folder: str | Path, *, model: Any = None, model_file: str | P
     with _folder_lock(root):  # fits and samples into one folder at once lose no update
         return _update(root, model=model, model_file=model_file,
                        synthetic_file=synthetic_file, rows=rows, seed=seed,
-                       accountant=accountant, files=files, fresh=fresh)
+                       accountant=accountant, ledger_file=ledger_file, files=files,
+                       fresh=fresh)
 
 
 @contextlib.contextmanager
@@ -246,7 +253,8 @@ def _folder_lock(root: Path) -> Iterator[None]:
 
 def _update(root: Path, *, model: Any, model_file: str | Path | None,
             synthetic_file: str | Path | None, rows: int | None, seed: int | None,
-            accountant: Any, files: Iterable[str | Path], fresh: bool) -> Path:
+            accountant: Any, ledger_file: str | Path | None, files: Iterable[str | Path],
+            fresh: bool) -> Path:
     from privsynth._version import __version__
 
     doc = _new_manifest() if fresh else read_manifest(root)
@@ -265,6 +273,11 @@ def _update(root: Path, *, model: Any, model_file: str | Path | None,
         _upsert(doc["files"], "name", _file_entry(root, f, "file"))
     if accountant is not None:
         doc["ledger"] = _ledger_block(root, accountant)
+    if ledger_file is not None:
+        if doc.get("ledger") is None:
+            raise ParameterError("write_manifest: ledger_file= names the ledger of "
+                                 "accountant=; give the accountant too")
+        doc["ledger"]["file"] = _name_in(root, ledger_file)
     elif doc.get("ledger") is None and record is not None and record.ledger.head:
         doc["ledger"] = {"file": None, "genesis": None, "head": record.ledger.head,
                          "entries": None,
