@@ -94,7 +94,7 @@ def test_cli_plan_missing_schema_is_invalid_input(tmp_path: Path,
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"engine": "dpctgan"}, "planner knows"),
+    ({"engine": "ctgan"}, "planner knows"),
     ({"epsilons": [0.0]}, "epsilon"),
     ({"epsilons": []}, "empty"),
     ({"epsilons": "1"}, "list of positive numbers"),
@@ -207,3 +207,34 @@ def test_prediction_within_factor_2_on_bundled_adult(adult_schema: Schema, eps: 
     tvd1, tvd2 = _measured(df, adult_schema, eps, seeds=2)
     assert 0.5 <= pred.tvd1 / tvd1 <= 2.0, (pred.tvd1, tvd1)
     assert 0.5 <= pred.tvd2 / tvd2 <= 2.0, (pred.tvd2, tvd2)
+
+
+# ------------------------------------------------------------------------- DP-CTGAN
+def test_dpctgan_plan_needs_delta_below_one_over_n(adult_schema: Schema) -> None:
+    with pytest.raises(ps.ParameterError, match="delta below 1/n"):
+        ps.plan(adult_schema, 1, n=400, engine="dpctgan")
+    with pytest.raises(ps.ParameterError, match="delta below 1/n"):
+        ps.plan(adult_schema, 1, n=400, engine="dpctgan", delta=0.01)
+    with pytest.raises(ps.ParameterError, match="no parameters"):
+        ps.plan(adult_schema, 1, n=400, engine="dpctgan", delta=1e-6,
+                engine_options={"theta": 4})
+
+
+@pytest.mark.slow
+def test_dpctgan_plan_agrees_with_the_fit_on_learnability(adult_sample: pd.DataFrame,
+                                                          adult_schema: Schema) -> None:
+    """400 rows at epsilon 1: the plan says DP-SGD cannot learn, and the fit warns so."""
+    pytest.importorskip("torch")
+    from privsynth.engines.dpctgan import CannotLearnWarning
+
+    p = ps.plan(adult_schema, 1.0, n=len(adult_sample), engine="dpctgan", delta=1e-5,
+                engine_options={"epochs": 1})
+    e = p.plans[0]
+    assert e.learnability is not None and e.learnability < 10
+    assert "not expected to learn" in e.message and "use PrivBayes" in e.message
+    assert "DP-SGD s/n" in p.table()
+    with pytest.warns(CannotLearnWarning):
+        ps.DPCTGAN(epochs=1).fit(adult_sample, schema=adult_schema, epsilon=1.0, delta=1e-5)
+    big = ps.plan(adult_schema, 3.0, n=30_000, engine="dpctgan", delta=1e-6).plans[0]
+    assert big.learnability is not None and big.learnability > 10
+    assert "can learn" in big.message

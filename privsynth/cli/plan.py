@@ -57,10 +57,12 @@ def register(sub: Subparsers, common: Parser) -> None:
                         "(never read from the data)")
     p.add_argument("--epsilon", type=epsilon_list, metavar="E1,E2,...",
                    help="budgets to plan, comma-separated (default 0.1,0.3,1,3,10)")
-    p.add_argument("--delta", type=delta_type, help="the release's delta (kept in the plan; "
+    p.add_argument("--delta", type=delta_type, help="the release's delta (needed for dpctgan; "
                    "PrivBayes does not use it)")
-    p.add_argument("--engine", default="privbayes", choices=["privbayes"],
-                   help="engine whose budget rules are followed (default privbayes)")
+    p.add_argument("--engine", default="privbayes", choices=["privbayes", "dpctgan"],
+                   help="engine whose budget rules are followed (default privbayes); for "
+                        "dpctgan (needs --delta) the plan says whether DP-SGD can learn, next "
+                        "to PrivBayes' predicted quality")
     p.add_argument("--param", type=param, action="append", default=[], metavar="NAME=VALUE",
                    help="an engine parameter, as for fit (e.g. theta=6); repeatable")
     p.add_argument("--synthetic-rows", type=positive_int, metavar="M",

@@ -88,10 +88,14 @@ def _curve_svg(p: Plan) -> str:
 def plan_html(p: Plan, *, title: str | None = None) -> str:
     """The plan as one self-contained HTML page (inline SVG curve, table, verdicts, notes)."""
     head = title or f"Budget plan: {p.engine}, {p.rows:,} rows, {p.columns} columns"
+    gan = any(e.learnability is not None for e in p.plans)
     rows = "\n".join(
         f"<tr><td>{e.epsilon:g}</td><td>{e.tvd1:.3f}</td><td>{e.tvd2:.3f}</td>"
         f"<td>{e.degree:.1f}</td><td>{e.noise_to_count:.2f}</td>"
-        f"<td>{e.drowned_pairs:.0%}</td><td>{escape(e.verdict)}</td></tr>" for e in p.plans)
+        f"<td>{e.drowned_pairs:.0%}</td>"
+        + (f"<td>{e.learnability:.1f}</td>" if e.learnability is not None else "")
+        + f"<td>{escape(e.verdict)}</td></tr>" for e in p.plans)
+    gan_head = "<th>DP-SGD signal-to-noise</th>" if gan else ""
     messages = "\n".join(f"<li>{escape(e.message)}</li>" for e in p.plans)
     notes = "\n".join(f"<li>{escape(n)}</li>" for n in p.notes)
     target = ""
@@ -113,7 +117,7 @@ marginal's mass the synthetic table places differently from the real one (0 = id
 {_curve_svg(p)}
 {target}
 <table><tr><th>epsilon</th><th>tvd1</th><th>tvd2</th><th>degree</th>
-<th>noise / cell count</th><th>pairs drowned</th><th>verdict</th></tr>
+<th>noise / cell count</th><th>pairs drowned</th>{gan_head}<th>verdict</th></tr>
 {rows}
 </table>
 <h2>In plain words</h2><ul>{messages}</ul>

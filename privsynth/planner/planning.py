@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from privsynth._checks import check_int, check_number
@@ -33,8 +33,9 @@ DEFAULT_EPSILONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 #: Verdict thresholds on the predicted mean tvd2 (pairs of columns).
 GOOD_TVD2 = 0.10
 ROUGH_TVD2 = 0.25
-#: Engines the planner can predict.
-ENGINES = ("privbayes",)
+#: Engines the planner knows. For DP-CTGAN it says whether DP-SGD can learn at all
+#: (its accuracy is not predictable from public numbers) next to PrivBayes' prediction.
+ENGINES = ("privbayes", "dpctgan")
 #: Format tag of :meth:`Plan.to_dict`.
 FORMAT = "privsynth.plan.v1"
 
@@ -73,6 +74,9 @@ class EpsilonPlan:
     tables : tuple of TableNoise
         Size, epsilon and noise of each table of one network the engine could
         choose (the columns it joins depend on the data).
+    learnability : float or None
+        DP-CTGAN only: the DP-SGD signal-to-noise figure of the fit (below 10 it
+        is not expected to learn); the TVDs are then PrivBayes' prediction.
     """
 
     epsilon: float
@@ -87,6 +91,7 @@ class EpsilonPlan:
     verdict: str
     message: str
     tables: tuple[TableNoise, ...] = field(repr=False)
+    learnability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tables as dicts with their noise-to-count ratio)."""
@@ -123,12 +128,14 @@ class Plan:
 
     def table(self) -> str:
         """The plans as a plain-text table (what ``privsynth plan`` prints)."""
+        gan = any(p.learnability is not None for p in self.plans)
         head = (f"{'epsilon':>8}  {'tvd1':>6}  {'tvd2':>6}  {'degree':>6}  "
-                f"{'noise/count':>11}  verdict")
+                f"{'noise/count':>11}  " + ("DP-SGD s/n  " if gan else "") + "verdict")
         lines = [head, "-" * len(head)]
         for p in self.plans:
+            learn = f"{p.learnability:10.1f}  " if p.learnability is not None else ""
             lines.append(f"{_num(p.epsilon):>8}  {p.tvd1:6.3f}  {p.tvd2:6.3f}  {p.degree:6.1f}  "
-                         f"{p.noise_to_count:11.2f}  {p.verdict}")
+                         f"{p.noise_to_count:11.2f}  {learn}{p.verdict}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -191,8 +198,11 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
     delta : float, optional
         The release's delta; PrivBayes is pure epsilon-DP and does not use it
         (kept in the plan for the record).
-    engine : {"privbayes"}
-        The engine whose public rules are followed.
+    engine : {"privbayes", "dpctgan"}
+        The engine whose public rules are followed. For ``"dpctgan"`` the plan
+        says whether DP-SGD can learn at each epsilon (``learnability``) and
+        gives PrivBayes' predicted TVDs next to it (DP-CTGAN's accuracy is not
+        predictable from public numbers); ``delta`` is then required.
     target : float, optional
         A goal for the mean two-way tvd; the plan then also gives the smallest
         epsilon predicted to reach it (``epsilon_for_target``, None when even
@@ -217,9 +227,7 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
         raise ParameterError(f"plan: schema must be a privsynth Schema, got "
                              f"{type(schema).__name__}; load one with Schema.from_json(path)")
     if engine not in ENGINES:
-        raise ParameterError(f"plan: engine={engine!r}; the planner knows {list(ENGINES)} "
-                             "(DP-CTGAN's accuracy is not predictable from public numbers; "
-                             "plan with privbayes)")
+        raise ParameterError(f"plan: engine={engine!r}; the planner knows {list(ENGINES)}")
     eps_list = _check_epsilons(epsilons)
     check_int("n", n, lo=1, where="plan")
     m = n if synthetic_rows is None else synthetic_rows
@@ -228,17 +236,25 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
         check_number("delta", delta, lo=0, hi=1, hi_open=True, where="plan")
     if target is not None:
         check_number("target", target, lo=0, lo_open=True, hi=1, where="plan")
-    try:
-        model = PrivBayes(**dict(engine_options or {}))
-    except TypeError as exc:
-        raise ParameterError(f"plan: {exc}; see help(privsynth.PrivBayes) for its "
-                             "parameters") from None
-    model._check_params()
+    gan: dict[str, Any] | None = None
+    if engine == "dpctgan":
+        gan = _gan_params(engine_options, delta, n)
+        model = PrivBayes()
+    else:
+        try:
+            model = PrivBayes(**dict(engine_options or {}))
+        except TypeError as exc:
+            raise ParameterError(f"plan: {exc}; see help(privsynth.PrivBayes) for its "
+                                 "parameters") from None
+        model._check_params()
     facts = column_facts(schema, max_bins=model.max_bins, max_levels=model.max_levels,
                          max_parent_levels=model.max_parent_levels)
 
     def at(eps: float) -> EpsilonPlan:
-        return _one(facts, eps, n, m, model)
+        one = _one(facts, eps, n, m, model)
+        if gan is None:
+            return one
+        return _with_gan(one, schema, eps, float(delta or 0.0), n, gan)
 
     plans = tuple(at(e) for e in eps_list)
     eps_target = _solve_target(at, target) if target is not None else None
@@ -256,6 +272,10 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
             "public bounds help.")
     if len(facts) < 2:
         notes.append("One column: there are no pairs; tvd2 is reported as 0.")
+    if gan is not None:
+        notes.insert(0, "DP-CTGAN's accuracy is not predicted from public numbers: tvd1 and "
+                        "tvd2 are PrivBayes' prediction on the same schema and rows; the "
+                        "planner says whether DP-SGD can learn at all (learnability).")
     return Plan(engine=engine, rows=n, synthetic_rows=m, delta=delta, columns=len(facts),
                 pairs=len(facts) * (len(facts) - 1) // 2, plans=plans, coarse_columns=coarse,
                 target=target, epsilon_for_target=eps_target, notes=tuple(notes))
@@ -276,6 +296,55 @@ def _one(facts: Sequence[ColumnFacts], eps: float, n: int, m: int,
                        covered_pairs=pred.covered_pairs, drowned_pairs=pred.drowned_pairs,
                        noise_to_count=median, verdict=verdict, message=message,
                        tables=pred.tables)
+
+
+def _gan_params(options: Mapping[str, Any] | None, delta: float | None,
+                n: int) -> dict[str, Any]:
+    """DP-CTGAN's parameters (its defaults, updated by ``options``) and checks of delta."""
+    import inspect
+
+    from privsynth.engines.dpctgan import DPCTGAN
+
+    defaults = {k: v.default for k, v in inspect.signature(DPCTGAN.__init__).parameters.items()
+                if k != "self"}
+    unknown = sorted(set(options or {}) - set(defaults))
+    if unknown:
+        raise ParameterError(f"plan: DP-CTGAN has no parameters {unknown}; see "
+                             "help(privsynth.DPCTGAN) for its parameters")
+    params = {**defaults, **dict(options or {})}
+    if not delta or delta >= 1.0 / n:
+        raise ParameterError(f"plan: DP-CTGAN needs a delta below 1/n (n = {n:,}), got "
+                             f"{delta!r}; e.g. delta={1.0 / n ** 1.5:.1g}")
+    for name in ("batch_size", "epochs", "max_bins"):
+        check_int(name, params[name], lo=1, where="plan (DP-CTGAN)")
+    for name in ("count_share", "marginal_share"):
+        check_number(name, params[name], lo=0, hi=1, where="plan (DP-CTGAN)")
+    return params
+
+
+def _with_gan(one: EpsilonPlan, schema: Schema, eps: float, delta: float, n: int,
+              params: Mapping[str, Any]) -> EpsilonPlan:
+    """``one`` (PrivBayes' prediction) with DP-CTGAN's learnability and verdict."""
+    from privsynth.engines.dpctgan._layout import GanLayout
+    from privsynth.engines.dpctgan._plan import MIN_LEARNABILITY, dpsgd_outlook
+
+    layout = GanLayout(schema, params["max_bins"])
+    d = len(schema.columns)
+    look = dpsgd_outlook(discrete=len(layout.discrete), pairs=d * (d - 1) // 2,
+                         in_dim=layout.dim + layout.cond_dim, epsilon=eps, delta=delta,
+                         n_hat=float(n), count_share=params["count_share"],
+                         marginal_share=params["marginal_share"],
+                         batch_size=params["batch_size"], epochs=params["epochs"],
+                         discriminator_dim=tuple(params["discriminator_dim"]))
+    if look.can_learn:
+        msg = (f"at epsilon {_num(eps)} DP-CTGAN can learn (DP-SGD signal-to-noise "
+               f"{look.learnability:.0f}); its accuracy is not predicted. For PrivBayes: "
+               + one.message)
+    else:
+        msg = (f"at epsilon {_num(eps)} DP-CTGAN is not expected to learn with {n:,} rows "
+               f"(DP-SGD signal-to-noise {look.learnability:.1f}, below "
+               f"{MIN_LEARNABILITY:g}): use PrivBayes. For PrivBayes: " + one.message)
+    return replace(one, learnability=look.learnability, message=msg)
 
 
 def _solve_target(at: Any, target: float, lo: float = 1e-3, hi: float = 100.0) -> float | None:

@@ -489,11 +489,7 @@ class DPCTGAN(Synthesizer):
 
 def _discriminator_params(layout: GanLayout, hidden: tuple[int, ...]) -> int:
     """Parameters of the discriminator (a public function of the schema and architecture)."""
-    total, d = 0, layout.dim + layout.cond_dim
-    for h in hidden:
-        total += d * h + h
-        d = h
-    return total + d + 1
+    return _plan.discriminator_params(layout.dim + layout.cond_dim, hidden)
 
 
 def _seeds(noise: Noise, k: int) -> list[int]:

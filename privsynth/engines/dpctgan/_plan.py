@@ -20,8 +20,9 @@ import functools
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from privsynth.accounting import Event
+from privsynth.accounting import DiscreteGaussianEvent, DiscreteLaplaceEvent, Event
 from privsynth.accounting.calibrate import discrete_gaussian_sigma, dpsgd_noise_multiplier
 from privsynth.errors import ParameterError
 
@@ -95,5 +96,60 @@ def learnability(*, noise_multiplier: float, batch: float, steps: int, n_params:
     return math.sqrt(steps) * batch / (noise_multiplier * math.sqrt(max(n_params, 1)))
 
 
-__all__ = ["MAX_MARGINAL_SIGMA", "MIN_LEARNABILITY", "dpsgd_sigma", "learnability",
-           "marginal_sigma", "opacus_guess", "round_rate"]
+def discriminator_params(in_dim: int, hidden: Sequence[int]) -> int:
+    """Parameters of the discriminator: an MLP ``in_dim -> hidden... -> 1`` (public).
+
+    >>> discriminator_params(10, (4,))
+    49
+    """
+    total, d = 0, in_dim
+    for h in hidden:
+        total += d * h + h
+        d = h
+    return total + d + 1
+
+
+@dataclass(frozen=True)
+class DpsgdOutlook:
+    """What DP-SGD would run with at a budget, from public numbers (see :func:`dpsgd_outlook`)."""
+
+    sampling_rate: float
+    steps: int
+    noise_multiplier: float
+    learnability: float
+
+    @property
+    def can_learn(self) -> bool:
+        """Whether the signal-to-noise figure reaches :data:`MIN_LEARNABILITY`."""
+        return self.learnability >= MIN_LEARNABILITY
+
+
+def dpsgd_outlook(*, discrete: int, pairs: int, in_dim: int, epsilon: float, delta: float,
+                  n_hat: float, count_share: float, marginal_share: float, batch_size: int,
+                  epochs: int, discriminator_dim: Sequence[int]) -> DpsgdOutlook:
+    """DP-SGD's rate, steps, noise and learnability for a fit, before any data is read.
+
+    Follows the fit's order: ``discrete`` noisy category counts (or one row
+    count) with ``count_share`` of epsilon, ``pairs`` noisy pair tables with
+    ``marginal_share`` (skipped when too noisy to be useful), then DP-SGD
+    calibrated so that all of them compose to (epsilon, delta). For the budget
+    planner: the fit itself calibrates on the events it actually spent.
+    """
+    eps_counts = epsilon * count_share
+    prior: list[Event] = ([DiscreteLaplaceEvent(eps_counts / discrete)] * discrete if discrete
+                          else [DiscreteLaplaceEvent(eps_counts)])
+    if marginal_share > 0 and pairs > 0:
+        sigma_m = marginal_sigma(epsilon * marginal_share, delta, pairs)
+        if sigma_m is not None:
+            prior += [DiscreteGaussianEvent(sigma_m)] * pairs
+    q = round_rate(batch_size / n_hat)
+    steps = max(1, round(epochs / q))
+    sigma = dpsgd_sigma(epsilon, delta, q, steps, tuple(prior))
+    learn = learnability(noise_multiplier=sigma, batch=q * n_hat, steps=steps,
+                         n_params=discriminator_params(in_dim, discriminator_dim))
+    return DpsgdOutlook(q, steps, sigma, learn)
+
+
+__all__ = ["MAX_MARGINAL_SIGMA", "MIN_LEARNABILITY", "DpsgdOutlook", "discriminator_params",
+           "dpsgd_outlook", "dpsgd_sigma", "learnability", "marginal_sigma", "opacus_guess",
+           "round_rate"]
