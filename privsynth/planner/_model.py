@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -127,9 +128,13 @@ def saturate(raw: np.ndarray, ceiling: float) -> np.ndarray:
     return ceiling * -np.expm1(-np.asarray(raw, dtype=np.float64) / ceiling)
 
 
-def column_facts(schema: Schema, *, max_bins: int, max_levels: int,
-                 max_parent_levels: int) -> list[ColumnFacts]:
-    """The public facts of every column, from the schema and the engine's parameters."""
+def column_facts(schema: Schema, *, max_bins: int, max_levels: int = 16,
+                 max_parent_levels: int = 8) -> list[ColumnFacts]:
+    """The public facts of every column, from the schema and the engine's parameters.
+
+    The levels are those of ``max_levels`` and ``max_parent_levels``; :func:`predict`
+    sets them from the engine's rules at each epsilon.
+    """
     disc = Discretizer(schema, max_bins=max_bins)
     out = []
     for bins in disc.bins:
@@ -211,12 +216,21 @@ class _Parts:
     tables: tuple[TableNoise, ...]
 
 
-def _parts(facts: Sequence[ColumnFacts], net: Network, eps_tables: float, hist: np.ndarray,
-           n: float) -> _Parts:
+def _with_levels(f: ColumnFacts, max_levels: int, max_parent_levels: int) -> ColumnFacts:
+    lv, pv = level_counts(f.codes, has_missing=f.has_missing, max_levels=max_levels,
+                          max_parent_levels=max_parent_levels)
+    return replace(f, levels=lv, parent_levels=pv)
+
+
+def _cells(facts: Sequence[ColumnFacts], child: int, parents: Sequence[int]) -> int:
+    return facts[child].levels * math.prod(facts[p].parent_levels for p in parents)
+
+
+def _parts(facts: Sequence[ColumnFacts], net: Network, eps_t: Sequence[float],
+           hist: np.ndarray, n: float) -> _Parts:
     d = len(facts)
     iu = np.triu_indices(d, 1)
-    cells = [facts[c].levels * math.prod(facts[p].parent_levels for p in ps) for c, ps in net]
-    eps_t = table_budgets(cells, eps_tables)
+    cells = [_cells(facts, c, ps) for c, ps in net]
     noise1 = np.zeros(d)
     pair = np.full((d, d), np.nan)
     for (c, ps), cl, e in zip(net, cells, eps_t, strict=True):
@@ -254,44 +268,93 @@ def _combine(parts: _Parts, k1: np.ndarray, m: float, c: Constants
             float((noise_only > DROWNED).mean()))
 
 
-def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float,
-            marginal_share: float, structure_share: float, theta: float,
-            max_parent_levels: int, max_degree: int, max_clique_cells: int,
-            degree: int | None = None, constants: Constants | None = None,
-            seed: int = 0) -> Prediction:
-    """Expected tvd1 and tvd2 of a PrivBayes release at ``epsilon`` on ``n`` rows."""
+@dataclass(frozen=True)
+class Rules:
+    """What the engine's public rules decide for one fit (the only engine-specific input)."""
+
+    hist_eps: dict[int, float]  # column -> epsilon of its one-way histogram
+    eps_tables: float  # epsilon of the conditional tables together
+    cap: int  # most cells of one table in the structure search
+    k_max: int  # most parents
+    fixed_degree: bool
+    max_levels: int
+    max_parent_levels: int
+    independent: bool = False  # independent marginals only (no structure, no tables)
+
+
+def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float) -> Rules:
+    """The engine's budget split, theta cap and caps for ``n`` rows at ``epsilon``.
+
+    Calls the functions the fit calls (:mod:`privsynth.engines.privbayes._budget`);
+    this is the one place the planner depends on how PrivBayes spends its budget.
+    """
+    d = len(sizes)
+    split = split_budget(sizes, epsilon, marginal_share=model.marginal_share,
+                         structure_share=model.structure_share,
+                         max_parent_levels=model.max_parent_levels)
+    cap = clique_cap(n, split.eps_tables, d, theta=model.theta,
+                     max_clique_cells=model.max_clique_cells)
+    fixed = model.degree is not None  # as the fit: a fixed degree has the resource cap only
+    return Rules(hist_eps={j: split.eps_per_histogram for j in split.hist_columns},
+                 eps_tables=split.eps_tables, cap=model.max_clique_cells if fixed else cap,
+                 k_max=model.degree if fixed else model.max_degree, fixed_degree=fixed,
+                 max_levels=model.max_levels, max_parent_levels=model.max_parent_levels)
+
+
+def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float, model: Any,
+            constants: Constants | None = None, seed: int = 0) -> Prediction:
+    """Expected tvd1 and tvd2 of a PrivBayes release (``model``'s parameters) at ``epsilon``."""
     c = constants or Constants()
     d = len(facts)
-    split = split_budget([f.codes for f in facts], epsilon, marginal_share=marginal_share,
-                         structure_share=structure_share, max_parent_levels=max_parent_levels)
-    cap = clique_cap(n, split.eps_tables, d, theta=theta, max_clique_cells=max_clique_cells)
-    # as the engine's fit: a fixed degree is limited by the resource cap only
-    fixed = degree is not None
-    nets = draw_networks(facts, max_clique_cells if fixed else cap,
-                         degree if degree is not None else max_degree, reps=NETWORKS,
-                         seed=seed, fixed_degree=fixed)
+    rules = engine_rules(model, [f.codes for f in facts], epsilon, n)
+    facts = [_with_levels(f, rules.max_levels, rules.max_parent_levels) for f in facts]
     k1 = np.array([f.metric_cells for f in facts], dtype=np.float64)
-    # within-level noise of coarsened columns (their one-way histogram)
-    hist_sd = laplace_sd(split.eps_per_histogram) if split.hist_columns else 0.0
     hist = np.zeros(d)
-    for j in split.hist_columns:
-        if facts[j].codes > facts[j].levels:
-            hist[j] = math.sqrt(k1[j] * facts[j].codes) * hist_sd / (math.sqrt(2 * math.pi) * n)
-    parts = [_parts(facts, net, split.eps_tables, hist, n) for net in nets]
+    if rules.independent:
+        # every column its own noisy histogram, sampled independently
+        nets: list[Network] = [[(j, ()) for j in range(d)]]
+        eps_of = [[rules.hist_eps[j] for j in range(d)]]
+        facts = [replace(f, levels=f.codes, parent_levels=f.codes) for f in facts]
+    else:
+        nets = draw_networks(facts, rules.cap, rules.k_max, reps=NETWORKS, seed=seed,
+                             fixed_degree=rules.fixed_degree)
+        eps_of = [table_budgets([_cells(facts, ch, ps) for ch, ps in net], rules.eps_tables)
+                  for net in nets]
+        # within-level noise of coarsened columns (their one-way histogram)
+        for j, e in rules.hist_eps.items():
+            if facts[j].codes > facts[j].levels:
+                hist[j] = (math.sqrt(k1[j] * facts[j].codes) * laplace_sd(e)
+                           / (math.sqrt(2 * math.pi) * n))
+    parts = [_parts(facts, net, eps, hist, n) for net, eps in zip(nets, eps_of, strict=True)]
     per_net = np.array([_combine(p, k1, m, c) for p in parts], dtype=np.float64)
     tvd1, tvd2, noise2, drowned = per_net.mean(axis=0)
     hist_ratio = 0.0
-    if split.hist_columns:
-        mean_codes = float(np.mean([facts[j].codes for j in split.hist_columns]))
-        hist_ratio = hist_sd / (n / mean_codes)
+    if rules.hist_eps:
+        hist_ratio = float(np.mean([laplace_sd(e) / (n / facts[j].codes)
+                                    for j, e in rules.hist_eps.items()]))
     return Prediction(tvd1=float(tvd1), tvd2=float(tvd2), noise_tvd2=float(noise2),
-                      degree=float(np.mean([p.degree for p in parts])), clique_cap=cap,
+                      degree=float(np.mean([p.degree for p in parts])),
+                      clique_cap=0 if rules.independent else rules.cap,
                       covered_pairs=float(np.mean([p.covered.mean() if p.covered.size else 1.0
                                                    for p in parts])),
                       drowned_pairs=float(drowned), tables=parts[0].tables,
                       histogram_noise_to_count=hist_ratio)
 
 
-__all__ = ["COARSE_WIDTH", "DROWNED", "METRIC_BINS", "NETWORKS", "ColumnFacts", "Constants",
-           "Prediction", "TableNoise", "column_facts", "draw_networks", "laplace_sd", "predict",
-           "saturate"]
+__all__ = [
+    "COARSE_WIDTH",
+    "DROWNED",
+    "METRIC_BINS",
+    "NETWORKS",
+    "ColumnFacts",
+    "Constants",
+    "Prediction",
+    "Rules",
+    "TableNoise",
+    "column_facts",
+    "draw_networks",
+    "engine_rules",
+    "laplace_sd",
+    "predict",
+    "saturate",
+]

@@ -247,8 +247,7 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
             raise ParameterError(f"plan: {exc}; see help(privsynth.PrivBayes) for its "
                                  "parameters") from None
         model._check_params()
-    facts = column_facts(schema, max_bins=model.max_bins, max_levels=model.max_levels,
-                         max_parent_levels=model.max_parent_levels)
+    facts = column_facts(schema, max_bins=model.max_bins)
 
     def at(eps: float) -> EpsilonPlan:
         one = _one(facts, eps, n, m, model)
@@ -283,11 +282,7 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
 
 def _one(facts: Sequence[ColumnFacts], eps: float, n: int, m: int,
          model: PrivBayes) -> EpsilonPlan:
-    pred = predict(facts, epsilon=eps, n=float(n), m=float(m),
-                   marginal_share=model.marginal_share, structure_share=model.structure_share,
-                   theta=model.theta, max_parent_levels=model.max_parent_levels,
-                   max_degree=model.max_degree, degree=model.degree,
-                   max_clique_cells=model.max_clique_cells)
+    pred = predict(facts, epsilon=eps, n=float(n), m=float(m), model=model)
     ratios = sorted(t.noise_to_count for t in pred.tables)
     median = ratios[len(ratios) // 2] if ratios else 0.0
     verdict, message = _verdict(eps, pred.tvd1, pred.tvd2, pred.drowned_pairs)
