@@ -159,17 +159,21 @@ def canonical_values(column: pd.Series) -> np.ndarray:
         out[~na] = _numbers(present.to_numpy(dtype=float))
     elif pd.api.types.is_datetime64_any_dtype(dtype):
         out[~na] = _instants(present)
-    else:  # object, string, category: mixed Python values read by their text
-        vals = present.to_numpy(dtype=object)
-        kinds = {type(v) for v in vals}
-        if kinds <= {bool, np.bool_}:
-            out[~na] = np.where(vals.astype(bool), "1", "0")
-        elif kinds <= {int, float, np.int64, np.float64}:
-            out[~na] = _numbers(vals.astype(float))
-        else:
-            out[~na] = _texts(pd.Series(vals, dtype=object).map(
-                lambda v: ("1" if v else "0") if isinstance(v, bool | np.bool_) else v))
+    else:  # object, string, category: each distinct value read once, by its text
+        codes, uniques = pd.factorize(present.to_numpy(dtype=object))
+        out[~na] = _objects(np.asarray(uniques, dtype=object))[codes]
     return out
+
+
+def _objects(vals: np.ndarray) -> np.ndarray:
+    """Canonical text of distinct Python values (text, numbers, booleans, mixed)."""
+    kinds = {type(v) for v in vals}
+    if kinds <= {bool, np.bool_}:
+        return np.where(vals.astype(bool), "1", "0").astype(object)
+    if kinds <= {int, float, np.int64, np.float64}:
+        return _numbers(vals.astype(float))
+    return _texts(pd.Series(vals, dtype=object).map(
+        lambda v: ("1" if v else "0") if isinstance(v, bool | np.bool_) else v))
 
 
 def row_digest(df: pd.DataFrame, key: bytes) -> tuple[int, int]:
