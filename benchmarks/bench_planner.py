@@ -11,7 +11,8 @@ prints the planner's prediction (from the public schema and the row count
 only) next to the mean over ``--seeds`` fits of the measured tvd1 and tvd2
 (``privsynth.metrics.marginal_tvd``, as in ``../shared/anchors.md``;
 synthetic rows = training rows), and their ratio. The planner's constants were
-fitted on Adult; ACS is held out (see docs/planner.md).
+fitted on Adult; ACS is held out except for the resolution prior (see
+docs/planner.md). The last full run is ``benchmarks/results/planner.json``.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                 for r in records)
     print(f"worst factor between prediction and measurement: {worst:.2f}")
     if args.json:
-        args.json.write_text(json.dumps(records, indent=1), encoding="utf-8")
+        doc = {"format": "privsynth.bench_planner", "command": " ".join(sys.argv),
+               "records": records}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

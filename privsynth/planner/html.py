@@ -17,8 +17,8 @@ from html import escape
 
 from privsynth.planner.planning import GOOD_TVD2, ROUGH_TVD2, Plan
 
-_W, _H = 640, 320
-_LEFT, _RIGHT, _TOP, _BOTTOM = 60, 20, 20, 50
+_W, _H = 640, 340
+_LEFT, _RIGHT, _TOP, _BOTTOM = 60, 20, 20, 70
 _COLOURS = {"tvd1": "#1f77b4", "tvd2": "#d62728"}
 _BANDS = (("good", 0.0, GOOD_TVD2, "#e8f5e9"), ("rough", GOOD_TVD2, ROUGH_TVD2, "#fff8e1"),
           ("noise-dominated", ROUGH_TVD2, 1.0, "#ffebee"))
@@ -62,7 +62,7 @@ def _curve_svg(p: Plan) -> str:
         v = k / 10
         parts.append(f'<text x="{_LEFT - 6}" y="{sy(v) + 4:.1f}" font-size="11" '
                      f'text-anchor="end">{v:.1f}</text>')
-    parts.append(f'<text x="{_LEFT + pw / 2}" y="{_H - 10}" font-size="12" '
+    parts.append(f'<text x="{_LEFT + pw / 2}" y="{_TOP + ph + 34}" font-size="12" '
                  'text-anchor="middle">epsilon (log scale)</text>')
     parts.append(f'<text x="14" y="{_TOP + ph / 2}" font-size="12" text-anchor="middle" '
                  f'transform="rotate(-90 14 {_TOP + ph / 2})">predicted mean TVD</text>')
@@ -75,12 +75,13 @@ def _curve_svg(p: Plan) -> str:
             parts.append(f'<circle cx="{sx(e.epsilon):.1f}" cy="{sy(val):.1f}" r="3.5" '
                          f'fill="{colour}"><title>epsilon {e.epsilon:g}: {key} '
                          f'{val:.3f}</title></circle>')
+    # the legend, below the plot (never over a curve)
     for i, (key, colour) in enumerate(_COLOURS.items()):
-        y = _TOP + 14 + 16 * i
+        y, x = _H - 12, _LEFT + 220 * i
         label = "one-way marginals (tvd1)" if key == "tvd1" else "pairs of columns (tvd2)"
-        parts.append(f'<line x1="{_LEFT + 10}" y1="{y}" x2="{_LEFT + 30}" y2="{y}" '
+        parts.append(f'<line x1="{x}" y1="{y}" x2="{x + 20}" y2="{y}" '
                      f'stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<text x="{_LEFT + 36}" y="{y + 4}" font-size="11">{label}</text>')
+        parts.append(f'<text x="{x + 26}" y="{y + 4}" font-size="11">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
