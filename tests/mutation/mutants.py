@@ -1,0 +1,358 @@
+# ruff: noqa: E501  (snippets quote source lines exactly; splitting them hurts reading)
+"""The privacy mutants: deliberate, realistic bugs in privacy-relevant lines.
+
+Each mutant replaces exact snippets of one file of the package (every snippet
+must occur exactly once, so a mutant whose line moved or changed fails loudly
+until it is updated) and names the tests of the default suite that must kill
+it. ``tests/mutation/run.py`` applies each to a temporary copy of the package
+and runs those tests; ``tests/test_mutation_battery.py`` checks, in the default
+suite, that every mutant still applies and that ``docs/testing.md`` lists it.
+
+Add a mutant for every privacy-relevant line the package gains: a noise scale,
+a sensitivity, a budget split, a place where a noisy quantity must stay noisy,
+a check that refuses to spend or to load.
+
+This file imports nothing from privsynth (the battery must not depend on the
+code it mutates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One planted bug: ``edits`` are (original, replacement) pairs in ``file``."""
+
+    id: str
+    file: str
+    edits: tuple[tuple[str, str], ...]
+    reason: str
+    tests: tuple[str, ...]
+
+
+MECH = "privsynth/mechanisms.py"
+T_MECH = "tests/test_mechanisms.py"
+T_ACCT = "tests/test_accounting.py"
+T_LEDGER = "tests/test_persistent_ledger.py"
+T_PAIRED = "tests/test_paired_runs.py"
+T_INV = "tests/test_privacy_invariants.py"
+
+MUTANTS: tuple[Mutant, ...] = (
+    # ------------------------------------------------------------------ mechanisms
+    Mutant(
+        "laplace-epsilon-doubled", MECH,
+        (("    ratio = eps / sensitivity\n", "    ratio = 2 * eps / sensitivity\n"),),
+        "discrete Laplace noise drawn at twice the epsilon charged (half the noise)",
+        (f"{T_MECH}::test_discrete_laplace_exact_pmf[fast]",)),
+    Mutant(
+        "laplace-sensitivity-ignored", MECH,
+        (("    ratio = eps / sensitivity\n", "    ratio = eps / 1\n"),),
+        "discrete Laplace noise ignores the declared sensitivity (too little noise when > 1)",
+        (f"{T_INV}::test_discrete_laplace_noise_scales_with_sensitivity",)),
+    Mutant(
+        "laplace-records-sensitivity-1", MECH,
+        (("accountant.spend(DiscreteLaplaceEvent(float(epsilon), sensitivity)",
+          "accountant.spend(DiscreteLaplaceEvent(float(epsilon), 1)"),),
+        "the ledger records sensitivity 1 for a multi-coordinate release",
+        (f"{T_INV}::test_discrete_laplace_noise_scales_with_sensitivity",)),
+    Mutant(
+        "laplace-seeded-flag-dropped", MECH,
+        (("    accountant.spend(DiscreteLaplaceEvent(float(epsilon), sensitivity), label=label,\n"
+          "                     reproducible_noise=src.reproducible)",
+          "    accountant.spend(DiscreteLaplaceEvent(float(epsilon), sensitivity), label=label,\n"
+          "                     reproducible_noise=False)"),),
+        "seeded (insecure) noise is not marked in the ledger",
+        (f"{T_MECH}::test_insecure_noise_is_reproducible_and_marked_in_the_ledger",)),
+    Mutant(
+        "gaussian-sigma-halved", MECH,
+        (("sig2 = Fraction(math.ceil(Fraction(sigma) ** 2 * grid), grid)",
+          "sig2 = Fraction(math.ceil(Fraction(sigma / 2) ** 2 * grid), grid)"),),
+        "discrete Gaussian drawn with half the sigma charged",
+        (f"{T_MECH}::test_discrete_gaussian_exact_pmf[fast]",)),
+    Mutant(
+        "exponential-factor-2-dropped", MECH,
+        (("    factor = 1 if monotonic else 2\n", "    factor = 1\n"),),
+        "exponential mechanism without its factor 2 (twice the epsilon charged)",
+        (f"{T_MECH}::test_exponential_frequencies[fast]",)),
+    Mutant(
+        "exponential-charges-half", MECH,
+        (("accountant.spend(ExponentialEvent(float(epsilon)), label=label,",
+          "accountant.spend(ExponentialEvent(float(epsilon) / 2), label=label,"),),
+        "the exponential mechanism charges half the epsilon it uses",
+        (f"{T_MECH}::test_exponential_frequencies[fast]",)),
+    Mutant(
+        "threshold-lowered", MECH,
+        (("    return {k: int(v) for k, v in zip(keys, values, strict=True) if v >= threshold}",
+          "    return {k: int(v) for k, v in zip(keys, values, strict=True) if v >= threshold - 2}"),),
+        "thresholded histogram releases keys below the threshold its delta was computed for",
+        (f"{T_MECH}::test_thresholded_histogram_single_record_keys_appear_with_probability_delta",)),
+    Mutant(
+        "threshold-delta-undercharged", MECH,
+        (("    delta = math.exp(-eps * (threshold - 1)) / (1 + math.exp(-eps))\n"
+          "    src = _noise(noise)",
+          "    delta = math.exp(-eps * threshold) / (1 + math.exp(-eps))\n"
+          "    src = _noise(noise)"),),
+        "thresholded histogram charges a delta e^eps times too small",
+        (f"{T_MECH}::test_thresholded_histogram_single_record_keys_appear_with_probability_delta",)),
+    Mutant(
+        "quantile-score-doubled", MECH,
+        (("    scores = -np.abs(below - q * x.size)", "    scores = -2 * np.abs(below - q * x.size)"),),
+        "DP quantile scores of sensitivity 2 declared as 1",
+        (f"{T_MECH}::test_quantile_score_sensitivity_is_one",)),
+    Mutant(
+        "noise-fixed-seed", MECH,
+        (("return np.random.Generator(np.random.PCG64DXSM(secrets.randbits(256)))",
+          "return np.random.Generator(np.random.PCG64DXSM(0))"),),
+        "default privacy noise drawn from a fixed seed",
+        (f"{T_MECH}::test_default_noise_is_fresh_every_call",)),
+    # ------------------------------------------------------------------ accounting
+    Mutant(
+        "compose-by-max", "privsynth/accounting/compose.py",
+        (("    pure_sum = math.fsum(e.pure_epsilon for e in pure)  # type: ignore[misc]",
+          "    pure_sum = max((e.pure_epsilon for e in pure), default=0.0)  # type: ignore"),),
+        "pure-DP events composed by max instead of sum",
+        (f"{T_ACCT}::test_ten_laplace_compose_to_exactly_one",)),
+    Mutant(
+        "release-sum-drops-earlier", "privsynth/accounting/compose.py",
+        (("            split = best.epsilon + compose(g.events, g.delta).epsilon",
+          "            split = compose(g.events, g.delta).epsilon"),),
+        "basic composition over releases forgets the earlier releases",
+        (f"{T_INV}::test_ledger_of_approximate_releases_matches_independent_accounting",)),
+    Mutant(
+        "release-sum-delta-reused", "privsynth/accounting/compose.py",
+        (("else dk - g.delta", "else dk"),),
+        "basic composition over releases spends the same delta twice",
+        (f"{T_INV}::test_ledger_of_approximate_releases_matches_independent_accounting",)),
+    Mutant(
+        "fits-tolerance-1pct", "privsynth/accounting/accountant.py",
+        (("        return eps <= self.epsilon * (1 + _REL_TOL) + 1e-12",
+          "        return eps <= self.epsilon * 1.01"),),
+        "the budget check lets 1 % more than the budget through",
+        (f"{T_INV}::test_budget_check_refuses_the_smallest_overspend",)),
+    Mutant(
+        "check-release-ignores-ledger", "privsynth/accounting/accountant.py",
+        (("        bound = compose_with_new_release(self.ledger.entries, self.delta, epsilon, "
+          "delta)",
+          "        bound = epsilon"),),
+        "a new release is checked against the budget without the earlier releases",
+        (f"{T_ACCT}::test_release_checks_up_front_and_holds_the_fit_to_its_own_guarantee",)),
+    Mutant(
+        "new-release-delta-not-reserved", "privsynth/accounting/compose.py",
+        (("    before = _compose_groups(release_groups(entries), budget_delta - delta)",
+          "    before = _compose_groups(release_groups(entries), budget_delta)"),),
+        "the up-front check composes earlier releases at the whole delta, "
+        "not the delta left after the new release",
+        (f"{T_INV}::test_up_front_check_reserves_the_new_releases_delta",)),
+    Mutant(
+        "release-own-guarantee-unchecked", "privsynth/accounting/release.py",
+        (("        if not own.epsilon <= self.epsilon * (1 + _REL_TOL) + 1e-12:",
+          "        if False:"),),
+        "a release's events may exceed the epsilon the release states",
+        (f"{T_ACCT}::test_release_checks_up_front_and_holds_the_fit_to_its_own_guarantee",)),
+    Mutant(
+        "pld-sampling-rate-squared", "privsynth/accounting/events.py",
+        (("            self.noise_multiplier, sampling_prob=self.sampling_rate,",
+          "            self.noise_multiplier, sampling_prob=self.sampling_rate ** 2,"),),
+        "DP-SGD accounted at sampling rate q^2 instead of q",
+        (f"{T_ACCT}::test_subsampled_gaussian_matches_dp_accounting_pld_and_rdp",)),
+    Mutant(
+        "discrete-laplace-pld-halved", "privsynth/accounting/events.py",
+        (("            self.epsilon, sensitivity=1, value_discretization_interval=_PLD_GRID,",
+          "            self.epsilon / 2, sensitivity=1, value_discretization_interval=_PLD_GRID,"),),
+        "the discrete Laplace PLD (used next to approximate-DP events) claims half the loss",
+        (f"{T_INV}::test_mixed_ledger_matches_independent_accounting",)),
+    Mutant(
+        "discrete-gaussian-zcdp-halved", "privsynth/accounting/events.py",
+        (("        return _dpa().ZCDpEvent(rho=self.sensitivity**2 / (2 * self.sigma**2))",
+          "        return _dpa().ZCDpEvent(rho=self.sensitivity**2 / (4 * self.sigma**2))"),),
+        "discrete Gaussian of sensitivity > 1 accounted with half its zCDP rho",
+        (f"{T_INV}::test_mixed_ledger_matches_independent_accounting",)),
+    Mutant(
+        "calibration-10pct-short", "privsynth/accounting/calibrate.py",
+        (("            lo, e_lo = mid, e_mid\n    return hi\n",
+          "            lo, e_lo = mid, e_mid\n    return hi * 0.9\n"),),
+        "calibrated noise 10 % below what the target needs",
+        (f"{T_ACCT}::test_gaussian_sigma_is_the_smallest_that_fits",)),
+    Mutant(
+        "ledger-entry-hash-unchecked", "privsynth/accounting/ledger.py",
+        (("            if not _is_hex64(e.id) or sha256_text(_ENTRY_TAG, e.body()) != e.id:",
+          "            if not _is_hex64(e.id):"),),
+        "an edited ledger entry (e.g. a smaller epsilon) is accepted",
+        (f"{T_ACCT}::test_tampered_ledger_is_refused",)),
+    Mutant(
+        "ledger-chain-unchecked", "privsynth/accounting/ledger.py",
+        (("            if e.prev != prev:\n", "            if False:\n"),),
+        "a ledger with an entry removed from the middle is accepted",
+        (f"{T_ACCT}::test_tampered_ledger_is_refused",)),
+    Mutant(
+        "ledger-head-unchecked", "privsynth/accounting/accountant.py",
+        (('        if data.get("head") != acct.head:', "        if False:"),),
+        "a ledger with its last entries cut off is accepted",
+        (f"{T_ACCT}::test_tampered_ledger_is_refused",)),
+    Mutant(
+        "ledger-not-reread-under-lock", "privsynth/accounting/persistent.py",
+        (("        with self._hold():\n            self._sync()\n            self._check_entries(",
+          "        with self._hold():\n            self._check_entries("),),
+        "a spend checks the budget against a stale in-memory ledger (concurrent overspend)",
+        (f"{T_LEDGER}::test_a_stale_instance_cannot_overspend",)),
+    Mutant(
+        "witness-head-unchecked", "privsynth/accounting/persistent.py",
+        (("    if len(entries) < count or entries[count - 1].id != head:",
+          "    if len(entries) < count:"),),
+        "a ledger replaced by a different one of the same length is not noticed",
+        (f"{T_INV}::test_witness_notices_a_replaced_ledger_of_the_same_length",)),
+    # ------------------------------------------------------------------ engines: template
+    Mutant(
+        "record-states-half-epsilon", "privsynth/engines/base.py",
+        (("        stated = min(own.epsilon, eps)\n", "        stated = min(own.epsilon, eps) / 2\n"),),
+        "a model states a smaller epsilon than its ledger entries prove",
+        (f"{T_PAIRED}::test_stated_epsilon_is_proved_by_the_records_entries[privbayes]",)),
+    Mutant(
+        "record-drops-an-entry", "privsynth/engines/base.py",
+        (("            entries=rel.entries,\n", "            entries=rel.entries[1:],\n"),),
+        "a model is linked to only some of the ledger entries of its fit",
+        (f"{T_PAIRED}::test_stated_epsilon_is_proved_by_the_records_entries[privbayes]",)),
+    # ------------------------------------------------------------------ PrivBayes
+    Mutant(
+        "privbayes-exact-n", "privsynth/engines/privbayes/_engine.py",
+        (("            n_hat = sum_num / sum_den\n", "            n_hat = float(hists[0].sum())\n"),),
+        "PrivBayes uses the exact row count where the noisy n belongs",
+        (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
+    Mutant(
+        "privbayes-theta-rule-exact-n", "privsynth/engines/privbayes/_engine.py",
+        (("        cap = int(min(self.max_clique_cells, max(n_hat * (eps_tables / d) / self.theta, 2)))",
+          "        cap = int(min(self.max_clique_cells,\n"
+          "                      max(float(hists[0].sum()) * (eps_tables / d) / self.theta, 2)))"),),
+        "the theta-usefulness rule sizes tables from the exact row count",
+        (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
+    Mutant(
+        "privbayes-score-sensitivity-1", "privsynth/engines/privbayes/_structure.py",
+        (("SCORE_SENSITIVITY = 2.0\n", "SCORE_SENSITIVITY = 1.0\n"),),
+        "structure scores of sensitivity 2 declared as 1 (twice the charged epsilon)",
+        (f"{T_PAIRED}::test_privbayes_structure_scores_move_within_the_declared_sensitivity",)),
+    Mutant(
+        "privbayes-table-counts-doubled", "privsynth/engines/privbayes/_engine.py",
+        (("                counts, epsilon=e_i, accountant=release, noise=noise,",
+          "                counts * 2, epsilon=e_i, accountant=release, noise=noise,"),),
+        "conditional tables noised from counts that were doubled first",
+        (f"{T_PAIRED}::test_privbayes_counts_move_within_the_declared_sensitivity",)),
+    Mutant(
+        "privbayes-marginal-counts-doubled", "privsynth/engines/privbayes/_engine.py",
+        (("                    hists[j], epsilon=per_hist, accountant=release,",
+          "                    hists[j] * 2, epsilon=per_hist, accountant=release,"),),
+        "one-way histograms noised from doubled counts",
+        (f"{T_PAIRED}::test_privbayes_counts_move_within_the_declared_sensitivity",)),
+    Mutant(
+        "privbayes-tables-from-exact-counts", "privsynth/engines/privbayes/_engine.py",
+        (("            tables.append(conditional(noisy, n_lv[child],",
+          "            tables.append(conditional(counts, n_lv[child],"),),
+        "the released conditional tables are built from the exact counts",
+        (f"{T_PAIRED}::test_privbayes_tables_and_levels_stay_noisy",)),
+    Mutant(
+        "privbayes-levels-from-exact-counts", "privsynth/engines/privbayes/_engine.py",
+        (("                    noisy.astype(np.float64), missing_code=disc.bins[j].missing_code,",
+          "                    hists[j].astype(np.float64), missing_code=disc.bins[j].missing_code,"),),
+        "levels (and the within-level distributions saved in the model) from exact counts",
+        (f"{T_PAIRED}::test_privbayes_tables_and_levels_stay_noisy",)),
+    Mutant(
+        "privbayes-structure-step-budget", "privsynth/engines/privbayes/_structure.py",
+        (("    eps_step = epsilon / (d - 1)\n", "    eps_step = epsilon / d\n"),),
+        "the structure budget split leaves part of the structure share uncharged",
+        ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
+    Mutant(
+        "privbayes-last-table-share", "privsynth/engines/privbayes/_engine.py",
+        (("        eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])",
+          "        eps_each[-1] = eps_tables"),),
+        "the table budget split gives the last table the whole table share",
+        ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
+    Mutant(
+        "privbayes-model-file-holds-rows", "privsynth/engines/privbayes/_engine.py",
+        (("        self._discretizer = disc\n        return FitDetails(",
+          "        self._discretizer = disc\n"
+          "        self._rows = data.select_dtypes('number').to_numpy(dtype=np.float64)\n"
+          "        return FitDetails("),
+         ('            "tables": list(self.tables_),\n',
+          '            "tables": list(self.tables_), "rows": self._rows,\n')),
+        "the model file carries training rows (as a binary array)",
+        (f"{T_PAIRED}::test_model_file_holds_no_training_values[privbayes]",)),
+    # ------------------------------------------------------------------ DP-CTGAN
+    Mutant(
+        "dpctgan-poisson-rate-doubled", "privsynth/engines/dpctgan/_train.py",
+        (("torch.rand(n, generator=g) < q)", "torch.rand(n, generator=g) < 2 * q)"),),
+        "DP-CTGAN samples real rows with probability 2q while q is recorded",
+        (f"{T_PAIRED}::test_dpsgd_batches_steps_clipping_and_noise_match_the_record",)),
+    Mutant(
+        "dpctgan-fixed-batches", "privsynth/engines/dpctgan/_train.py",
+        (("        idx = torch.nonzero(torch.rand(n, generator=g) < q).squeeze(1)",
+          "        idx = torch.randperm(n, generator=g)[:m_fake]"),),
+        "fixed-size batches instead of Poisson sampling (the accounting assumes Poisson)",
+        (f"{T_PAIRED}::test_dpsgd_batches_steps_clipping_and_noise_match_the_record",)),
+    Mutant(
+        "dpctgan-extra-step", "privsynth/engines/dpctgan/_train.py",
+        (("    for step in range(steps):\n", "    for step in range(steps + 1):\n"),),
+        "one DP-SGD step more than charged",
+        (f"{T_PAIRED}::test_dpsgd_batches_steps_clipping_and_noise_match_the_record",)),
+    Mutant(
+        "dpctgan-clipping-doubled", "privsynth/engines/dpctgan/_train.py",
+        (('loss_reduction="mean",\n'
+          "                                               max_grad_norm=clip, "
+          "use_ghost_clipping=True)",
+          'loss_reduction="mean",\n'
+          "                                               max_grad_norm=2 * clip, "
+          "use_ghost_clipping=True)"),),
+        "per-sample gradients clipped at twice the norm the noise is scaled to",
+        (f"{T_PAIRED}::test_dpsgd_batches_steps_clipping_and_noise_match_the_record",)),
+    Mutant(
+        "dpctgan-noise-multiplier-halved", "privsynth/engines/dpctgan/_train.py",
+        (("        noise_multiplier=sigma, max_grad_norm=clip,",
+          "        noise_multiplier=sigma / 2, max_grad_norm=clip,"),),
+        "the optimizer adds half the recorded DP-SGD noise",
+        (f"{T_PAIRED}::test_dpsgd_batches_steps_clipping_and_noise_match_the_record",)),
+    Mutant(
+        "dpctgan-exact-n", "privsynth/engines/dpctgan/_engine.py",
+        (("        n_hat = max(float(np.mean(sums)), 2.0)\n", "        n_hat = float(n)\n"),),
+        "DP-CTGAN uses the exact row count (sampling rate, steps, sample size)",
+        (f"{T_PAIRED}::test_dpctgan_noisy_quantities_stay_noisy",)),
+    Mutant(
+        "dpctgan-frequencies-from-exact-counts", "privsynth/engines/dpctgan/_engine.py",
+        (("            probs.append(frequencies(noisy))", "            probs.append(frequencies(counts))"),),
+        "the saved condition frequencies are the exact category frequencies",
+        (f"{T_PAIRED}::test_dpctgan_noisy_quantities_stay_noisy",)),
+    Mutant(
+        "dpctgan-pair-tables-doubled", "privsynth/engines/dpctgan/_engine.py",
+        (("                flat, sigma=sigma, accountant=release, noise=noise,",
+          "                flat * 2, sigma=sigma, accountant=release, noise=noise,"),),
+        "pair tables noised from doubled counts (L2 sensitivity 2 declared as 1)",
+        (f"{T_PAIRED}::test_dpctgan_counts_move_within_the_declared_sensitivity",)),
+    Mutant(
+        "dpctgan-category-counts-doubled", "privsynth/engines/dpctgan/_engine.py",
+        (("                counts, epsilon=eps_counts / k, accountant=release, noise=noise,",
+          "                counts * 2, epsilon=eps_counts / k, accountant=release, noise=noise,"),),
+        "category counts noised after doubling (sensitivity 2 declared as 1)",
+        (f"{T_PAIRED}::test_dpctgan_counts_move_within_the_declared_sensitivity",)),
+    # ------------------------------------------------------------------ schema inference
+    Mutant(
+        "infer-dp-threshold-2", "privsynth/inference.py",
+        (("                counts, epsilon=p.epsilon, threshold=p.threshold, accountant=accountant,",
+          "                counts, epsilon=p.epsilon, threshold=2, accountant=accountant,"),),
+        "infer_dp releases categories at a threshold below the one its delta was charged for",
+        ("tests/test_infer_dp.py::test_single_record_category_is_found_with_probability_delta",)),
+    Mutant(
+        "infer-dp-quantile-uncharged", "privsynth/inference.py",
+        (("    picks = {side: mechanisms.quantile(values, q_of[side], grid=grid, "
+          "epsilon=plan.epsilon,\n                                       accountant=accountant,",
+          "    picks = {side: mechanisms.quantile(values, q_of[side], grid=grid, "
+          "epsilon=plan.epsilon,\n                                       "
+          "accountant=type(accountant)(1e6),"),),
+        "infer_dp's bounds are charged to a throw-away accountant, not the data set's",
+        ("tests/test_infer_dp.py::test_adult_charges_exactly_epsilon_and_brackets_the_data",)),
+)
+
+
+def by_id() -> dict[str, Mutant]:
+    """The mutants by id (ids are unique)."""
+    out = {m.id: m for m in MUTANTS}
+    assert len(out) == len(MUTANTS), "duplicate mutant ids"
+    return out
