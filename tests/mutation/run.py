@@ -131,6 +131,7 @@ def _pytest_args(tests: Sequence[str]) -> list[str]:
 def _env(copy: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(copy)
+    env["COLUMNS"] = "240"  # pytest then prints why each selected test failed
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutant restored within one second must not
     # be shadowed by a stale .pyc (the cache keys on mtime in seconds and size)
     shared = ROOT.parent / "shared" / "datasets"
@@ -241,7 +242,7 @@ def _classify(mutant: Any, code: int | None, out: str, secs: float, timeout: flo
 
 
 def run_mutants(mutants: Sequence[Any], copies: Sequence[Path], *, timeout: float, fork: bool,
-                report: Any = print) -> list[Result]:
+                report: Any = print, verbose: bool = False) -> list[Result]:
     """Each mutant applied in a free copy, its tests run there, the file restored after."""
     pending = list(mutants)
     free = list(copies)
@@ -251,7 +252,7 @@ def run_mutants(mutants: Sequence[Any], copies: Sequence[Path], *, timeout: floa
     def done(res: Result) -> None:
         results[res.id] = res
         report(f"{res.status:8s} {res.seconds:6.1f} s  {res.id}"
-               + (f"  ({res.detail})" if res.status != "killed" else ""))
+               + (f"  ({res.detail})" if res.status != "killed" or verbose else ""))
 
     while pending or running:
         while pending and free:
@@ -311,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="skip the run of the selected tests on the unmutated code")
     parser.add_argument("--no-fork", action="store_true",
                         help="start a fresh Python per mutant instead of forking the runner")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show which test killed each mutant, and how")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -339,7 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not ok:
                 return 2
         results = run_mutants(mutants, copies, timeout=args.timeout, fork=fork,
-                              report=lambda line: print(line, flush=True))
+                              report=lambda line: print(line, flush=True),
+                              verbose=args.verbose)
     total = time.perf_counter() - t0
     counts = {s: sum(r.status == s for r in results) for s in ("killed", "survived", "stale",
                                                               "error")}
