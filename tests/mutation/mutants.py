@@ -102,10 +102,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "DP quantile scores of sensitivity 2 declared as 1",
         (f"{T_MECH}::test_quantile_score_sensitivity_is_one",)),
     Mutant(
-        "noise-fixed-seed", MECH,
-        (("return np.random.Generator(np.random.PCG64DXSM(secrets.randbits(256)))",
-          "return np.random.Generator(np.random.PCG64DXSM(0))"),),
-        "default privacy noise drawn from a fixed seed",
+        "noise-seeded-by-default", MECH,
+        (("        return self._rng if self._rng is not None else OSRandom()",
+          "        return self._rng if self._rng is not None else np.random.default_rng(0)"),),
+        "default privacy noise drawn from a fixed-seed generator, not the OS CSPRNG",
         (f"{T_MECH}::test_default_noise_is_fresh_every_call",)),
     # ------------------------------------------------------------------ accounting
     Mutant(
@@ -222,9 +222,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
         "privbayes-theta-rule-exact-n", "privsynth/engines/privbayes/_engine.py",
-        (("        cap = int(min(self.max_clique_cells, max(n_hat * (eps_tables / d) / self.theta, 2)))",
-          "        cap = int(min(self.max_clique_cells,\n"
-          "                      max(float(hists[0].sum()) * (eps_tables / d) / self.theta, 2)))"),),
+        (("        cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,",
+          "        cap = clique_cap(float(hists[0].sum()), eps_tables, d, theta=self.theta,"),),
         "the theta-usefulness rule sizes tables from the exact row count",
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
@@ -262,10 +261,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "the structure budget split leaves part of the structure share uncharged",
         ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
     Mutant(
-        "privbayes-last-table-share", "privsynth/engines/privbayes/_engine.py",
-        (("        eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])",
-          "        eps_each[-1] = eps_tables"),),
+        "privbayes-last-table-share", "privsynth/engines/privbayes/_budget.py",
+        (("    eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])",
+          "    eps_each[-1] = eps_tables"),),
         "the table budget split gives the last table the whole table share",
+        ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
+    Mutant(
+        "privbayes-split-ignores-structure", "privsynth/engines/privbayes/_budget.py",
+        (("epsilon - eps_marg - eps_n - eps_struct)", "epsilon - eps_marg - eps_n)"),),
+        "the budget split gives the tables the structure's share too (spends more than epsilon)",
         ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
     Mutant(
         "privbayes-model-file-holds-rows", "privsynth/engines/privbayes/_engine.py",
@@ -332,6 +336,14 @@ MUTANTS: tuple[Mutant, ...] = (
           "                counts * 2, epsilon=eps_counts / k, accountant=release, noise=noise,"),),
         "category counts noised after doubling (sensitivity 2 declared as 1)",
         (f"{T_PAIRED}::test_dpctgan_counts_move_within_the_declared_sensitivity",)),
+    # ------------------------------------------------------------------ audits (evidence)
+    Mutant(
+        "clopper-pearson-one-tail", "privsynth/risk/audit_bound.py",
+        (("    tpr_lo = np.where(tp > 0, stats.beta.ppf(alpha / 2, np.maximum(tp, 1), fn + 1), 0.0)",
+          "    tpr_lo = np.where(tp > 0, stats.beta.ppf(alpha, np.maximum(tp, 1), fn + 1), 0.0)"),),
+        "the audit's Clopper-Pearson bound uses one tail where two were stated (overclaims "
+        "the evidence)",
+        ("tests/test_risk.py::test_epsilon_lower_bound_matches_hand_computation",)),
     # ------------------------------------------------------------------ schema inference
     Mutant(
         "infer-dp-threshold-2", "privsynth/inference.py",
