@@ -203,9 +203,13 @@ def test_privbayes_counts_move_within_the_declared_sensitivity(capture: Capture)
 
     compared: dict[str, float] = {}
     for seed in range(4):
-        calls_d, calls_d2, _, _ = paired_fit(fit, d, {"age": 20, "c": "q", "f": True},
-                                             capture, seed)
+        calls_d, calls_d2, m_d, m_d2 = paired_fit(fit, d, {"age": 20, "c": "q", "f": True},
+                                                  capture, seed)
         assert [c.label for c in calls_d][:1] == ["privbayes/marginal/age"]
+        if not all(np.array_equal(a.fine_to_level, b.fine_to_level)
+                   for a, b in zip(m_d.levels_, m_d2.levels_, strict=True)):
+            # the one-record change moved a level boundary: later tables count other cells
+            calls_d = [c for c in calls_d if "/marginal/" in c.label]
         compared.update(compare_calls(calls_d, calls_d2))
     kinds = {k.split("/")[1] for k in compared}
     assert {"marginal", "structure", "table"} <= kinds, sorted(compared)

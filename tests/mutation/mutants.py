@@ -221,6 +221,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "PrivBayes uses the exact row count where the noisy n belongs",
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
+        "privbayes-record-exact-rows", "privsynth/engines/privbayes/_engine.py",
+        (("        return FitDetails(noisy_rows=n_hat, description=self.describe(n_hat)",
+          "        return FitDetails(noisy_rows=float(hists[0].sum()), description=self.describe(n_hat)"),),
+        "the fit record (report, model file, sample(n=None)) holds the exact row count",
+        (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
+    Mutant(
         "privbayes-theta-rule-exact-n", "privsynth/engines/privbayes/_engine.py",
         (("        cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,",
           "        cap = clique_cap(float(hists[0].sum()), eps_tables, d, theta=self.theta,"),),
@@ -320,10 +326,26 @@ MUTANTS: tuple[Mutant, ...] = (
         "DP-CTGAN uses the exact row count (sampling rate, steps, sample size)",
         (f"{T_PAIRED}::test_dpctgan_noisy_quantities_stay_noisy",)),
     Mutant(
+        "dpctgan-record-exact-rows", "privsynth/engines/dpctgan/_engine.py",
+        (("        return FitDetails(noisy_rows=n_hat, description=description",
+          "        return FitDetails(noisy_rows=float(n), description=description"),),
+        "the fit record (report, model file, sample(n=None)) holds the exact row count",
+        (f"{T_PAIRED}::test_dpctgan_noisy_quantities_stay_noisy",)),
+    Mutant(
         "dpctgan-frequencies-from-exact-counts", "privsynth/engines/dpctgan/_engine.py",
         (("            probs.append(frequencies(noisy))", "            probs.append(frequencies(counts))"),),
         "the saved condition frequencies are the exact category frequencies",
         (f"{T_PAIRED}::test_dpctgan_noisy_quantities_stay_noisy",)),
+    Mutant(
+        "dpctgan-model-file-holds-rows", "privsynth/engines/dpctgan/_engine.py",
+        (("        self._layout = layout\n        self._generator = gen\n        description = {",
+          "        self._layout = layout\n        self._generator = gen\n"
+          "        self._rows = data.select_dtypes('number').to_numpy(dtype=np.float64)\n"
+          "        description = {"),
+         ('"steps": self.steps_, "cond_probs": list(self.cond_probs_),',
+          '"steps": self.steps_, "cond_probs": list(self.cond_probs_), "rows": self._rows,')),
+        "the model file carries training rows (as a binary array)",
+        (f"{T_PAIRED}::test_model_file_holds_no_training_values[dpctgan]",)),
     Mutant(
         "dpctgan-pair-tables-doubled", "privsynth/engines/dpctgan/_engine.py",
         (("                flat, sigma=sigma, accountant=release, noise=noise,",
