@@ -66,6 +66,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "seeded (insecure) noise is not marked in the ledger",
         (f"{T_MECH}::test_insecure_noise_is_reproducible_and_marked_in_the_ledger",)),
     Mutant(
+        "laplace-draws-before-charging", MECH,
+        (("    accountant.spend(DiscreteLaplaceEvent(float(epsilon), sensitivity), label=label,\n"
+          "                     reproducible_noise=src.reproducible)\n"
+          "    # P(z) ~ exp(-|z| eps/sens): s/t = eps/sens with eps rounded down\n"
+          "    ratio = eps / sensitivity\n"
+          "    z = _sample_discrete_laplace(counts.size, ratio.numerator, ratio.denominator, src.source())\n",
+          "    ratio = eps / sensitivity\n"
+          "    z = _sample_discrete_laplace(counts.size, ratio.numerator, ratio.denominator, src.source())\n"
+          "    accountant.spend(DiscreteLaplaceEvent(float(epsilon), sensitivity), label=label,\n"
+          "                     reproducible_noise=src.reproducible)\n"),),
+        "noise is drawn before the spend is checked and recorded (a refused release has drawn)",
+        (f"{T_ACCT}::test_overspend_raises_before_noise_is_drawn",)),
+    Mutant(
         "gaussian-sigma-halved", MECH,
         (("sig2 = Fraction(math.ceil(Fraction(sigma) ** 2 * grid), grid)",
           "sig2 = Fraction(math.ceil(Fraction(sigma / 2) ** 2 * grid), grid)"),),
@@ -150,6 +163,11 @@ MUTANTS: tuple[Mutant, ...] = (
         (("        if not own.epsilon <= self.epsilon * (1 + _REL_TOL) + 1e-12:",
           "        if False:"),),
         "a release's events may exceed the epsilon the release states",
+        (f"{T_ACCT}::test_release_checks_up_front_and_holds_the_fit_to_its_own_guarantee",)),
+    Mutant(
+        "release-id-reuse-allowed", "privsynth/accounting/release.py",
+        (("        if release in accountant.releases():", "        if False:"),),
+        "a second fit may reuse a release id, merging two releases into one guarantee",
         (f"{T_ACCT}::test_release_checks_up_front_and_holds_the_fit_to_its_own_guarantee",)),
     Mutant(
         "pld-sampling-rate-squared", "privsynth/accounting/events.py",
@@ -321,6 +339,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "the optimizer adds half the recorded DP-SGD noise",
         (f"{T_PAIRED}::test_dpsgd_batches_steps_clipping_and_noise_match_the_record",)),
     Mutant(
+        "dpctgan-delta-above-1-over-n", "privsynth/engines/dpctgan/_engine.py",
+        (("        if delta >= 1.0 / n_hat:", "        if False:"),),
+        "DP-CTGAN accepts a delta at or above 1/n (whole records may be published)",
+        ("tests/test_dpctgan.py::test_delta_is_refused_at_or_above_one_over_n",)),
+    Mutant(
         "dpctgan-exact-n", "privsynth/engines/dpctgan/_engine.py",
         (("        n_hat = max(float(np.mean(sums)), 2.0)\n", "        n_hat = float(n)\n"),),
         "DP-CTGAN uses the exact row count (sampling rate, steps, sample size)",
@@ -373,6 +396,11 @@ MUTANTS: tuple[Mutant, ...] = (
           "                counts, epsilon=p.epsilon, threshold=2, accountant=accountant,"),),
         "infer_dp releases categories at a threshold below the one its delta was charged for",
         ("tests/test_infer_dp.py::test_single_record_category_is_found_with_probability_delta",)),
+    Mutant(
+        "infer-dp-no-upfront-check", "privsynth/inference.py",
+        (('        accountant.check(events, label="infer_dp")', "        pass"),),
+        "infer_dp starts drawing before checking that all of its events fit the budget",
+        ("tests/test_infer_dp.py::test_adult_overspend_raises_before_drawing",)),
     Mutant(
         "infer-dp-quantile-uncharged", "privsynth/inference.py",
         (("    picks = {side: mechanisms.quantile(values, q_of[side], grid=grid, "
