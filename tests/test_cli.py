@@ -1022,3 +1022,12 @@ def test_audit_sign_off_metadata_from_options_and_the_ledger(
     assert code == 2
     assert_one_line_error(err, contains="must not be empty")
     assert not (tmp_path / "x.html").exists()
+
+
+def test_budget_init_states_that_delta_is_permanent(run: Run, tmp_path: Path) -> None:
+    code, out, _ = run("budget", "init", tmp_path / "pure.json", "--epsilon", "1")
+    assert code == 0 and "delta 0 is permanent" in out and "--delta 1e-9" in out
+    code, out, _ = run("budget", "init", tmp_path / "approx.json", "--epsilon", "1",
+                       "--delta", "1e-9")
+    assert code == 0 and "delta 1e-09 is permanent" in out
+    assert read_ledger(tmp_path / "approx.json").delta == pytest.approx(1e-9)

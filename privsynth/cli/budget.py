@@ -33,7 +33,9 @@ def register(sub: Subparsers, common: Parser) -> None:
     q.add_argument("--epsilon", type=positive_float, required=True,
                    help="total epsilon for everything ever released from this data set")
     q.add_argument("--delta", type=delta, default=0.0,
-                   help="total delta (default 0; DP-CTGAN needs e.g. 1e-6)")
+                   help="total delta, fixed for ever (default 0: pure DP, enough for "
+                        "PrivBayes; DP-CTGAN needs delta > 0, e.g. 1e-9, which is below "
+                        "1/n^1.5 for tables of up to a million rows)")
     q.add_argument("--overwrite", action="store_true",
                    help="replace an existing ledger that records no spends")
     # the data set the budget belongs to (H10, issue 24)
@@ -82,6 +84,12 @@ def budget_init(args: argparse.Namespace) -> int:
     else:
         acct, key_path = _init_bound(args, path, overwrite)
     print(f"created ledger {path}: total budget epsilon {acct.epsilon:g}, delta {acct.delta:g}")
+    if acct.delta == 0:
+        print("delta 0 is permanent: every release from this ledger is pure DP (PrivBayes); "
+              "DP-CTGAN (DP-SGD) needs a delta > 0 chosen now, e.g. --delta 1e-9")
+    else:
+        print(f"delta {acct.delta:g} is permanent: it is the most that all releases from this "
+              "ledger together may state")
     if key_path is not None:
         print(f"bound to the data set in {args.data} by a keyed fingerprint; the secret key is "
               f"in {key_path}: keep it private (fits need it; never hand it over)")
