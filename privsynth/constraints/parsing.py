@@ -60,7 +60,7 @@ def constraint_from_dict(spec: Mapping[str, Any]) -> list[Constraint]:
         "formula": {"column", "expression"},
         "unique": {"column", "method"},
     }
-    if kind not in keys:
+    if not isinstance(kind, str) or kind not in keys:
         raise ConstraintError(f"unknown constraint kind {kind!r}; use one of {list(_KINDS)}")
     unknown = sorted(set(spec) - keys[kind] - {"kind", "description"})
     if unknown:
