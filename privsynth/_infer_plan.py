@@ -34,6 +34,7 @@ from privsynth.columns import NUMERIC_KINDS, DatetimeColumn
 from privsynth.errors import (
     BudgetExceededError,
     IncompleteDraftError,
+    LedgerError,
     ParameterError,
     SchemaError,
 )
@@ -320,6 +321,13 @@ def plan_columns(
         needs. Raised before anything is read or charged.
     """
     eps = check_epsilon(epsilon, where=_WHERE)
+    if accountant.unit is not None:
+        # every estimate here counts rows (sensitivity 1): charged to a ledger whose unit
+        # has several rows, it would be under-charged (docs/units.md)
+        raise LedgerError(
+            f"infer_dp: this ledger protects the privacy unit {accountant.unit!r} (all rows "
+            "of one identifier), but DP schema inference protects one row only; declare the "
+            "domains from public documentation instead. Nothing was read or charged.")
     names = [c["name"] for c in columns]
     unknown = sorted(set(coarse) - set(names))
     if unknown:

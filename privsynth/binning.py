@@ -12,7 +12,9 @@ Per column kind (``m`` = ``max_bins``):
   values; otherwise a point bin for the lower bound (zero-inflated columns such
   as capital gains are common) and ``m - 1`` equal-width integer bins;
 - float: a point bin for the lower bound and ``m - 1`` equal-width bins;
-- nullable columns get one more code, the last, for missing.
+- nullable columns get one more code, the last, for missing;
+- identifier columns (kind ``id``) are skipped: they are never modelled, and
+  ``Discretizer.schema`` holds the modelled columns only.
 
 Decoding spreads values uniformly within their bin (post-processing).
 
@@ -136,14 +138,15 @@ class Discretizer:
     Parameters
     ----------
     schema : Schema
-        The public schema; the bins are a function of it alone.
+        The public schema; the bins are a function of it alone. Identifier
+        columns are skipped (``self.schema`` is ``schema.without_ids()``).
     max_bins : int, default 128
         Most codes for one numeric column (excluding missing).
     """
 
     def __init__(self, schema: Schema, max_bins: int = 128) -> None:
         check_int("max_bins", max_bins, lo=2, where="Discretizer")
-        self.schema = schema
+        self.schema = schema.without_ids()
         self.max_bins = max_bins
         self.bins = tuple(column_bins(c, max_bins) for c in schema.columns)
 

@@ -2,7 +2,8 @@
 
 A column is declared by the data steward, never read from the data: its
 *kind* (categorical, boolean, integer, float, datetime) and its public domain
-(a category list, or bounds). This module holds the five column classes,
+(a category list, or bounds), or the kind ``id``: an identifier that is never
+modelled (:class:`IdColumn`). This module holds the six column classes,
 :func:`column_from_dict` (one column from its JSON object) and
 :func:`column_map` (name -> column, the form constraint rules are checked
 against). It imports nothing of privsynth but errors and checks, so the schema,
@@ -27,15 +28,18 @@ import pandas as pd
 from privsynth._checks import is_integer, is_number
 from privsynth.errors import SchemaError
 
-Kind = Literal["categorical", "integer", "float", "datetime", "boolean"]
+Kind = Literal["categorical", "integer", "float", "datetime", "boolean", "id"]
 #: The column kinds, sorted.
-KINDS: tuple[str, ...] = ("boolean", "categorical", "datetime", "float", "integer")
+KINDS: tuple[str, ...] = ("boolean", "categorical", "datetime", "float", "id", "integer")
 #: Kinds with ordered, bounded values (bounds needed, DP quantiles estimate them).
 NUMERIC_KINDS: tuple[str, ...] = ("datetime", "float", "integer")
 #: Resolutions a datetime column may count in.
 DATETIME_RESOLUTIONS: tuple[str, ...] = ("s", "min", "h", "D")
 # keys left out of the JSON form when they hold their default value
-_OPTIONAL_KEYS = frozenset({"nullable", "description", "decimals", "format", "missing_values"})
+_OPTIONAL_KEYS = frozenset({"nullable", "description", "decimals", "format", "missing_values",
+                            "prefix"})
+#: The prefix of synthetic identifiers when a schema does not choose one.
+DEFAULT_ID_PREFIX = "syn-"
 
 
 def _finite(x: object) -> bool:
@@ -286,12 +290,54 @@ class DatetimeColumn(Column):
         return pd.to_datetime(u * step, unit="ns")
 
 
+@dataclass(frozen=True)
+class IdColumn(Column):
+    """An identifier (a patient number, an aircraft registration): never modelled.
+
+    An id column has no domain and engines learn nothing from its values. It
+    names the *privacy unit* (``fit(..., privacy_unit="patient_id")``: all
+    rows with one value form one unit; docs/units.md). A table may have id
+    columns without declaring a unit: they are then dropped before fitting.
+
+    Synthetic rows get **fresh identifiers**: ``prefix`` followed by a
+    number, counting from 1 in each sample and zero-padded to the width of the
+    largest number (``syn-001`` ... ``syn-450``; :meth:`fresh`). A fit
+    refuses real identifiers that start with ``prefix``, so no synthetic
+    identifier can equal a real one. Synthetic identifiers are text, whatever
+    the type of the real ones.
+
+    >>> c = column_from_dict({"name": "tailnum", "kind": "id", "prefix": "S"})
+    >>> c.fresh(3)
+    ['S1', 'S2', 'S3']
+    >>> IdColumn("patient_id").fresh(12)[:2]
+    ['syn-01', 'syn-02']
+    """
+
+    prefix: str = DEFAULT_ID_PREFIX
+    kind: ClassVar[str] = "id"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        p = self.prefix
+        if not isinstance(p, str) or not p or p != p.strip() or len(p) > 32:
+            raise SchemaError(
+                f"column {self.name!r}: 'prefix' must be 1 to 32 characters without "
+                f"surrounding spaces (synthetic identifiers start with it), got {p!r}")
+
+    def fresh(self, n: int, start: int = 1) -> list[str]:
+        """``n`` synthetic identifiers numbered from ``start`` (see the class docstring)."""
+        last = start + n - 1
+        width = len(str(max(last, 1)))
+        return [f"{self.prefix}{i:0{width}d}" for i in range(start, last + 1)]
+
+
 _KIND_CLASSES: dict[str, type[Column]] = {
     "categorical": CategoricalColumn,
     "boolean": BooleanColumn,
     "integer": IntegerColumn,
     "float": FloatColumn,
     "datetime": DatetimeColumn,
+    "id": IdColumn,
 }
 
 
@@ -357,6 +403,7 @@ def column_map(columns: ColumnsLike) -> Mapping[str, Column]:
 
 __all__ = [
     "DATETIME_RESOLUTIONS",
+    "DEFAULT_ID_PREFIX",
     "KINDS",
     "NUMERIC_KINDS",
     "BooleanColumn",
@@ -365,6 +412,7 @@ __all__ = [
     "ColumnsLike",
     "DatetimeColumn",
     "FloatColumn",
+    "IdColumn",
     "IntegerColumn",
     "Kind",
     "column_from_dict",

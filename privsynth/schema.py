@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from privsynth import schema_import
-from privsynth.columns import Column, column_from_dict
+from privsynth.columns import Column, IdColumn, column_from_dict
 from privsynth.constraints import Constraint, parse_constraints
 from privsynth.errors import ConstraintError, SchemaError
 
@@ -98,9 +98,17 @@ class Schema:
             raise SchemaError("'constraints' must be a list of JSON objects (or rule objects "
                               "from privsynth.constraints)")
         try:
-            parse_constraints(self)
+            rules = parse_constraints(self)
         except ConstraintError as exc:
             raise SchemaError(f"invalid constraint: {exc}") from exc
+        ids = set(self.id_columns)
+        for rule in rules:
+            named = sorted(ids.intersection(rule.columns))
+            if named:
+                raise SchemaError(
+                    f"constraint {rule.describe()!r} names the identifier column {named[0]!r}; "
+                    "identifiers are never modelled (synthetic rows get fresh, unique ones), "
+                    "so no rule can apply to them. Remove the rule.")
 
     # -- access -----------------------------------------------------------
     @property
@@ -127,6 +135,31 @@ class Schema:
 
     def __len__(self) -> int:
         return len(self.columns)
+
+    @property
+    def id_columns(self) -> tuple[str, ...]:
+        """Names of the identifier columns (kind ``id``): never modelled."""
+        return tuple(c.name for c in self.columns if isinstance(c, IdColumn))
+
+    def without_ids(self) -> Schema:
+        """The modelled columns: this schema without its identifier columns.
+
+        Engines learn and sample these; identifier columns get fresh values
+        (:meth:`privsynth.columns.IdColumn.fresh`). Returns ``self`` when there
+        is no identifier column.
+
+        >>> s = Schema.from_dict({"columns": [{"name": "id", "kind": "id"},
+        ...                                   {"name": "ok", "kind": "boolean"}]})
+        >>> s.without_ids().names, s.id_columns
+        (('ok',), ('id',))
+        """
+        if not self.id_columns:
+            return self
+        kept = tuple(c for c in self.columns if not isinstance(c, IdColumn))
+        if not kept:
+            raise SchemaError("every column of the schema is an identifier (kind 'id'); there "
+                              "is nothing to model. Describe at least one other column.")
+        return Schema(kept, source=self.source, constraints=self.constraints)
 
     def select(self, names: Sequence[str]) -> Schema:
         """A schema with only ``names``, in that order."""

@@ -47,6 +47,7 @@ from privsynth.columns import (
     Column,
     DatetimeColumn,
     FloatColumn,
+    IdColumn,
     IntegerColumn,
 )
 from privsynth.errors import DataValidationError, ParameterError, PrivacyWarning, SchemaError
@@ -295,6 +296,21 @@ def _categorical(
     return out.where(~(missing | to_missing), np.nan)
 
 
+def _identifier(s: pd.Series, col: IdColumn, mv: Sequence[str], report: _Report) -> pd.Series:
+    """Identifiers as stripped text (None where missing).
+
+    Real identifiers that start with the column's synthetic prefix are refused
+    by the fit (:func:`privsynth.engines.units.check_fresh_prefix`), not here:
+    synthetic tables, which have such identifiers, validate too.
+    """
+    tv = text_view(s, mv)
+    report.add_count(col.name, P_TOO_LONG, tv.too_long)
+    _missing_checks(col, tv.missing, report)
+    present = ~tv.missing & ~tv.too_long
+    out = tv.stripped.astype(object)
+    return out.where(present, None)
+
+
 def to_float(s: pd.Series, mv: Sequence[str]) -> tuple[np.ndarray, TextView]:
     """Values as float64 (NaN where missing or unreadable) and the text view.
 
@@ -519,7 +535,8 @@ def validate(
         strings, NaN for missing); integer -> ``int64``, or ``Int64`` when
         nullable; float -> ``float64``; datetime -> ``datetime64[ns]``
         (timezone offsets converted to UTC and dropped); boolean ->
-        ``boolean``.
+        ``boolean``; id -> object (the identifiers as stripped text, None
+        for missing).
 
     Raises
     ------
@@ -576,6 +593,8 @@ def validate(
             out[col.name] = _datetime(s, col, on_out_of_domain, mv, report)
         elif isinstance(col, BooleanColumn):
             out[col.name] = _boolean(s, col, on_out_of_domain, mv, report)
+        elif isinstance(col, IdColumn):
+            out[col.name] = _identifier(s, col, mv, report)
         else:  # pragma: no cover - a new kind must be added here
             raise SchemaError(f"column {col.name!r}: kind {col.kind!r} is not supported")
     report.raise_if_any()

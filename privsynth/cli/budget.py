@@ -36,6 +36,10 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="total delta, fixed for ever (default 0: pure DP, enough for "
                         "PrivBayes; DP-CTGAN needs delta > 0, e.g. 1e-9, which is below "
                         "1/n^1.5 for tables of up to a million rows)")
+    q.add_argument("--unit", metavar="COLUMN",
+                   help="the privacy unit the budget protects: an identifier column (all rows "
+                        "of one value); default one row. Fixed for the ledger's life "
+                        "(docs/units.md)")
     q.add_argument("--overwrite", action="store_true",
                    help="replace an existing ledger that records no spends")
     # the data set the budget belongs to (H10, issue 24)
@@ -80,10 +84,12 @@ def budget_init(args: argparse.Namespace) -> int:
             raise UsageError("--key-file is the key of the fingerprint of --data; give --data "
                              "DATA too, or leave out --key-file")
         acct = FileAccountant.init(path, args.epsilon, args.delta, overwrite=overwrite,
-                                   dataset=_dataset_info(args))
+                                   dataset=_dataset_info(args), unit=args.unit)
     else:
         acct, key_path = _init_bound(args, path, overwrite)
-    print(f"created ledger {path}: total budget epsilon {acct.epsilon:g}, delta {acct.delta:g}")
+    unit = f"; privacy unit: all rows of one {acct.unit!r}" if acct.unit else ""
+    print(f"created ledger {path}: total budget epsilon {acct.epsilon:g}, delta "
+          f"{acct.delta:g}{unit}")
     if acct.delta == 0:
         print("delta 0 is permanent: every release from this ledger is pure DP (PrivBayes); "
               "DP-CTGAN (DP-SGD) needs a delta > 0 chosen now, e.g. --delta 1e-9")
@@ -125,7 +131,7 @@ def _init_bound(args: argparse.Namespace, path: Path, overwrite: bool) -> tuple[
     try:
         acct = FileAccountant.init(path, args.epsilon, args.delta, overwrite=overwrite,
                                    dataset=_dataset_info(args), fingerprint=fingerprint,
-                                   key=key)
+                                   key=key, unit=args.unit)
     except BaseException:
         if not reuse:
             key_path.unlink(missing_ok=True)  # no ledger, no new key

@@ -49,6 +49,13 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="the secret key of a ledger bound to its data set (default LEDGER.key)")
     p.add_argument("--lock-timeout", type=positive_float, default=300.0, metavar="SECONDS",
                    help="how long to wait for another process using the ledger (default 300)")
+    p.add_argument("--privacy-unit", metavar="COLUMN",
+                   help="protect every row of one identifier (an id column of the schema) "
+                        "instead of one row; needs --max-rows-per-unit and a ledger created "
+                        "with `budget init --unit COLUMN` (docs/units.md)")
+    p.add_argument("--max-rows-per-unit", type=int, metavar="K",
+                   help="the most rows of one unit the fit uses (a unit with more keeps a "
+                        "random K); public, chosen by the steward")
     p.add_argument("--dry-run", action="store_true",
                    help="check everything and print what the fit would charge, to which ledger, "
                         "and what would remain; reads the data file's header only, spends "
@@ -74,7 +81,7 @@ def fit(args: argparse.Namespace) -> int:
     check_new_release(ledger, release, args.ledger)
     plan = model.plan_fit(schema=schema, epsilon=args.epsilon, delta=args.delta,
                           accountant=ledger, release=release,
-                          on_out_of_domain=args.out_of_domain)
+                          on_out_of_domain=args.out_of_domain, **_unit(args))
     data_path = need_file(args.data, "data file", DataValidationError)
     if args.dry_run:
         return _dry_run(args, ledger, plan, schema, release, out)
@@ -90,7 +97,8 @@ def fit(args: argparse.Namespace) -> int:
         before = len(acct.ledger)
         try:
             model.fit(data, schema=schema, epsilon=args.epsilon, delta=args.delta,
-                      accountant=acct, release=release, on_out_of_domain=plan.on_out_of_domain)
+                      accountant=acct, release=release, on_out_of_domain=plan.on_out_of_domain,
+                      **_unit(args))
         except BaseException as exc:
             if isinstance(exc, DataValidationError) and len(acct.ledger) == before:
                 # the data did not match the schema; nothing was spent (H10)
@@ -110,6 +118,11 @@ def fit(args: argparse.Namespace) -> int:
           f"set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} "
           f"(remaining {left.epsilon:.4g}); model written to {out}, listed in {manifest}")
     return EXIT_OK
+
+
+def _unit(args: argparse.Namespace) -> dict[str, Any]:
+    """The declared privacy unit as fit keywords (none: each row is the unit)."""
+    return {"privacy_unit": args.privacy_unit, "max_rows_per_unit": args.max_rows_per_unit}
 
 
 def _dry_run(args: argparse.Namespace, ledger: Any, plan: Any, schema: Any, release: str,

@@ -14,7 +14,8 @@ implements only the steps that differ:
 ``_fit_delta(delta)``  the delta of this fit (PrivBayes: 0; DP-SGD: > 0)
 ``_check_public(...)`` refuse, from public information only, a fit that
                        cannot succeed (sizes, resource caps, warnings)
-``_fit(...)``          learn from the data, spending through the release;
+``_fit(...)``          learn from the data, spending through the release,
+                       with every sensitivity scaled to ``unit.max_rows``;
                        returns :class:`FitDetails`
 ``_draw_raw(n, rng)``  raw rows of the fitted model
 ``_exact_plan``        optional exact conditional sampler (PrivBayes)
@@ -31,10 +32,17 @@ What ``fit`` does, in order (nothing private is read before step 4):
    id must be new (see :meth:`~privsynth.accounting.Accountant.open_release`);
 4. when the ledger is bound to a data set, check the keyed fingerprint of the
    data as given; then conform the data to the schema;
-5. ``_fit`` spends through the release, which holds every event to the fit's
+5. with a privacy unit, keep at most ``k`` rows per unit (:mod:`.units`);
+   drop the identifier columns (never modelled);
+6. ``_fit`` spends through the release, which holds every event to the fit's
    own guarantee and records it in the ledger before its noise is drawn;
-6. build ``record_`` (:class:`~privsynth.engines.record.FitRecord`): the fit's
-   own composed guarantee, its ledger entries, and what reports need.
+7. build ``record_`` (:class:`~privsynth.engines.record.FitRecord`): the fit's
+   own composed guarantee, its ledger entries, the privacy unit, and what
+   reports need.
+
+Engines see the *modelled* schema (``schema.without_ids()``) and data;
+sampling adds fresh identifiers (:meth:`privsynth.columns.IdColumn.fresh`).
+An engine that scales its sensitivities to a unit sets ``supports_units``.
 
 Constraints and conditions (see :mod:`privsynth.constraints`) are enforced by
 the generic rejection path :meth:`Synthesizer._sample_constrained`; an engine
@@ -76,6 +84,7 @@ from privsynth.engines._sampling import (
     rejection_sample,
 )
 from privsynth.engines.record import FitRecord, LedgerKind, LedgerRef, PrivacyUnit
+from privsynth.engines.units import check_ledger_unit, check_unit, modelled_rows, with_fresh_ids
 from privsynth.errors import (
     ConstraintError,
     DataValidationError,
@@ -143,6 +152,7 @@ class FitPlan:
     release: str
     ledger_bound: float | None
     on_out_of_domain: str
+    unit: PrivacyUnit = field(default_factory=PrivacyUnit)
 
 
 @dataclass(frozen=True)
@@ -174,6 +184,8 @@ class Synthesizer(ABC):
     name: ClassVar[str] = ""
     #: What the model file holds, in plain words (for reports).
     contents: ClassVar[str] = "the engine's DP outputs"
+    #: Whether ``_fit`` scales every sensitivity to ``unit.max_rows`` (privacy units).
+    supports_units: ClassVar[bool] = False
 
     # learned state (set by fit / load)
     schema_: Schema
@@ -248,7 +260,13 @@ class Synthesizer(ABC):
     @abstractmethod
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
              **options: Any) -> FitDetails:
-        """Learn from ``data`` spending only through ``release``."""
+        """Learn from ``data`` spending only through ``release``.
+
+        ``schema`` is the modelled schema (no identifier columns). Engines with
+        ``supports_units`` also get ``unit`` (a :class:`PrivacyUnit`): one unit
+        adds or removes up to ``unit.max_rows`` rows, so every sensitivity is
+        that many times a row's.
+        """
 
     @abstractmethod
     def _draw_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -273,6 +291,7 @@ class Synthesizer(ABC):
     def fit(self: S, data: Any, *, schema: Schema, epsilon: float, delta: float | None = None,
             accountant: Accountant | None = None, noise: Noise | None = None,
             release: str | None = None, on_out_of_domain: str | None = None,
+            privacy_unit: str | None = None, max_rows_per_unit: int | None = None,
             **options: Any) -> S:
         """Learn a DP model of ``data``; the release's own guarantee is (epsilon, delta).
 
@@ -303,14 +322,25 @@ class Synthesizer(ABC):
             ``"error"``, or ``"clip"`` for a DP-estimated schema (whose bounds
             leave about 1 % of values outside by construction); the choice is
             recorded and stated in the report.
+        privacy_unit : str, optional
+            An identifier column (kind ``id``): all rows with one value form one
+            privacy unit, and neighbouring data sets differ by one unit with all
+            its rows (docs/units.md). Needs ``max_rows_per_unit``. The ledger
+            must protect the same unit (``Accountant(unit=...)``).
+        max_rows_per_unit : int, optional
+            ``k``: the most rows of one unit the fit uses; a unit with more
+            keeps a random ``k``. Public, chosen by the steward; every
+            sensitivity is ``k`` times a row's.
         **options
             Engine-specific fit options (e.g. PrivBayes' ``backend``).
         """
         plan = self.plan_fit(schema=schema, epsilon=epsilon, delta=delta, accountant=accountant,
-                             release=release, on_out_of_domain=on_out_of_domain, **options)
-        eps, fit_delta, policy = plan.epsilon, plan.delta, plan.on_out_of_domain
+                             release=release, on_out_of_domain=on_out_of_domain,
+                             privacy_unit=privacy_unit, max_rows_per_unit=max_rows_per_unit,
+                             **options)
+        eps, fit_delta, policy, unit = plan.epsilon, plan.delta, plan.on_out_of_domain, plan.unit
         acct = accountant if accountant is not None \
-            else Accountant(eps, fit_delta, unit=None)
+            else Accountant(eps, fit_delta, unit=unit.column)
         rel = acct.open_release(plan.release, epsilon=eps, delta=fit_delta,
                                 label=f"{type(self).__name__}.fit")
         noise = noise if noise is not None else Noise()
@@ -319,9 +349,13 @@ class Synthesizer(ABC):
         self._check_dataset(acct, data, options)
         if isinstance(data, pd.DataFrame):
             data = _conform(data, schema, policy)
-        log.info("%s: fitting release %s at epsilon %g, delta %g", self.name, rel.release, eps,
-                 fit_delta)
-        details = self._fit(data, schema=schema, release=rel, noise=noise, **options)
+        data = modelled_rows(data, schema, unit, noise)
+        log.info("%s: fitting release %s at epsilon %g, delta %g (privacy unit: %s)", self.name,
+                 rel.release, eps, fit_delta, unit.describe())
+        if self.supports_units:
+            options["unit"] = unit
+        details = self._fit(data, schema=schema.without_ids(), release=rel, noise=noise,
+                            **options)
         own = rel.guarantee()
         # The release never lets its events exceed eps (up to float rounding of sums of
         # pieces of eps, e.g. 1.0000000000000002, while every mechanism rounds its
@@ -346,19 +380,20 @@ class Synthesizer(ABC):
             noise=details.noise,
             contents=details.contents or self.contents,
             description={**details.description, "on_out_of_domain": policy},
-            unit=PrivacyUnit(),
+            unit=unit,
         )
         return self
 
     def plan_fit(self, *, schema: Schema, epsilon: float, delta: float | None = None,
                  accountant: Accountant | None = None, release: str | None = None,
-                 on_out_of_domain: str | None = None, **options: Any) -> FitPlan:
+                 on_out_of_domain: str | None = None, privacy_unit: str | None = None,
+                 max_rows_per_unit: int | None = None, **options: Any) -> FitPlan:
         """Check a fit from public information only, reading no data; return its plan.
 
         Runs every check ``fit`` runs before it reads the data (parameters,
-        epsilon, delta, schema, the engine's public checks, the budget and
-        the release id) and raises the same errors; spends nothing. ``fit``
-        calls it first.
+        epsilon, delta, schema, the privacy unit and the ledger's unit, the
+        engine's public checks, the budget and the release id) and raises the
+        same errors; spends nothing. ``fit`` calls it first.
         """
         from privsynth.accounting import check_release_id
 
@@ -371,9 +406,17 @@ class Synthesizer(ABC):
         if policy not in ("error", "clip", "map_to_missing"):
             raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
                                  "'clip', 'map_to_missing'")
-        self._check_public(schema, eps, fit_delta, options)
+        unit = check_unit(schema, privacy_unit, max_rows_per_unit)
+        if not unit.is_row and not self.supports_units:
+            raise ParameterError(
+                f"{type(self).__name__} does not support privacy units yet (it would need "
+                "per-unit gradient clipping and unit sampling); fit with PrivBayes, which bounds "
+                "each unit's rows and scales every sensitivity to the unit, or fit without "
+                "privacy_unit (each row is then a unit). Nothing was spent.")
+        self._check_public(schema.without_ids(), eps, fit_delta, options)
         if accountant is not None and not isinstance(accountant, Accountant):
             raise ParameterError("accountant must be a privsynth Accountant (or None)")
+        check_ledger_unit(accountant, unit)
         rid = check_release_id(release if release is not None else new_release_id(self.name))
         bound = None
         if accountant is not None:
@@ -382,7 +425,7 @@ class Synthesizer(ABC):
                     f"release id {rid!r} is already in the ledger; a release id names one fit, "
                     "so two fits never merge into one release. Choose another id.")
             bound = accountant.check_release(eps, fit_delta, label=f"{type(self).__name__}.fit")
-        return FitPlan(self.name, eps, fit_delta, rid, bound, policy)
+        return FitPlan(self.name, eps, fit_delta, rid, bound, policy, unit)
 
     def _check_dataset(self, acct: Accountant, data: Any, options: Mapping[str, Any]) -> None:
         """For a ledger bound to a data set, the table's keyed fingerprint must match.
@@ -440,6 +483,26 @@ class Synthesizer(ABC):
                 raise ParameterError("this model has no noisy row count; give n")
             n = max(1, round(rows))
         n = check_n(n)
+        return with_fresh_ids(self._sample_modelled(n, random_state, conditions, constraints,
+                                                    max_tries), self.schema_)
+
+    @property
+    def _modelled_schema(self) -> Schema:
+        """The schema of what the engine models: ``schema_`` without identifier columns."""
+        return self.schema_.without_ids()
+
+    def _check_not_ids(self, names: Any) -> None:
+        ids = [c for c in names if c in self.schema_.id_columns]
+        if ids:
+            raise ConstraintError(
+                f"column {ids[0]!r} is an identifier (kind 'id'): it is never modelled and "
+                "synthetic rows get fresh identifiers, so rows cannot be conditioned on it")
+
+    def _sample_modelled(self, n: int, random_state: int | None,
+                         conditions: Mapping[str, Any] | None, constraints: Sequence[Any],
+                         max_tries: int | None) -> pd.DataFrame:
+        """``n`` rows of the modelled columns (no identifiers yet)."""
+        self._check_not_ids(conditions or {})
         tries = DEFAULT_MAX_TRIES if max_tries is None else check_int("max_tries", max_tries,
                                                                       lo=1)
         return self._sample_constrained(n, random_state=check_random_state(random_state),
@@ -474,6 +537,7 @@ class Synthesizer(ABC):
         if unknown:
             raise ConstraintError(f"sample_conditions: column(s) {unknown} are not in the "
                                   f"schema; columns are {list(self.schema_.names)}")
+        self._check_not_ids(partial.columns)
         rng = np.random.default_rng(check_random_state(random_state))
         if len(partial) == 0:
             return self.sample(0, random_state=random_state)
@@ -487,8 +551,8 @@ class Synthesizer(ABC):
         parts: list[pd.DataFrame] = []
         totals: dict[str, list[float]] = {}
         for key, rows in groups.items():
-            part = self.sample(len(rows), random_state=int(rng.integers(2**63 - 1)),
-                               conditions=dict(key))
+            part = self._sample_modelled(len(rows), int(rng.integers(2**63 - 1)), dict(key),
+                                         (), None)
             part.index = pd.Index(rows)
             parts.append(part)
             for st in getattr(self, "constraint_stats_", []):
@@ -496,12 +560,12 @@ class Synthesizer(ABC):
                 acc[0] += st["raw_violation_share"] * len(rows)
                 acc[1] += st["acceptance_rate"] * len(rows)
         out = pd.concat(parts).sort_index().reset_index(drop=True)
-        rules = parse_constraints(self.schema_)
-        out = apply_unique_keys(out, rules, self.schema_, rng)
+        modelled = self._modelled_schema
+        out = apply_unique_keys(out, parse_constraints(modelled), modelled, rng)
         self.constraint_stats_ = [
             {"constraint": name, "raw_violation_share": v / len(partial),
              "acceptance_rate": a / len(partial)} for name, (v, a) in totals.items()]
-        return out
+        return with_fresh_ids(out, self.schema_)
 
     def _sample_constrained(self, n: int, *, random_state: int | None, draw: RawDraw,
                             conditions: Mapping[str, Any] | None = None,
@@ -523,7 +587,7 @@ class Synthesizer(ABC):
         """
         from privsynth.binning import Discretizer
 
-        schema = self.schema_
+        schema = self._modelled_schema
         check_allocation(float(n) * len(schema.columns) * SAMPLE_BYTES_PER_CELL,
                          f"a sample of {n:,} rows x {len(schema.columns)} columns")
         rules = parse_constraints(schema, constraints)
@@ -572,7 +636,7 @@ class Synthesizer(ABC):
             record = FitRecord.from_dict(p["record"])
             if record.engine != cls.name:
                 raise ModelFileError(f"{path}: the fit record names engine {record.engine!r}")
-            model._from_payload(p, schema)
+            model._from_payload(p, schema.without_ids())
         except MissingExtraError:
             raise
         except ModelFileError as exc:

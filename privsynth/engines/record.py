@@ -70,7 +70,14 @@ class LedgerRef:
 
 @dataclass(frozen=True)
 class PrivacyUnit:
-    """What one neighbouring change adds or removes: a row, or a unit with up to k rows."""
+    """What one neighbouring change adds or removes: a row, or a unit with up to k rows.
+
+    ``column`` names the identifier of a unit (None: one row is the unit) and
+    ``max_rows`` the most rows of one unit the fit used (a unit with more kept
+    a random ``max_rows``); every sensitivity of the fit is the unit's
+    (docs/units.md). A noisy row count of a unit-level fit counts rows
+    *after* that bound.
+    """
 
     column: str | None = None
     max_rows: int = 1
@@ -101,7 +108,7 @@ class PrivacyUnit:
         col = data.get("column")
         k = data.get("max_rows", 1)
         if (col is not None and not isinstance(col, str)) or isinstance(k, bool) \
-                or not isinstance(k, int) or k < 1:
+                or not isinstance(k, int) or k < 1 or (col is None and k != 1):
             raise ModelFileError("the model's privacy unit is malformed")
         return cls(col, k)
 

@@ -137,8 +137,9 @@ def audit(
     """
     facts = model_facts(model)
     schema = resolve_schema(schema, facts)
-    if target is not None and target not in schema.names:
-        raise ParameterError(f"target {target!r} is not a column of the schema")
+    if target is not None and target not in schema.without_ids().names:
+        raise ParameterError(f"target {target!r} is not a modelled column of the schema "
+                             "(identifier columns are not modelled)")
     check_int("random_state", random_state, lo=0, where="audit")
     check_bool("attacks", attacks, where="audit")
     check_int("n_jobs", n_jobs, lo=1, none_ok=True, where="audit")
@@ -164,15 +165,21 @@ def audit(
     skipped = ("The synthetic data do not match the public schema; evaluation skipped."
                if synth_v is None else None)
     evaluated = synth_v if synth_v is not None else synthetic
+    # identifier columns (kind "id") are never modelled: synthetic ones are fresh, so the
+    # evaluation compares the modelled columns only (docs/units.md)
+    modelled = schema.without_ids()
+    if schema.id_columns:
+        real_v, evaluated = real_v[list(modelled.names)], evaluated[list(modelled.names)]
+        holdout_v = holdout_v[list(modelled.names)] if holdout_v is not None else None
     tested_eps, tested_delta = claim.tested()
-    attack_doc, risk = run_attacks(real_v, holdout_v, evaluated, schema, tested_eps,
+    attack_doc, risk = run_attacks(real_v, holdout_v, evaluated, modelled, tested_eps,
                                    tested_delta, random_state, attacks, skipped,
                                    {"n_jobs": n_jobs, **(risk_options or {})})
     criteria_doc = criteria_section(
         None if risk is None else risk.criteria,
         not_run_reason(skipped, attacks, holdout is not None, risk is not None),
         None if risk is None else risk.settings)
-    utility_doc = utility_section(real_v, holdout_v, evaluated, schema, target, random_state,
+    utility_doc = utility_section(real_v, holdout_v, evaluated, modelled, target, random_state,
                                   skipped, n_jobs, max_records)
     hazards = hazards_section(Facts(schema, facts, model_path, ledger, claim,
                                     synthetic_problems, attack_doc, criteria_doc,

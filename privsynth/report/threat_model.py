@@ -18,6 +18,17 @@ from privsynth.report.model_facts import ModelFacts
 ROW_UNIT = "one row of the training table"
 
 
+def _several_records(model: ModelFacts | None) -> str:
+    """What the unit does not cover about people with several rows."""
+    if model is not None and model.unit and model.unit != ROW_UNIT:
+        return ("a person who appears under several identifiers of the unit column (two "
+                "patient numbers, say): each identifier is a unit of its own, so such a person "
+                "is protected at that many times epsilon (group privacy)")
+    return ("a person with several records: the protection of k records is k times epsilon "
+            "(group privacy); declare a privacy unit to protect every record of a person "
+            "(docs/units.md)")
+
+
 def threat_model_section(model: ModelFacts | None) -> dict[str, Any]:
     """The threat model: the privacy unit, neighbouring data sets, what is and is not covered."""
     unit = model.unit if model is not None and model.unit else ROW_UNIT
@@ -42,8 +53,7 @@ def threat_model_section(model: ModelFacts | None) -> dict[str, Any]:
         "not_covered": [
             "facts about the population that many records share: learning them is the "
             "purpose of the release",
-            "a person with several records: the protection of k records is k times epsilon "
-            "(group privacy)",
+            _several_records(model),
             "steps that are not in the ledger: a schema read from the data without DP, data "
             "cleaning that looked at the values, parameters tuned on the private data",
             "rows passed to conditional sampling (sample_conditions, conditions=): they are "

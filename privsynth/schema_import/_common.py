@@ -23,6 +23,7 @@ from privsynth.columns import (
     CategoricalColumn,
     DatetimeColumn,
     FloatColumn,
+    IdColumn,
     IntegerColumn,
     column_from_dict,
 )
@@ -40,12 +41,14 @@ DOMAIN_KEYS: dict[str, tuple[str, ...]] = {
     "categorical": ("categories",),
     "datetime": ("lower", "upper"),
     "float": ("lower", "upper"),
+    "id": (),
     "integer": ("lower", "upper"),
 }
 #: Every key a schema column may have, whatever its kind.
 COLUMN_KEYS: frozenset[str] = frozenset(
     {"kind", "missing_values"} | {f.name for cls in (BooleanColumn, CategoricalColumn,
-                                                     DatetimeColumn, FloatColumn, IntegerColumn)
+                                                     DatetimeColumn, FloatColumn, IdColumn,
+                                                     IntegerColumn)
                                   for f in fields(cls)})
 #: Keys only a draft column may have: a public coarse range for ``infer_dp`` and a note.
 DRAFT_COLUMN_KEYS: frozenset[str] = frozenset({"coarse", "todo"})

@@ -67,15 +67,17 @@ def split_budget(sizes: Sequence[int], epsilon: float, *, marginal_share: float,
 
 
 def clique_cap(n_hat: float, eps_tables: float, d: int, *, theta: float,
-               max_clique_cells: int) -> int:
+               max_clique_cells: int, max_rows: int = 1) -> int:
     """Most cells of one conditional table (the paper's theta-usefulness rule).
 
     A table is useful when its expected count per cell, ``n_hat / cells``, is at
-    least ``theta`` times the noise scale ``d / eps_tables`` (the tables' budget
-    shared evenly), so ``cells <= n_hat * eps_tables / (d * theta)``; never
-    above ``max_clique_cells`` (a resource cap) nor below 2.
+    least ``theta`` times the noise scale ``max_rows * d / eps_tables`` (the
+    tables' budget shared evenly; ``max_rows`` is the sensitivity, the most rows
+    of one privacy unit), so ``cells <= n_hat * eps_tables / (d * theta *
+    max_rows)``; never above ``max_clique_cells`` (a resource cap) nor below 2.
     """
-    return int(min(max_clique_cells, max(n_hat * (eps_tables / d) / theta, 2)))
+    return int(min(max_clique_cells,
+                   max(n_hat * (eps_tables / d) / (theta * max_rows), 2)))
 
 
 def table_budgets(cells: Sequence[int], eps_tables: float) -> list[float]:

@@ -31,7 +31,7 @@ def foldable(model: PrivBayes, rule: Any) -> bool:
 
     if not isinstance(rule, AllowedCombinations | ForbiddenCombinations | Conditional):
         return False
-    names = model.schema_.names
+    names = model._discretizer.schema.names
     cells = 1
     for name in rule.columns:
         j = names.index(name)
@@ -47,7 +47,7 @@ def foldable(model: PrivBayes, rule: Any) -> bool:
 
 def rule_factor(model: PrivBayes, rule: Any) -> Factor:
     """A foldable rule as a 0/1 factor over its columns' levels."""
-    names = model.schema_.names
+    names = model._discretizer.schema.names
     js = [names.index(c) for c in rule.columns]
     sizes = [len(model.levels_[j].fine_to_level) for j in js]
     grid = np.indices(sizes).reshape(len(js), -1)
@@ -55,14 +55,14 @@ def rule_factor(model: PrivBayes, rule: Any) -> Factor:
     disc = model._discretizer
     df = pd.DataFrame({names[j]: disc.decode_column(disc.bins[j], grid[k], unused)
                        for k, j in enumerate(js)})
-    ok = rule.satisfied(df, model.schema_).astype(np.float64).reshape(sizes)
+    ok = rule.satisfied(df, model._discretizer.schema).astype(np.float64).reshape(sizes)
     return Factor(tuple(js), ok)
 
 
 def exact_plan(model: PrivBayes, rules: tuple[Any, ...],
                conditions: Mapping[str, Any]) -> Any:
     """Exact raw samplers for ``conditions`` with the foldable ``rules`` folded in."""
-    names = model.schema_.names
+    names = model._discretizer.schema.names
     disc = model._discretizer
     fixed: dict[int, int] = {}
     for name, value in conditions.items():

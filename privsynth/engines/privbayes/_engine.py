@@ -15,6 +15,10 @@ How the budget ``epsilon`` is spent (every draw is one ledger entry of the relea
    conditionals (:mod:`._tables`).
 
 Every event is pure epsilon-DP and they add up to exactly ``epsilon``.
+With a privacy unit of at most ``k`` rows (``fit(..., privacy_unit=...,
+max_rows_per_unit=k)``) every count moves by up to ``k`` in L1 and the
+structure score by up to ``2k``: each mechanism is told that sensitivity
+(its noise grows ``k``-fold) and the usefulness rule uses the larger noise.
 Sampling is ancestral and vectorized (:mod:`._draw`), or exact conditional
 (:mod:`._inference`); it is post-processing of DP outputs and costs no
 budget. ``random_state`` seeds sampling only, never privacy noise.
@@ -57,6 +61,7 @@ from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
 from privsynth.engines.privbayes._levels import Levels, make_levels
 from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
 from privsynth.engines.privbayes._tables import conditional
+from privsynth.engines.record import PrivacyUnit
 from privsynth.errors import ModelFileError, ParameterError
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
@@ -106,6 +111,7 @@ class PrivBayes(Synthesizer):
 
     name = "privbayes"
     contents = CONTENTS
+    supports_units = True
 
     def __init__(
         self,
@@ -162,7 +168,13 @@ class PrivBayes(Synthesizer):
 
     # --------------------------------------------------------------------- fit
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
-             **options: Any) -> FitDetails:
+             unit: PrivacyUnit | None = None, **options: Any) -> FitDetails:
+        # Neighbours differ by one unit of at most k rows (the template bounded the units,
+        # engines/units.py). Every row adds 1 to exactly one cell of each histogram and
+        # joint table, so one unit moves a table by at most k in L1 (sensitivity k for
+        # discrete Laplace), the row count by at most k, and the structure score by at
+        # most 2k (_structure.score_sensitivity). k = 1: one row (docs/units.md).
+        k = 1 if unit is None else unit.max_rows
         backend: str | None = options.get("backend")
         backend_options: dict[str, Any] | None = options.get("backend_options")
         if self.verbose:
@@ -195,7 +207,7 @@ class PrivBayes(Synthesizer):
             col = schema.columns[j]
             if j in need_hist:
                 noisy = mechanisms.discrete_laplace(
-                    hists[j], epsilon=per_hist, accountant=release,
+                    hists[j], epsilon=per_hist, accountant=release, sensitivity=k,
                     label=f"privbayes/marginal/{col.name}", noise=noise)
                 sum_num += float(noisy.sum()) / sizes[j]
                 sum_den += 1.0 / sizes[j]
@@ -208,22 +220,22 @@ class PrivBayes(Synthesizer):
         if sum_den > 0:
             n_hat = sum_num / sum_den
         else:
-            n_hat = float(mechanisms.noisy_count(int(hists[0].sum()), epsilon=eps_n,
-                                                 accountant=release,
-                                                 label="privbayes/row_count", noise=noise))
+            n_hat = float(mechanisms.discrete_laplace(
+                [int(hists[0].sum())], epsilon=eps_n, accountant=release, sensitivity=k,
+                label="privbayes/row_count", noise=noise)[0])
         n_hat = max(n_hat, 1.0)
         log.info("levels chosen; noisy row count %.0f", n_hat)
 
         # ---- 2. structure
         cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,
-                         max_clique_cells=self.max_clique_cells)
+                         max_clique_cells=self.max_clique_cells, max_rows=k)
         fixed = self.degree is not None
         network = learn_structure(
             counter, levels, epsilon=eps_struct, n_hat=n_hat,
             k_max=self.degree if fixed else self.max_degree,  # type: ignore[arg-type]
             limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
             structure_rows=self.structure_rows, budget=release, noise=noise,
-            names=schema.names)
+            names=schema.names, max_rows=k)
 
         # ---- 3. conditional tables
         n_lv = [lev.n_levels for lev in levels]
@@ -247,9 +259,9 @@ class PrivBayes(Synthesizer):
         names = schema.names
         for (child, parents), e_i, counts in zip(network, eps_each, exact, strict=True):
             noisy = mechanisms.discrete_laplace(
-                counts, epsilon=e_i, accountant=release, noise=noise,
+                counts, epsilon=e_i, accountant=release, noise=noise, sensitivity=k,
                 label=f"privbayes/table/{names[child]}|{','.join(names[p] for p in parents)}")
-            tables.append(conditional(noisy, n_lv[child], [n_pv[p] for p in parents], 1.0 / e_i))
+            tables.append(conditional(noisy, n_lv[child], [n_pv[p] for p in parents], k / e_i))
         log.info("conditional tables drawn")
 
         self.levels_ = levels
@@ -306,14 +318,11 @@ class PrivBayes(Synthesizer):
     def network_graph(self) -> nx.DiGraph:
         """The learned network as a networkx DAG over column names (for reports)."""
         self._check_fitted()
-        return network_graph(self.network_, self.schema_.names)
+        return network_graph(self.network_, self._discretizer.schema.names)
 
     def describe(self, n_hat: float | None = None) -> dict[str, Any]:
         """The learned network for reports: edges, degrees and coarsened columns."""
-        names = self.schema_.names if hasattr(self, "schema_") else None
-        if names is None and hasattr(self, "_discretizer"):
-            names = self._discretizer.schema.names
-        assert names is not None
+        names = self._discretizer.schema.names  # the modelled columns
         coarsened = [names[j] for j, lev in enumerate(self.levels_)
                      if lev.n_levels < len(lev.fine_to_level)]
         rows = n_hat if n_hat is not None else self.record_.noisy_rows

@@ -3,7 +3,8 @@
 Each step adds one (child, parents) pair, drawn by the exponential mechanism
 with the score G(X, P) = 1/2 * || C(X, P) - C(X) C(P) / n ||_1 on counts (the
 count form of the paper's R score), whose sensitivity under add/remove-one is
-at most 2 whatever n (see :data:`SCORE_SENSITIVITY`). Candidate parent sets
+at most 2 whatever n (see :data:`SCORE_SENSITIVITY`), and 2k under add/remove
+one privacy unit of at most k rows (:func:`score_sensitivity`). Candidate parent sets
 are limited to those whose noisy table would be theta-useful (at most ``cap``
 cells), which chooses the degree automatically.
 
@@ -39,6 +40,24 @@ log = logging.getLogger("privsynth.engines.privbayes")
 #: per cell (d_ = indicator of the new record), whose L1 norm is at most
 #: (3n + 1)/(n + 1) < 3. So |dG| <= (1 + 3) / 2 = 2, for every n.
 SCORE_SENSITIVITY = 2.0
+
+
+def score_sensitivity(max_rows: int = 1) -> float:
+    """Sensitivity of G when one privacy unit of at most ``max_rows`` rows is added or removed.
+
+    Adding k rows with child/parent indicator sums a (over child values) and
+    b (over parent configurations), ||a||_1 = ||b||_1 = k: the joint table moves
+    by k in L1. With r, c the child and parent margins (||r||_1 = ||c||_1 = n),
+    the product table moves from r c^T / n to (r + a)(c + b)^T / (n + k), a change
+    of [a c^T + r b^T + a b^T] / (n + k) - k r c^T / (n (n + k)), whose L1 norm
+    is at most (n k + n k + k^2 + n k) / (n + k) = k (3n + k) / (n + k) <= 3k.
+    So |dG| <= (k + 3k) / 2 = 2k, for every n: the row bound times k (also
+    what k add-one steps of the row bound give, by the triangle inequality).
+
+    >>> score_sensitivity(1), score_sensitivity(20)
+    (2.0, 40.0)
+    """
+    return SCORE_SENSITIVITY * max_rows
 
 #: Candidate (child, parents) pairs scored per structure step at most; above
 #: it, parent sets are a random (data-independent) selection. Bounds the work
@@ -103,8 +122,12 @@ def candidate_parent_sets(child: int, chosen: Sequence[int], n_lv: Sequence[int]
 def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsilon: float,
                     n_hat: float, k_max: int, limit: int, fixed_degree: bool,
                     structure_rows: int, budget: Budget, noise: Noise,
-                    names: Sequence[str]) -> Network:
-    """The network, one exponential-mechanism draw per added column (``epsilon`` in all)."""
+                    names: Sequence[str], max_rows: int = 1) -> Network:
+    """The network, one exponential-mechanism draw per added column (``epsilon`` in all).
+
+    ``max_rows`` is the most rows of one privacy unit: the scores'
+    sensitivity is :func:`score_sensitivity` of it.
+    """
     d = len(levels)
     n_lv = [lev.n_levels for lev in levels]
     n_pv = [lev.n_parent_levels for lev in levels]
@@ -164,7 +187,7 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
                 cands.append(key)
                 vals.append(scores[key])
         i = mechanisms.exponential(
-            vals, epsilon=eps_step, sensitivity=SCORE_SENSITIVITY, accountant=budget,
+            vals, epsilon=eps_step, sensitivity=score_sensitivity(max_rows), accountant=budget,
             noise=noise, label=f"privbayes/structure/step{len(chosen)}")
         x, ps = cands[i]
         network.append((x, ps))
@@ -190,4 +213,4 @@ def network_graph(network: Sequence[tuple[int, tuple[int, ...]]],
 
 
 __all__ = ["MAX_CANDIDATES", "SCORE_SENSITIVITY", "Network", "candidate_parent_sets",
-           "g_score", "learn_structure", "network_graph"]
+           "g_score", "learn_structure", "network_graph", "score_sensitivity"]
