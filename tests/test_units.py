@@ -243,6 +243,33 @@ def test_audit_states_the_unit_and_skips_identifiers() -> None:
     assert any("several identifiers" in t for t in threat["not_covered"])
 
 
+def _table(xs: np.ndarray, ps: np.ndarray) -> np.ndarray:
+    t = np.zeros((3, 3))
+    np.add.at(t, (xs, ps), 1.0)
+    return t
+
+
+def test_structure_score_moves_by_at_most_2k_and_more_than_2() -> None:
+    """The structure score's unit sensitivity (docs/units.md), checked by brute force."""
+    from privsynth.engines.privbayes._structure import g_score, score_sensitivity
+
+    rng = np.random.default_rng(0)
+    k, worst = 5, 0.0
+    for trial in range(400):
+        n = int(rng.integers(1, 40))
+        xs, ps = rng.integers(0, 3, n), rng.integers(0, 3, n)
+        if trial % 3 == 0:  # a concentrated table and a unit far from it: the large moves
+            xs, ps = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        ux, up = rng.integers(0, 3, k), rng.integers(0, 3, k)
+        if trial % 2 == 0:
+            ux, up = np.full(k, 2), np.full(k, 1)
+        before = g_score(_table(xs, ps))
+        after = g_score(_table(np.r_[xs, ux], np.r_[ps, up]))
+        worst = max(worst, abs(after - before))
+    assert worst <= score_sensitivity(k) + 1e-9
+    assert worst > score_sensitivity(1)  # a unit of k rows moves it by more than a row's bound
+
+
 # --------------------------------------------------------------------------- paired runs
 # D: 20 units of two rows over column a; D' adds one unit of UNIT_ROWS rows whose value
 # 'z' never occurs in D. The fit is bounded to K rows per unit. With one modelled column

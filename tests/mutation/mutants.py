@@ -38,6 +38,7 @@ T_ACCT = "tests/test_accounting.py"
 T_LEDGER = "tests/test_persistent_ledger.py"
 T_PAIRED = "tests/test_paired_runs.py"
 T_INV = "tests/test_privacy_invariants.py"
+T_UNITS = "tests/test_units.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ mechanisms
@@ -410,6 +411,54 @@ MUTANTS: tuple[Mutant, ...] = (
           "accountant=type(accountant)(1e6),"),),
         "infer_dp's bounds are charged to a throw-away accountant, not the data set's",
         ("tests/test_infer_dp.py::test_adult_charges_exactly_epsilon_and_brackets_the_data",)),
+    # ------------------------------------------------------------------ privacy units (issue 22)
+    Mutant(
+        "units-not-bounded", "privsynth/engines/units.py",
+        (("        data = bound_units(data, unit.column, unit.max_rows, unit_generator(noise))\n",
+          "        pass\n"),),
+        "a unit's rows beyond max_rows_per_unit are used (its change exceeds the sensitivity k)",
+        (f"{T_UNITS}::test_rows_beyond_the_bound_are_not_used",)),
+    Mutant(
+        "units-bound-keeps-k-plus-1", "privsynth/engines/units.py",
+        (("    keep[order[rank < k]] = True\n", "    keep[order[rank <= k]] = True\n"),),
+        "bounding keeps k + 1 rows of a unit",
+        (f"{T_UNITS}::test_bounding_keeps_a_uniform_subset_of_each_unit",)),
+    Mutant(
+        "units-sensitivity-not-scaled", "privsynth/engines/privbayes/_engine.py",
+        (("        k = 1 if unit is None else unit.max_rows\n", "        k = 1\n"),),
+        "PrivBayes noises every count for one row when a unit has up to k rows",
+        (f"{T_UNITS}::test_unit_fit_records_the_unit_and_scales_every_sensitivity",)),
+    Mutant(
+        "units-score-sensitivity-not-scaled", "privsynth/engines/privbayes/_structure.py",
+        (("    return SCORE_SENSITIVITY * max_rows\n", "    return SCORE_SENSITIVITY\n"),),
+        "the structure score's sensitivity stays 2 when a unit adds k rows",
+        (f"{T_UNITS}::test_structure_score_moves_by_at_most_2k_and_more_than_2",)),
+    Mutant(
+        "units-ledger-unit-unchecked", "privsynth/engines/units.py",
+        (("    if accountant is None or accountant.unit == unit.column:\n",
+          "    if True:\n"),),
+        "a fit is charged to a ledger that protects another unit",
+        (f"{T_UNITS}::test_the_ledger_refuses_a_fit_of_another_unit_before_spending",)),
+    Mutant(
+        "units-nullable-unit-accepted", "privsynth/engines/units.py",
+        (("    if col.nullable:\n", "    if False:\n"),),
+        "rows without an identifier are accepted as units (no bound holds for them)",
+        (f"{T_UNITS}::test_a_nullable_unit_column_is_refused",)),
+    Mutant(
+        "units-synthetic-prefix-unchecked", "privsynth/engines/units.py",
+        (("        if clash:\n", "        if False:\n"),),
+        "real identifiers may start with the synthetic prefix (a fresh id could equal a real one)",
+        (f"{T_UNITS}::test_real_identifiers_with_the_synthetic_prefix_are_refused_before_spending",)),
+    Mutant(
+        "units-dpctgan-accepts-unit", "privsynth/engines/base.py",
+        (("        if not unit.is_row and not self.supports_units:\n", "        if False:\n"),),
+        "DP-CTGAN fits a declared unit without per-unit clipping",
+        (f"{T_UNITS}::test_dpctgan_refuses_a_unit_before_spending",)),
+    Mutant(
+        "units-infer-dp-accepts-unit-ledger", "privsynth/_infer_plan.py",
+        (("    if accountant.unit is not None:\n", "    if False:\n"),),
+        "row-level DP schema inference is charged to a unit-level ledger",
+        (f"{T_UNITS}::test_dp_schema_inference_refuses_a_unit_ledger_and_declares_ids_for_free",)),
 )
 
 
