@@ -29,6 +29,7 @@ from privsynth.engines.dpctgan import DPCTGAN
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.record import PrivacyUnit
 from privsynth.errors import (
+    ConstraintError,
     DataValidationError,
     LedgerError,
     ModelFileError,
@@ -102,6 +103,18 @@ def test_row_level_fit_drops_ids_and_samples_fresh_ones() -> None:
     assert not set(out["pid"]) & set(df["pid"])
     assert model.describe()["network"]  # the network never names the identifier
     assert "pid" not in {e["child"] for e in model.describe()["network"]}
+
+
+def test_conditions_cannot_name_an_identifier_and_conditional_samples_get_fresh_ids() -> None:
+    model = PrivBayes().fit(visits(), schema=SCHEMA, epsilon=1.0, privacy_unit="pid",
+                            max_rows_per_unit=2)
+    with pytest.raises(ConstraintError, match="identifier"):
+        model.sample(3, conditions={"pid": "p1"})
+    with pytest.raises(ConstraintError, match="identifier"):
+        model.sample_conditions(pd.DataFrame({"pid": ["p1"], "a": ["x"]}))
+    out = model.sample_conditions(pd.DataFrame({"a": ["x", "z", "y"]}), random_state=0)
+    assert out["a"].tolist() == ["x", "z", "y"]
+    assert out["pid"].tolist() == ["P-1", "P-2", "P-3"]
 
 
 def test_real_identifiers_with_the_synthetic_prefix_are_refused_before_spending(
