@@ -157,6 +157,26 @@ def test_plan_agrees_with_a_fit_on_cap_and_degree(adult_schema: Schema) -> None:
     assert model.describe()["degree"] == round(p.degree)
 
 
+def test_privacy_units_multiply_the_noise(adult_schema: Schema) -> None:
+    """A unit of k rows: sensitivity k, so the plan at epsilon e matches rows at e / k."""
+    row = ps.plan(adult_schema, [1.0, 3.0], n=30_000).plans
+    unit = ps.plan(adult_schema, [1.0, 3.0], n=30_000, max_rows_per_unit=4).plans
+    assert all(u.tvd2 > r.tvd2 and u.noise_tvd2 > r.noise_tvd2
+               for u, r in zip(unit, row, strict=True))
+    assert unit[0].clique_cap == pytest.approx(row[0].clique_cap / 4, abs=1)
+    with pytest.raises(ps.ParameterError, match="max_rows_per_unit"):
+        ps.plan(adult_schema, 1, n=100, max_rows_per_unit=0)
+
+
+def test_identifier_columns_are_not_planned() -> None:
+    schema = Schema.from_dict({"columns": [
+        {"name": "pid", "kind": "id"},
+        {"name": "a", "kind": "categorical", "categories": ["x", "y"]},
+        {"name": "b", "kind": "integer", "lower": 0, "upper": 9}]})
+    p = ps.plan(schema, 1, n=1000)
+    assert p.columns == 2 and p.pairs == 1
+
+
 def test_target_gives_the_smallest_epsilon_reaching_it(adult_schema: Schema) -> None:
     p = ps.plan(adult_schema, [1], n=20_000, target=0.1)
     eps = p.epsilon_for_target

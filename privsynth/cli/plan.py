@@ -67,6 +67,10 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="an engine parameter, as for fit (e.g. theta=6); repeatable")
     p.add_argument("--synthetic-rows", type=positive_int, metavar="M",
                    help="rows that will be sampled (default: --rows)")
+    p.add_argument("--max-rows-per-unit", type=positive_int, metavar="K",
+                   help="for a fit with a privacy unit of at most K rows (fit "
+                        "--privacy-unit ... --max-rows-per-unit K): noise K times larger; "
+                        "--rows is then the row count after bounding")
     p.add_argument("--target", type=positive_float, metavar="TVD2",
                    help="a goal for the mean two-way TVD: also print the smallest epsilon "
                         "predicted to reach it")
@@ -84,7 +88,7 @@ def plan_command(args: argparse.Namespace) -> int:
     schema = load_schema(args.schema)
     result = plan(schema, args.epsilon, n=args.rows, delta=args.delta, engine=args.engine,
                   target=args.target, synthetic_rows=args.synthetic_rows,
-                  engine_options=dict(args.param))
+                  engine_options=dict(args.param), max_rows_per_unit=args.max_rows_per_unit)
     if html_path is not None:
         html_path.write_text(plan_html(result), encoding="utf-8")
     if args.json:

@@ -227,24 +227,24 @@ def _cells(facts: Sequence[ColumnFacts], child: int, parents: Sequence[int]) -> 
 
 
 def _parts(facts: Sequence[ColumnFacts], net: Network, eps_t: Sequence[float],
-           hist: np.ndarray, n: float) -> _Parts:
+           hist: np.ndarray, n: float, k: int = 1) -> _Parts:
     d = len(facts)
     iu = np.triu_indices(d, 1)
     cells = [_cells(facts, c, ps) for c, ps in net]
     noise1 = np.zeros(d)
     pair = np.full((d, d), np.nan)
     for (c, ps), cl, e in zip(net, cells, eps_t, strict=True):
-        sd = laplace_sd(e)
+        sd = laplace_sd(e / k)
         noise1[c] = math.sqrt(facts[c].levels * cl) * sd / (math.sqrt(2 * math.pi) * n)
         for p in ps:
-            k = facts[c].levels * facts[p].parent_levels
-            pair[c, p] = pair[p, c] = math.sqrt(k * cl) * sd / (math.sqrt(2 * math.pi) * n)
+            kk = facts[c].levels * facts[p].parent_levels
+            pair[c, p] = pair[p, c] = math.sqrt(kk * cl) * sd / (math.sqrt(2 * math.pi) * n)
     noise1 = np.hypot(noise1, hist)
     both = np.hypot(noise1[:, None], noise1[None, :])[iu]
     direct = pair[iu]
     covered = ~np.isnan(direct)
     noise2 = np.where(covered, np.hypot(np.nan_to_num(direct), both), both)
-    tables = tuple(TableNoise(cl, e, laplace_sd(e), n / cl)
+    tables = tuple(TableNoise(cl, e, laplace_sd(e / k), n / cl)
                    for cl, e in zip(cells, eps_t, strict=True))
     coarse = np.array([float(f.coarse) for f in facts])
     return _Parts(noise1, noise2, covered, coarse, max((len(ps) for _, ps in net), default=0),
@@ -280,9 +280,11 @@ class Rules:
     max_levels: int
     max_parent_levels: int
     independent: bool = False  # independent marginals only (no structure, no tables)
+    max_rows: int = 1  # sensitivity of every count: the most rows of one privacy unit
 
 
-def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float) -> Rules:
+def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
+                 max_rows: int = 1) -> Rules:
     """The engine's budget split, theta cap and caps for ``n`` rows at ``epsilon``.
 
     Calls the functions the fit calls (:mod:`privsynth.engines.privbayes._budget`);
@@ -293,20 +295,23 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float) -> 
                          structure_share=model.structure_share,
                          max_parent_levels=model.max_parent_levels)
     cap = clique_cap(n, split.eps_tables, d, theta=model.theta,
-                     max_clique_cells=model.max_clique_cells)
+                     max_clique_cells=model.max_clique_cells, max_rows=max_rows)
     fixed = model.degree is not None  # as the fit: a fixed degree has the resource cap only
     return Rules(hist_eps={j: split.eps_per_histogram for j in split.hist_columns},
                  eps_tables=split.eps_tables, cap=model.max_clique_cells if fixed else cap,
                  k_max=model.degree if fixed else model.max_degree, fixed_degree=fixed,
-                 max_levels=model.max_levels, max_parent_levels=model.max_parent_levels)
+                 max_levels=model.max_levels, max_parent_levels=model.max_parent_levels,
+                 max_rows=max_rows)
 
 
 def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float, model: Any,
-            constants: Constants | None = None, seed: int = 0) -> Prediction:
+            max_rows: int = 1, constants: Constants | None = None,
+            seed: int = 0) -> Prediction:
     """Expected tvd1 and tvd2 of a PrivBayes release (``model``'s parameters) at ``epsilon``."""
     c = constants or Constants()
     d = len(facts)
-    rules = engine_rules(model, [f.codes for f in facts], epsilon, n)
+    rules = engine_rules(model, [f.codes for f in facts], epsilon, n, max_rows)
+    k = rules.max_rows  # discrete Laplace of sensitivity k: the noise of epsilon / k
     facts = [_with_levels(f, rules.max_levels, rules.max_parent_levels) for f in facts]
     k1 = np.array([f.metric_cells for f in facts], dtype=np.float64)
     hist = np.zeros(d)
@@ -323,14 +328,14 @@ def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float,
         # within-level noise of coarsened columns (their one-way histogram)
         for j, e in rules.hist_eps.items():
             if facts[j].codes > facts[j].levels:
-                hist[j] = (math.sqrt(k1[j] * facts[j].codes) * laplace_sd(e)
+                hist[j] = (math.sqrt(k1[j] * facts[j].codes) * laplace_sd(e / k)
                            / (math.sqrt(2 * math.pi) * n))
-    parts = [_parts(facts, net, eps, hist, n) for net, eps in zip(nets, eps_of, strict=True)]
+    parts = [_parts(facts, net, eps, hist, n, k) for net, eps in zip(nets, eps_of, strict=True)]
     per_net = np.array([_combine(p, k1, m, c) for p in parts], dtype=np.float64)
     tvd1, tvd2, noise2, drowned = per_net.mean(axis=0)
     hist_ratio = 0.0
     if rules.hist_eps:
-        hist_ratio = float(np.mean([laplace_sd(e) / (n / facts[j].codes)
+        hist_ratio = float(np.mean([laplace_sd(e / k) / (n / facts[j].codes)
                                     for j, e in rules.hist_eps.items()]))
     return Prediction(tvd1=float(tvd1), tvd2=float(tvd2), noise_tvd2=float(noise2),
                       degree=float(np.mean([p.degree for p in parts])),

@@ -182,8 +182,8 @@ def _check_epsilons(epsilons: Sequence[float] | float | None) -> tuple[float, ..
 
 def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: int,
          delta: float | None = None, engine: str = "privbayes", target: float | None = None,
-         synthetic_rows: int | None = None,
-         engine_options: Mapping[str, Any] | None = None) -> Plan:
+         synthetic_rows: int | None = None, engine_options: Mapping[str, Any] | None = None,
+         max_rows_per_unit: int | None = None) -> Plan:
     """Predict the quality of a release at each epsilon from public information only.
 
     Parameters
@@ -211,6 +211,10 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
         Rows that will be sampled (default ``n``); fewer rows add sampling error.
     engine_options : mapping, optional
         The engine's parameters (e.g. ``{"theta": 6}``), as given to its constructor.
+    max_rows_per_unit : int, optional
+        For a fit with a privacy unit (``fit(..., privacy_unit=..., max_rows_per_unit=k)``):
+        every count then has sensitivity ``k``, so its noise is ``k`` times larger;
+        ``n`` is the number of rows after bounding each unit to ``k`` rows.
 
     Returns
     -------
@@ -230,6 +234,10 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
         raise ParameterError(f"plan: engine={engine!r}; the planner knows {list(ENGINES)}")
     eps_list = _check_epsilons(epsilons)
     check_int("n", n, lo=1, where="plan")
+    unit_rows = 1 if max_rows_per_unit is None else max_rows_per_unit
+    check_int("max_rows_per_unit", unit_rows, lo=1, where="plan")
+    # identifier columns are never modelled (fresh values in every sample)
+    schema = schema.without_ids()
     m = n if synthetic_rows is None else synthetic_rows
     check_int("synthetic_rows", m, lo=1, where="plan")
     if delta is not None:
@@ -250,7 +258,7 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
     facts = column_facts(schema, max_bins=model.max_bins)
 
     def at(eps: float) -> EpsilonPlan:
-        one = _one(facts, eps, n, m, model)
+        one = _one(facts, eps, n, m, model, unit_rows)
         if gan is None:
             return one
         return _with_gan(one, schema, eps, float(delta or 0.0), n, gan)
@@ -280,9 +288,10 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
                 target=target, epsilon_for_target=eps_target, notes=tuple(notes))
 
 
-def _one(facts: Sequence[ColumnFacts], eps: float, n: int, m: int,
-         model: PrivBayes) -> EpsilonPlan:
-    pred = predict(facts, epsilon=eps, n=float(n), m=float(m), model=model)
+def _one(facts: Sequence[ColumnFacts], eps: float, n: int, m: int, model: PrivBayes,
+         unit_rows: int = 1) -> EpsilonPlan:
+    pred = predict(facts, epsilon=eps, n=float(n), m=float(m), model=model,
+                   max_rows=unit_rows)
     ratios = sorted(t.noise_to_count for t in pred.tables)
     median = ratios[len(ratios) // 2] if ratios else 0.0
     verdict, message = _verdict(eps, pred.tvd1, pred.tvd2, pred.drowned_pairs)
