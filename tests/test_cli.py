@@ -923,7 +923,20 @@ def test_fit_dry_run_prints_the_charge_and_reads_no_data_row(
     assert "would charge  epsilon 0.5 to" in out and "as release 'r1'" in out
     assert "ledger now    epsilon 0.25 of 1 spent (remaining 0.75)" in out
     assert "after the fit epsilon at most 0.75 of 1 spent (remaining at least 0.25)" in out
+    assert "give --rows N" in out
     assert ledger.read_bytes() == before and not (tmp_path / "m.json").exists()
+    # a stated public row count adds the planner's prediction; more budget, smaller error
+    tvd2 = []
+    for eps in ("0.05", "0.7"):
+        code, out, err = run(*argv, "--epsilon", eps, "--rows", "30000")
+        assert code == 0, err
+        line = next(x for x in out.splitlines() if x.lstrip().startswith("expected"))
+        assert "30,000 rows stated" in line
+        tvd2.append(float(line.split("tvd2 ")[1].split()[0]))
+    assert tvd2[0] > tvd2[1] > 0
+    code, _, err = run(*argv[:-1], "--epsilon", "0.5", "--rows", "100")  # --rows without a dry run
+    assert code == 2 and "--rows only serves --dry-run" in err
+    assert ledger.read_bytes() == before
     # what the real fit would refuse, the dry run refuses the same way
     code, _, err = run(*argv, "--epsilon", "0.9")
     assert code == 3

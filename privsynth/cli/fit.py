@@ -10,6 +10,7 @@ from privsynth.cli._common import (
     Parser,
     Progress,
     Subparsers,
+    UsageError,
     check_new_release,
     data_options,
     delta,
@@ -20,6 +21,7 @@ from privsynth.cli._common import (
     paid_output,
     param,
     positive_float,
+    positive_int,
     read_data,
     utc_now,
 )
@@ -60,6 +62,10 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="check everything and print what the fit would charge, to which ledger, "
                         "and what would remain; reads the data file's header only, spends "
                         "nothing, writes nothing")
+    p.add_argument("--rows", type=positive_int, metavar="N",
+                   help="with --dry-run: a row count known publicly (or a noisy count already "
+                        "released); the dry run then predicts the release's accuracy with the "
+                        "budget planner (`privsynth plan`). Never read from the data")
     data_options(p)
     p.set_defaults(func=fit)
 
@@ -68,6 +74,8 @@ def fit(args: argparse.Namespace) -> int:
     """Check everything declared, then read the data, charge the ledger and fit."""
     from privsynth.accounting.persistent import FileAccountant, read_ledger
 
+    if args.rows is not None and not args.dry_run:
+        raise UsageError("--rows only serves --dry-run (a fit counts its rows with noise)")
     progress = Progress(3)
     model = make_engine(args.engine, args.param or ())
     out = paid_output(args.out, "model output")  # absent and writable, before any spend
@@ -153,4 +161,16 @@ def _dry_run(args: argparse.Namespace, ledger: Any, plan: Any, schema: Any, rele
         f"  {'would write':<13} {out}",
     ):
         print(line)
+    if args.rows is not None:
+        from privsynth.planner import plan as predict
+
+        expected = predict(schema, [args.epsilon], n=args.rows, delta=args.delta,
+                           engine=args.engine, engine_options=dict(args.param or ()),
+                           max_rows_per_unit=args.max_rows_per_unit).plans[0]
+        print(f"  {'expected':<13} tvd1 {expected.tvd1:.3f}, tvd2 {expected.tvd2:.3f} "
+              f"({expected.verdict}): {expected.message} (predicted from the schema and the "
+              f"{args.rows:,} rows stated; see `privsynth plan`)")
+    else:
+        print(f"  {'expected':<13} give --rows N (a public row count) to predict the "
+              "release's accuracy")
     return EXIT_OK
