@@ -414,7 +414,9 @@ def test_cli_fits_a_unit_on_a_unit_ledger_and_refuses_a_row_level_fit(
     code = cli.main([*common, "--out", str(tmp_path / "row.json")])
     assert code != 0 and "one kind of unit" in capsys.readouterr().err
     assert FileAccountant.open(led).history == []
-    assert cli.main([*common, "--out", str(tmp_path / "m.json"), "--privacy-unit", "pid",
-                     "--max-rows-per-unit", "3"]) == 0
+    unit = ["--privacy-unit", "pid", "--max-rows-per-unit", "3"]
+    assert cli.main([*common, "--out", str(tmp_path / "m.json"), *unit, "--dry-run"]) == 0
+    assert "one value of 'pid' with up to 3 of its rows" in capsys.readouterr().out
+    assert cli.main([*common, "--out", str(tmp_path / "m.json"), *unit]) == 0
     assert PrivBayes.load(tmp_path / "m.json").record_.unit == PrivacyUnit("pid", 3)
     assert FileAccountant.open(led).spent().epsilon == pytest.approx(1.0)

@@ -158,6 +158,7 @@ def _dry_run(args: argparse.Namespace, ledger: Any, plan: Any, schema: Any, rele
         f"(remaining at least {max(0.0, ledger.epsilon - after):.4g})",
         f"  {'data':<13} {args.data}: the {len(names)} columns of the header match the schema "
         "(values are checked when the fit reads the rows)",
+        f"  {'privacy unit':<13} {plan.unit.describe()}",
         f"  {'would write':<13} {out}",
     ):
         print(line)
