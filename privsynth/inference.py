@@ -384,9 +384,12 @@ def _result(loaded: Mapping[str, Any], plans: Sequence[ColumnPlan],
     source = loaded["source"]
     if plans and source != SOURCE_UNSAFE:
         source = SOURCE_DP
-    # a nullable flag the draft does not declare is true: read from the data it would leak
+    # a nullable flag the draft does not declare is true: read from the data it would leak.
+    # An identifier column is a key (a privacy unit needs it complete): never nullable
+    # unless declared so.
     keys: dict[str, dict[str, Any]] = {
-        c["name"]: {"nullable": True} for c in loaded["columns"] if "nullable" not in c}
+        c["name"]: {"nullable": c.get("kind") != "id"} for c in loaded["columns"]
+        if "nullable" not in c}
     for name, upd in updates.items():
         keys.setdefault(name, {}).update(upd)
     eps = {p.name: p.epsilon for p in plans}

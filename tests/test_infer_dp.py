@@ -550,3 +550,16 @@ def test_partial_success_keeps_the_domains_paid_for() -> None:
     assert done["age"] == Schema.from_dict(complete(fill(draft, {"city": {
         "categories": ["x"]}})))["age"]
     assert done.source == "dp"
+
+
+def test_an_undeclared_nullable_flag_is_true_except_for_an_id_column() -> None:
+    # nullable is never read from the data: undeclared means "may be missing", except for
+    # an identifier (a key, which a privacy unit needs complete)
+    df = pd.DataFrame({"pid": [f"p{i}" for i in range(300)],
+                       "city": ["Lima", "Oslo"] * 150})
+    draft = {"format": "privsynth.schema-draft", "columns": [
+        {"name": "pid", "kind": "id"}, {"name": "city", "kind": "categorical"}]}
+    schema = infer_dp(df, draft, epsilon=1.0, accountant=Accountant(1.0, 1e-6),
+                      noise=seeded(3))
+    assert schema["pid"].kind == "id" and schema["pid"].nullable is False
+    assert schema["city"].nullable is True

@@ -253,15 +253,20 @@ def test_sdv_metadata_round_trips() -> None:
 def test_sdv_metadata_kinds_and_needs() -> None:
     d = from_sdv_metadata(SDV)
     kinds = {c["name"]: c["kind"] for c in d["columns"]}
-    assert kinds == {"guest": None, "room": "categorical", "nights": "integer", "fee": "float",
+    assert kinds == {"guest": "id", "room": "categorical", "nights": "integer", "fee": "float",
                      "checkin": "datetime", "rewards": "boolean", "card": None}
     cols = {c["name"]: c for c in d["columns"]}
     assert cols["checkin"]["format"] == "%d %b %Y" and cols["checkin"]["resolution"] == "D"
     assert cols["guest"]["nullable"] is False and cols["room"]["nullable"] is True
-    assert d["constraints"] == [{"kind": "unique", "column": "guest", "method": "sequential"}]
+    # an SDV id is an id column: never modelled, fresh ids in samples, so no constraint
+    assert d["constraints"] == []
     found = {n.column: n for n in needs(d)}
-    assert set(found) == {"guest", "room", "nights", "fee", "checkin", "card"}
-    assert found["guest"].what == "kind" and "unique" in found["guest"].note
+    assert set(found) == {"room", "nights", "fee", "checkin", "card"}
+    # a numerical primary key is kept unique by a constraint instead
+    numeric_key = {"columns": {"n": {"sdtype": "numerical"}, "b": {"sdtype": "boolean"}},
+                   "primary_key": "n"}
+    assert from_sdv_metadata(numeric_key)["constraints"] == [
+        {"kind": "unique", "column": "n", "method": "sequential"}]
     assert found["room"].keys == ("categories",) and found["room"].dp_fillable
     assert not found["nights"].dp_fillable  # no coarse range yet
     # what SDV cannot hold comes back as holes, never as values
@@ -747,19 +752,18 @@ def test_schema_import_with_fill_and_sdv(tmp_path: Path) -> None:
     path.write_text(json.dumps(SDV), encoding="utf-8")
     with pytest.raises(SchemaError) as info:
         Schema.from_sdv_metadata(path)
-    for name in ("guest", "room", "nights", "fee", "checkin", "card"):
+    for name in ("room", "nights", "fee", "checkin", "card"):
         assert name in str(info.value)
+    assert "guest" not in str(info.value)  # an id column needs nothing
     schema = Schema.from_sdv_metadata(path, fill={
-        "guest": {"kind": "integer", "lower": 1, "upper": 10**6},
         "room": {"categories": ["single", "double"]},
         "nights": {"lower": 1, "upper": 365}, "fee": {"lower": 0, "upper": 1000},
         "checkin": {"lower": "2020-01-01", "upper": "2030-12-31"},
         "card": {"kind": "categorical", "categories": ["visa", "other"]}})
-    assert [c.kind for c in schema] == ["integer", "categorical", "integer", "float",
+    assert [c.kind for c in schema] == ["id", "categorical", "integer", "float",
                                         "datetime", "boolean", "categorical"]
     assert schema["checkin"].format == "%d %b %Y" and schema["checkin"].resolution == "D"
-    assert schema.constraints == ({"kind": "unique", "column": "guest",
-                                   "method": "sequential"},)
+    assert schema.constraints == ()
     assert schema.export("sdv") == SDV | {"columns": SDV["columns"] | {
         "card": {"sdtype": "categorical"}}}
 

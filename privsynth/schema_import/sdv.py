@@ -15,8 +15,9 @@ sdtype                           privsynth column
 ``datetime``                     ``datetime`` with ``datetime_format`` as its
                                  format; bounds to fill
 ``boolean``                      ``boolean`` (complete)
-``id``, and the primary and      a ``unique`` constraint (keys are generated,
-alternate keys                   not learned); an ``id`` column's kind to fill
+``id``                           ``id`` (never modelled; samples get fresh ids)
+other primary and alternate      a ``unique`` constraint (keys are generated,
+keys                             not learned)
 anything else (``email``,        kind to fill, with a note: identifiers and
 ``address``, ``pii`` ...)        personal details are not synthesized
 ===============================  ===============================================
@@ -96,12 +97,8 @@ def _column(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     elif sdtype == "boolean":
         col["kind"] = "boolean"
     elif sdtype == "id":
-        regex = spec.get("regex_format")
-        col["todo"] = ("an SDV id (a key): privsynth generates keys instead of learning them "
-                       "(see the 'unique' constraint); declare it integer with public bounds "
-                       "wide enough for every row" + (f", or categorical (SDV pattern "
-                                                      f"{regex!r})" if regex else "")
-                       + ", or remove the column")
+        # a key: privsynth's id kind is never modelled, and samples get fresh ids
+        col["kind"] = "id"
     else:
         what = "personal information" if spec.get("pii") else "a semantic type"
         col["todo"] = (f"SDV sdtype {sdtype!r} ({what}): privsynth does not generate "
@@ -152,8 +149,10 @@ def from_sdv_metadata(metadata: Mapping[str, Any], *, table: str | None = None) 
     missing = [k for k in keys if k not in by_name]
     if missing:
         raise SchemaError(f"the SDV metadata's keys {missing} are not among its columns")
+    # a key of sdtype id becomes an id column (never modelled; samples get fresh, unique
+    # ids); any other key keeps its values unique through a constraint
     constraints = [{"kind": "unique", "column": k, "method": "sequential"}
-                   for k in dict.fromkeys(keys)]
+                   for k in dict.fromkeys(keys) if by_name[k].get("kind") != "id"]
     return assemble(cols, constraints=constraints)
 
 
@@ -161,8 +160,8 @@ def to_sdv_metadata(schema: Mapping[str, Any]) -> dict[str, Any]:
     """SDV single-table metadata (``SINGLE_TABLE_V1``) from a privsynth schema or draft.
 
     Domains have no place in SDV metadata and are left out; the first
-    ``unique`` constraint becomes the primary key (sdtype ``id``), further
-    ones alternate keys. A column whose kind is not declared yet is written
+    ``id`` column (or else the first ``unique`` constraint) becomes the primary
+    key (sdtype ``id``), further ones alternate keys. A column whose kind is not declared yet is written
     with sdtype ``unknown``.
 
     Examples
@@ -172,7 +171,9 @@ def to_sdv_metadata(schema: Mapping[str, Any]) -> dict[str, Any]:
     {'t': {'sdtype': 'datetime', 'datetime_format': '%Y-%m-%d'}}
     """
     schema = need_mapping(schema, "a schema")
-    keys = [c["column"] for c in schema.get("constraints", []) if c.get("kind") == "unique"]
+    ids = [c["name"] for c in schema.get("columns", []) if c.get("kind") == "id"]
+    unique = [c["column"] for c in schema.get("constraints", []) if c.get("kind") == "unique"]
+    keys = list(dict.fromkeys([*ids, *unique]))
     columns: dict[str, Any] = {}
     for col in schema.get("columns", []):
         kind = col.get("kind")
