@@ -161,8 +161,8 @@ def to_sdv_metadata(schema: Mapping[str, Any]) -> dict[str, Any]:
 
     Domains have no place in SDV metadata and are left out; the first
     ``id`` column (or else the first ``unique`` constraint) becomes the primary
-    key (sdtype ``id``), further ones alternate keys. A column whose kind is not declared yet is written
-    with sdtype ``unknown``.
+    key (sdtype ``id``), further ones alternate keys. A column whose kind is
+    not declared yet is written with sdtype ``unknown``.
 
     Examples
     --------
