@@ -35,16 +35,18 @@ SLOW_PEERS = ["aim:binned", "dpctgan:raw", "patectgan:raw"]
 
 PLANS: dict[str, dict[str, Any]] = {
     "quick": {
-        "datasets": ["adult", "acs"], "epsilons": [0.3, 1.0, 3.0], "seeds": 3,
+        "datasets": ["adult", "acs"], "epsilons": [0.3, 1.0, 3.0, 10.0], "seeds": 3,
         "engines": ["privbayes"],
+        "curve_datasets": ["adult", "acs", "adult500", "acs500", "penguins", "flights"],
         "peers": ["ds_independent:raw", "mst:binned"], "peer_datasets": ["adult"],
         "peer_epsilons": [1.0], "peer_seeds": 1,
         "slow_peers": [], "scale_rows": [10_000, 30_000, 100_000],
         "scale_columns": [4, 9, 14], "scale_columns_rows": 30_000, "risk_records": 1000,
     },
     "full": {
-        "datasets": ["adult", "acs"], "epsilons": [0.3, 1.0, 3.0], "seeds": 3,
+        "datasets": ["adult", "acs"], "epsilons": [0.3, 1.0, 3.0, 10.0], "seeds": 3,
         "engines": ["privbayes", "dpctgan"],
+        "curve_datasets": ["adult", "acs", "adult500", "acs500", "penguins", "flights"],
         "peers": FAST_PEERS, "peer_datasets": ["adult", "acs"],
         "peer_epsilons": [0.3, 1.0, 3.0], "peer_seeds": 3,
         "slow_peers": SLOW_PEERS, "scale_rows": [10_000, 30_000, 100_000, 300_000, 1_000_000],
@@ -59,7 +61,8 @@ def _csv(text: str) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
-    for key in ("datasets", "engines", "peers", "peer_datasets", "slow_peers"):
+    for key in ("datasets", "engines", "peers", "peer_datasets", "slow_peers",
+                "curve_datasets"):
         val = getattr(args, key)
         if val is not None:
             plan[key] = _csv(val)
@@ -70,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for key in ("seeds", "peer_seeds"):
         if getattr(args, key) is not None:
             plan[key] = getattr(args, key)
-    only = set(_csv(args.only)) if args.only else {"ours", "peers", "slow", "scale"}
+    only = set(_csv(args.only)) if args.only else {"ours", "curve", "peers", "slow", "scale"}
     name = args.name or ("quick" if args.quick else "full")
     h = harness.Harness(rows=args.rows, risk_records=plan["risk_records"],
                         peer_timeout=args.timeout)
@@ -91,6 +94,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     results["reference"] = {}
     for ds in plan["datasets"] if "ours" in only else plan["peer_datasets"]:
         results["reference"][ds] = harness.reference(h.data(ds))
+    if "curve" in only:
+        for ds in plan["curve_datasets"]:
+            results["reference"].setdefault(ds, harness.reference(h.data(ds)))
     if "ours" in only:
         for ds in plan["datasets"]:
             for engine in plan["engines"]:
@@ -102,6 +108,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                     for seed in range(seeds):
                         h.run_ours(ds, engine, eps, seed)
                         checkpoint()
+    if "curve" in only:
+        # quality against the budget: PrivBayes on the small and held-out sets, and the
+        # independent floor everywhere (budget_curve.py); no attacks (time)
+        risk_records, h.risk_records = h.risk_records, 0
+        for ds in plan["curve_datasets"]:
+            for engine in ("privbayes", "independent"):
+                if engine == "privbayes" and ds in plan["datasets"]:
+                    continue  # the "ours" part runs PrivBayes there
+                for eps in plan["epsilons"]:
+                    for seed in range(plan["seeds"]):
+                        h.run_ours(ds, engine, eps, seed)
+                        checkpoint()
+        h.risk_records = risk_records
     if "peers" in only:
         for ds in plan["peer_datasets"]:
             for spec in plan["peers"]:
@@ -149,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run benchmarks, save results JSON, render the docs")
     run.add_argument("--quick", action="store_true", help="the few-minute plan")
     run.add_argument("--name", help="results file name (default quick/full)")
-    run.add_argument("--only", help="comma list of ours,peers,slow,scale")
+    run.add_argument("--only", help="comma list of ours,curve,peers,slow,scale")
+    run.add_argument("--curve-datasets", dest="curve_datasets",
+                     help="comma list: adult,acs,adult500,acs500,penguins,flights")
     run.add_argument("--datasets", help="comma list: adult,acs")
     run.add_argument("--engines", help="comma list: privbayes,dpctgan")
     run.add_argument("--epsilons", help="comma list of epsilons for our engines")

@@ -169,7 +169,20 @@ def load_flights(rows: int, columns: int, root: Path = DATASETS) -> tuple[pd.Dat
     return df.iloc[np.sort(idx)].reset_index(drop=True), schema
 
 
-LOADERS: dict[str, Callable[[], Dataset]] = {"adult": load_adult, "acs": load_acs}
+def _budget_curve() -> Any:
+    from benchmarks import budget_curve  # imports this module lazily: no cycle at import
+
+    return budget_curve
+
+
+LOADERS: dict[str, Callable[[], Dataset]] = {
+    "adult": load_adult, "acs": load_acs,
+    # small and held-out data sets of the quality-against-budget table (budget_curve.py)
+    "adult500": lambda: _budget_curve().load_adult500(),
+    "acs500": lambda: _budget_curve().load_acs500(),
+    "penguins": lambda: _budget_curve().load_penguins(),
+    "flights": lambda: _budget_curve().load_flights_tstr(),
+}
 
 
 def coerce(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, int]:
@@ -307,6 +320,8 @@ def worker_ours(dataset: str, engine: str, epsilon: float, seed: int, rows: int,
     model: Any
     if engine == "privbayes":
         model = PrivBayes().fit(data.train, schema=data.schema, epsilon=epsilon)
+    elif engine == "independent":  # the floor: independent marginals, whole budget
+        model = PrivBayes(degree=0).fit(data.train, schema=data.schema, epsilon=epsilon)
     elif engine == "dpctgan":
         import torch
 
@@ -374,6 +389,8 @@ def score(data: Dataset, syn: pd.DataFrame, epsilon: float, risk_records: int,
     ml = ml_efficacy(data.train, syn, data.test, target=data.target, schema=data.schema,
                      positive=data.positive, reference=False, n_threads=1)
     out["tstr_auc"] = ml["tstr_auc"]
+    if risk_records <= 0:
+        return out  # the quality-against-budget runs are not attacked (budget_curve.py)
     try:
         risk = assess_risk(data.train, data.test, syn, data.schema, epsilon=epsilon,
                            max_records=risk_records, n_bootstrap=0, n_jobs=1)
@@ -463,8 +480,9 @@ class Harness:
         rec: dict[str, Any] = {"dataset": dataset, "tool": f"privsynth {engine}",
                                "mode": "public schema", "epsilon": epsilon, "seed": seed,
                                "ours": True}
+        rows = _budget_curve().SMALL_ROWS if dataset in _budget_curve().SMALL else self.rows
         cmd = [sys.executable, "-m", "benchmarks", "_worker-ours", dataset, engine,
-               str(epsilon), str(seed), str(self.rows), str(syn), str(info)]
+               str(epsilon), str(seed), str(rows), str(syn), str(info)]
         rc, wall = _run(cmd, self.peer_timeout, log)
         rec["subprocess_wall_s"] = wall
         if rc != 0:
@@ -855,6 +873,7 @@ def render(folder: Path = RESULTS, doc: Path = DOC) -> Path:
             L += [f"### epsilon = {eps:g}", ""]
             L += _table([r for r in rows if r["epsilon"] == eps])
             L.append("")
+    L += _budget_curve().section(summary)
     ran = {(r["tool"], r["mode"]) for r in summary
            if r["dataset"] == "adult" and r["epsilon"] == 1.0 and r["status"] == "ok"}
     L += ["## Anchor measurements (not run by this harness)", "",

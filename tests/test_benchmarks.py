@@ -134,3 +134,21 @@ def test_load_acs_split_and_target(shared_datasets: Path) -> None:
     # "N" became a missing value of the numeric columns
     assert d.train["INDP"].isna().any() and not (d.train["AGEP"].isna().any())
     assert np.isfinite(d.train["DENSITY"]).all()
+
+
+def test_budget_curve_section_shows_the_floor_and_held_out_sets() -> None:
+    from benchmarks import budget_curve
+
+    summary = [
+        {"dataset": ds, "tool": f"privsynth {tool}", "mode": "public schema", "epsilon": eps,
+         "status": "ok", "tstr_auc": auc, "tvd2": tvd2}
+        for ds, tool, eps, auc, tvd2 in (
+            ("penguins", "privbayes", 1.0, 0.61, 0.55), ("penguins", "independent", 1.0, 0.5, 0.5),
+            ("adult", "privbayes", 10.0, 0.9, 0.03))]
+    lines = budget_curve.section(summary)
+    text = "\n".join(lines)
+    assert "| eps 1 | eps 10 |" in text
+    assert "| penguins (241 rows), held out | privbayes | 0.610 / 0.550 | - |" in text
+    assert "| penguins (241 rows), held out | independent | 0.500 / 0.500 | - |" in text
+    assert "| Adult (32,561 rows) | privbayes | - | 0.900 / 0.030 |" in text
+    assert budget_curve.section([]) == []

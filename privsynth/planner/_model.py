@@ -51,7 +51,12 @@ import numpy as np
 
 from privsynth.binning import Discretizer
 from privsynth.columns import BooleanColumn, CategoricalColumn
-from privsynth.engines.privbayes._budget import clique_cap, split_budget, table_budgets
+from privsynth.engines.privbayes._budget import (
+    clique_cap,
+    plan_budget,
+    split_budget,
+    table_budgets,
+)
 from privsynth.engines.privbayes._levels import level_counts
 from privsynth.engines.privbayes._structure import MAX_CANDIDATES, candidate_parent_sets
 from privsynth.schema import Schema
@@ -287,21 +292,32 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
                  max_rows: int = 1) -> Rules:
     """The engine's budget split, theta cap and caps for ``n`` rows at ``epsilon``.
 
-    Calls the functions the fit calls (:mod:`privsynth.engines.privbayes._budget`);
-    this is the one place the planner depends on how PrivBayes spends its budget.
+    Calls the functions the fit calls (:mod:`privsynth.engines.privbayes._budget`):
+    the budget rule (``plan_budget``: caps, shares, or independent marginals), the
+    split and the theta cap; this is the one place the planner depends on how
+    PrivBayes spends its budget. (The fit reads the rule with a noisy count; the
+    planner with the stated ``n``.)
     """
     d = len(sizes)
-    split = split_budget(sizes, epsilon, marginal_share=model.marginal_share,
-                         structure_share=model.structure_share,
-                         max_parent_levels=model.max_parent_levels)
+    fixed_caps = {k: getattr(model, k) for k in ("degree", "structure_share", "max_levels",
+                                                  "max_parent_levels", "max_degree")
+                  if getattr(model, k, None) is not None}
+    fixed_caps["marginal_share"] = model.marginal_share
+    plan = plan_budget(n, epsilon, list(sizes), theta=model.theta, fixed=fixed_caps,
+                       max_rows=max_rows)
+    independent = plan.mode == "independent"
+    split = split_budget(sizes, epsilon, marginal_share=plan.marginal_share,
+                         structure_share=plan.structure_share,
+                         max_parent_levels=plan.max_parent_levels,
+                         count_share=plan.count_share, independent=independent)
     cap = clique_cap(n, split.eps_tables, d, theta=model.theta,
                      max_clique_cells=model.max_clique_cells, max_rows=max_rows)
     fixed = model.degree is not None  # as the fit: a fixed degree has the resource cap only
     return Rules(hist_eps={j: split.eps_per_histogram for j in split.hist_columns},
                  eps_tables=split.eps_tables, cap=model.max_clique_cells if fixed else cap,
-                 k_max=model.degree if fixed else model.max_degree, fixed_degree=fixed,
-                 max_levels=model.max_levels, max_parent_levels=model.max_parent_levels,
-                 max_rows=max_rows)
+                 k_max=model.degree if fixed else plan.max_degree, fixed_degree=fixed,
+                 max_levels=plan.max_levels, max_parent_levels=plan.max_parent_levels,
+                 independent=independent, max_rows=max_rows)
 
 
 def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float, model: Any,

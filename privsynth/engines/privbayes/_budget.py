@@ -1,9 +1,77 @@
-"""PrivBayes budget rules: how epsilon is split, the theta-usefulness cap, table budgets.
+"""PrivBayes budget rules: caps and shares from public quantities, the split, the cap.
 
-These are functions of public numbers only (the schema's code counts, epsilon,
-a noisy row count, the engine's parameters). The engine's fit calls them, and
-so does the budget planner (:mod:`privsynth.planner`), which therefore follows
-every change of the rules without repeating them.
+Everything here is a function of public numbers only (the schema's code counts,
+epsilon, a noisy row count, the engine's parameters). The engine's fit calls
+these functions, and so does the budget planner (:mod:`privsynth.planner`,
+``engine_rules``), which therefore follows every change of the rules.
+
+The fixed caps of the first PrivBayes (degree <= 3, 16 levels per column, parents
+coarsened to 8 levels, 30 % of epsilon for the structure) were tuned for epsilon
+near 1 on tables of tens of thousands of rows. Above that budget they bind and
+quality stops rising; below it (a few hundred rows) the structure search cannot
+see any dependency through the noise and the network does worse than
+independent marginals. :func:`plan_budget` replaces them by a rule whose inputs
+are public or DP outputs only:
+
+* ``n_hat``, a noisy row count (its own small charge, ``COUNT_SHARE`` of epsilon),
+* the fit's ``epsilon``,
+* the number of columns ``d`` and their public domain sizes (schema bins).
+
+It never reads the data, so two tables of the same public description (schema,
+epsilon, noisy count) get the same plan.
+
+The rule extends the theta-usefulness argument of PrivBayes (Zhang et al., TODS
+2017, section 4.3). A noisy table of ``m`` cells measured with epsilon ``e``
+(discrete Laplace, scale ``1/e`` per count) is *theta-useful* when its mean count
+per cell is at least ``theta`` times the noise scale, ``n / m >= theta / e``, so a
+table may have at most ``cap = n * e / theta`` cells, with ``e`` the tables' share
+of epsilon over ``d`` tables. The paper uses ``cap`` to choose the degree; here it
+also chooses how finely the table's variables are cut:
+
+1. **Network or independent.** The structure is drawn by the exponential
+   mechanism, one draw per column with ``e_step = e_structure / (d - 1)``, score
+   sensitivity 2, among at most ``C`` candidates. A dependency of total-variation
+   strength ``DEPENDENCY`` (the score gap is ``n * DEPENDENCY``) wins a draw with
+   probability at least 1/2 when ``n * DEPENDENCY * e_step / (2 * 2) >= ln(2C)``
+   (the utility bound of the exponential mechanism), and its 2 x 2 table is
+   theta-useful when ``cap >= 4``. If either fails, no dependency can be estimated
+   above the noise: the fit measures independent marginals only (every column's
+   histogram with all of the budget but the count's, no structure spend).
+2. **Structure share.** The exponential mechanism is sharp once candidates whose
+   scores differ by ``SHARP * n`` are told apart with probability 1/2; budget
+   beyond that buys nothing, so the structure share is the smaller of
+   ``STRUCTURE_SHARE`` and what sharpness needs (never below ``STRUCTURE_FLOOR``).
+   The rest goes to the tables: at large epsilon they get more.
+3. **Levels.** A child of ``L`` levels with one parent of ``L`` levels fits the cap
+   when ``L**2 <= cap``: ``max_levels`` is the power of two nearest (on a log
+   scale) to ``sqrt(cap)``, between
+   ``LEVELS`` (the old fixed cap) and ``MAX_LEVELS``.
+4. **Parent levels.** The same with two parents (``Lp**3 <= cap``), between
+   ``PARENT_LEVELS`` and ``MAX_PARENT_LEVELS``.
+5. **Degree.** ``k`` parents are allowed when a child with ``k`` parents, every
+   variable at 4 levels, fits the cap (``4**(k+1) <= cap``), between ``DEGREE``
+   and ``MAX_DEGREE``. The structure search still limits every candidate table to
+   ``cap`` cells, so the degree actually used adapts to the columns' sizes.
+6. **Score penalty** (off by default, see ``PENALTY``). A bigger table scores
+   more (G never falls when a parent is added) but carries more noise: each
+   candidate's score may lose ``PENALTY`` times the expected L1 noise its table
+   adds (halved, as G is), ``cells_added / (2 e)``. A public constant per
+   candidate: the score's sensitivity is unchanged.
+
+The floors keep the fixed caps that were measured to be best at epsilon 1 on
+Adult; only budgets with more signal per cell get finer tables. The constants
+were calibrated on Adult and ACS (and 500- and 2,000-row draws of them);
+penguins and nycflights13 were held out (see docs/benchmarks.md).
+
+>>> p = plan_budget(n_hat=30_000, epsilon=1.0, sizes=[128] * 10 + [2] * 5)
+>>> p.mode, p.max_levels, p.max_parent_levels, p.max_degree
+('network', 16, 8, 3)
+>>> plan_budget(n_hat=30_000, epsilon=10.0, sizes=[128] * 10 + [2] * 5).max_levels
+64
+>>> plan_budget(n_hat=300, epsilon=1.0, sizes=[128] * 10 + [2] * 5).mode
+'independent'
+
+The split, the theta cap and the table budgets:
 
 >>> split = split_budget([2, 10, 200], 1.0, marginal_share=0.1, structure_share=0.3,
 ...                      max_parent_levels=8)
@@ -19,9 +87,169 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+
+#: Share of epsilon for the noisy row count the rule reads.
+COUNT_SHARE = 0.01
+#: Share of epsilon for the one-way histograms (levels and within-level mass).
+MARGINAL_SHARE = 0.1
+#: Largest share of epsilon for the structure (the old fixed share).
+STRUCTURE_SHARE = 0.3
+#: Smallest share of epsilon for the structure in network mode.
+STRUCTURE_FLOOR = 0.1
+#: Usefulness threshold theta (expected count per cell / noise scale).
+THETA = 4.0
+#: Smallest dependency (total-variation distance between a pair's joint
+#: distribution and the product of its marginals) worth a network.
+DEPENDENCY = 0.35
+#: Score difference (as a fraction of n) the structure search should resolve.
+SHARP = 0.01
+#: Sensitivity of the structure score (see ``_structure.SCORE_SENSITIVITY``).
+SCORE_SENSITIVITY = 2.0
+#: Floors (the fixed caps of PrivBayes 0.1) and ceilings of the caps.
+LEVELS, MAX_LEVELS = 16, 64
+PARENT_LEVELS, MAX_PARENT_LEVELS = 8, 16
+DEGREE, MAX_DEGREE = 3, 5
+#: Weight of the structure score's size penalty: a candidate's score is G minus
+#: PENALTY times the expected L1 noise (halved, as G is) its table adds, with the
+#: tables' epsilon spread evenly (a public constant per candidate). Off: measured on
+#: Adult (3 seeds, paired noise), PENALTY = 1 lowered tvd2 at epsilon 1 (0.054 ->
+#: 0.050) but also TSTR AUC (0.876 -> 0.856, 0.3 gave 0.849): every feasible
+#: parent set becomes a candidate, and the wider exponential mechanism errs more.
+PENALTY = 0.0
+#: Candidates per structure step at most (``_structure.MAX_CANDIDATES``).
+MAX_CANDIDATES = 2_000
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """The caps and shares of one PrivBayes fit (public: see the module docstring)."""
+
+    mode: str  # "network" or "independent"
+    reason: str
+    noisy_rows: float
+    count_share: float
+    marginal_share: float
+    structure_share: float
+    table_share: float
+    cell_cap: int
+    max_levels: int
+    max_parent_levels: int
+    max_degree: int
+    penalty: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for the model description and the model file)."""
+        return asdict(self)
+
+
+def _pow2(x: float, lo: int, hi: int) -> int:
+    """The power of two nearest to ``x`` on a log scale, clipped to [lo, hi]."""
+    if not x >= 2:  # also NaN
+        return lo
+    return int(min(hi, max(lo, 2 ** round(math.log2(x)))))
+
+
+def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
+                theta: float = THETA, fixed: dict[str, Any] | None = None,
+                max_rows: int = 1) -> BudgetPlan:
+    """The plan of one fit from public quantities (no data is read).
+
+    Parameters
+    ----------
+    n_hat : float
+        Noisy row count (a DP output).
+    epsilon : float
+        The fit's whole budget.
+    sizes : sequence of int
+        Public domain size (fine bins or categories) of every column.
+    theta : float, default THETA
+        Usefulness threshold.
+    fixed : dict, optional
+        Caps the user set explicitly (``max_levels``, ``max_parent_levels``,
+        ``max_degree``, ``structure_share``, ``marginal_share``, ``degree``); they
+        replace the rule's choice. A fixed ``degree`` also forces network mode,
+        except ``degree=0``, which asks for independent marginals.
+    max_rows : int, default 1
+        Most rows of one privacy unit: every count's noise is ``max_rows`` times
+        larger, so the rule sees ``n_hat / max_rows`` units of signal.
+
+    Returns
+    -------
+    BudgetPlan
+
+    Examples
+    --------
+    >>> a = plan_budget(5_000, 1.0, [16, 16, 2])
+    >>> b = plan_budget(5_000, 3.0, [16, 16, 2])
+    >>> a.mode, b.cell_cap > a.cell_cap
+    ('network', True)
+    """
+    fixed = dict(fixed or {})
+    rows = max(float(n_hat), 1.0)
+    n = rows / max(int(max_rows), 1)  # signal in units of the noise's sensitivity
+    d = len(sizes)
+    marginal = float(fixed.get("marginal_share", MARGINAL_SHARE))
+    count = COUNT_SHARE
+    # candidates per structure step: every pair at most, bounded by the search's limit
+    cands = max(2, min(MAX_CANDIDATES, d * max(d - 1, 1)))
+    log_c = math.log(2.0 * cands)
+    step_need = 2.0 * SCORE_SENSITIVITY * log_c  # n * gap * e_step must reach this
+
+    # structure share: the old share at most, what sharpness needs, at least the floor
+    if "structure_share" in fixed:
+        structure = float(fixed["structure_share"])
+    elif d > 1:
+        sharp_eps = (d - 1) * step_need / (n * SHARP)
+        structure = min(STRUCTURE_SHARE, max(STRUCTURE_FLOOR, sharp_eps / epsilon))
+    else:
+        structure = 0.0
+    table = 1.0 - count - marginal - structure
+    cap = n * (epsilon * table / max(d, 1)) / theta
+    cap_i = int(max(2.0, min(cap, 1e12)))
+    e_step = epsilon * structure / max(d - 1, 1)
+    detect = n * DEPENDENCY * e_step
+    if d <= 1:  # no structure to spend on; its histogram's levels and one table
+        mode, reason = "network", "one column: its levels and one table, no structure"
+    elif fixed.get("degree") == 0:
+        mode, reason = "independent", "degree fixed at 0 by the user: independent marginals"
+    elif fixed.get("degree") is not None:
+        mode, reason = "network", f"degree fixed at {fixed['degree']} by the user"
+    elif detect < step_need:
+        mode = "independent"
+        reason = (f"no dependency can be found above the noise: a pair whose joint differs "
+                  f"from independence by {DEPENDENCY} in total variation needs "
+                  f"n_hat * {DEPENDENCY} * eps_step >= {step_need:.1f}, here "
+                  f"{detect:.1f}; independent marginals, no structure spend")
+    elif cap < 4:
+        mode = "independent"
+        reason = (f"a 2 x 2 table is not theta-useful (cell cap {cap:.1f} < 4); independent "
+                  "marginals, no structure spend")
+    else:
+        mode = "network"
+        reason = (f"dependencies detectable (n_hat * {DEPENDENCY} * eps_step = {detect:.1f} "
+                  f">= {step_need:.1f}); tables of up to {cap_i} cells are theta-useful")
+    if mode == "independent":
+        return BudgetPlan(mode=mode, reason=reason, noisy_rows=rows, count_share=count,
+                          marginal_share=1.0 - count, structure_share=0.0, table_share=0.0,
+                          cell_cap=cap_i, max_levels=max(sizes, default=1),
+                          max_parent_levels=1, max_degree=0, penalty=0.0)
+
+    levels = fixed.get("max_levels") or _pow2(math.sqrt(cap), LEVELS, MAX_LEVELS)
+    parent = fixed.get("max_parent_levels") or _pow2(cap ** (1 / 3), PARENT_LEVELS,
+                                                           MAX_PARENT_LEVELS)
+    if fixed.get("max_degree") is not None:
+        degree = int(fixed["max_degree"])
+    else:
+        k = math.floor(math.log(max(cap, 1.0), 4)) - 1
+        degree = int(min(MAX_DEGREE, max(DEGREE, k)))
+    return BudgetPlan(mode=mode, reason=reason, noisy_rows=rows, count_share=count,
+                      marginal_share=marginal, structure_share=structure, table_share=table,
+                      cell_cap=cap_i, max_levels=int(levels), max_parent_levels=int(parent),
+                      max_degree=degree, penalty=PENALTY / (2.0 * epsilon * table / d))
 
 
 @dataclass(frozen=True)
@@ -36,7 +264,7 @@ class BudgetSplit:
     eps_marginals : float
         Epsilon of all those histograms together (equal shares).
     eps_count : float
-        Epsilon of a separate noisy row count (only when no histogram is drawn).
+        Epsilon of the separate noisy row count.
     eps_structure : float
         Epsilon of the network structure (exponential mechanism, one draw per column).
     eps_tables : float
@@ -56,12 +284,21 @@ class BudgetSplit:
 
 
 def split_budget(sizes: Sequence[int], epsilon: float, *, marginal_share: float,
-                 structure_share: float, max_parent_levels: int) -> BudgetSplit:
-    """The split of ``epsilon`` for columns with ``sizes`` public codes each."""
+                 structure_share: float, max_parent_levels: int, count_share: float = 0.0,
+                 independent: bool = False) -> BudgetSplit:
+    """The split of ``epsilon`` for columns with ``sizes`` public codes each.
+
+    ``count_share`` pays for the noisy row count the budget rule reads (0: a
+    count only when no histogram is drawn). ``independent``: every column's
+    histogram gets all of the budget but the count's; no structure, no tables.
+    """
     d = len(sizes)
+    if independent:
+        eps_c = epsilon * count_share
+        return BudgetSplit(tuple(range(d)), epsilon - eps_c, eps_c, 0.0, 0.0)
     hist = tuple(j for j in range(d) if sizes[j] > max_parent_levels)
     eps_marg = epsilon * marginal_share if hist else 0.0
-    eps_n = 0.0 if hist else epsilon * 0.01
+    eps_n = epsilon * count_share if count_share > 0 else (0.0 if hist else epsilon * 0.01)
     eps_struct = epsilon * structure_share if d > 1 else 0.0
     return BudgetSplit(hist, eps_marg, eps_n, eps_struct, epsilon - eps_marg - eps_n - eps_struct)
 
@@ -93,4 +330,5 @@ def table_budgets(cells: Sequence[int], eps_tables: float) -> list[float]:
     return [float(e) for e in eps_each]
 
 
-__all__ = ["BudgetSplit", "clique_cap", "split_budget", "table_budgets"]
+__all__ = ["BudgetPlan", "BudgetSplit", "clique_cap", "plan_budget", "split_budget",
+           "table_budgets"]

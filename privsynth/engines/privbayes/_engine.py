@@ -2,11 +2,16 @@
 
 How the budget ``epsilon`` is spent (every draw is one ledger entry of the release):
 
+0. 1 %: a noisy row count. From it, epsilon and the public domain sizes the
+   budget rule (:mod:`._budget`) chooses the caps and shares below, or decides
+   that no dependency can be seen above the noise: the fit then measures
+   independent marginals only (every column's histogram, no structure spend).
+   The decision is in :meth:`PrivBayes.describe` (``"budget"``) and the report.
 1. ``marginal_share``: noisy one-way histograms, on public fine bins, of the
    columns with more than ``max_parent_levels`` codes. They are post-processed
    into *levels* (:mod:`._levels`), the network's variables, and the
-   distribution of fine bins within each level, used when sampling. Their sum
-   also gives a noisy row count; no exact count is ever used.
+   distribution of fine bins within each level, used when sampling. Their sums
+   and the count give the noisy row count; no exact count is ever used.
 2. ``structure_share``: the network (:mod:`._structure`), one
    exponential-mechanism draw per column.
 3. the rest: one noisy joint table per (child, parents), discrete Laplace,
@@ -56,7 +61,13 @@ from privsynth.backends import Clique, open_backend
 from privsynth.binning import Discretizer
 from privsynth.columns import CategoricalColumn
 from privsynth.engines.base import FitDetails, Synthesizer
-from privsynth.engines.privbayes._budget import clique_cap, split_budget, table_budgets
+from privsynth.engines.privbayes._budget import (
+    COUNT_SHARE,
+    clique_cap,
+    plan_budget,
+    split_budget,
+    table_budgets,
+)
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
 from privsynth.engines.privbayes._levels import Levels, make_levels
 from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
@@ -85,8 +96,12 @@ class PrivBayes(Synthesizer):
     degree : int or None, default None
         Most parents per attribute. ``None`` chooses it from the data size and
         budget by the paper's theta-usefulness rule (up to ``max_degree``).
-    structure_share : float, default 0.3
-        Share of epsilon for learning the network structure.
+        A fixed degree always builds a network (no independent fallback);
+        ``degree=0`` asks for independent marginals (no structure spend).
+    structure_share : float or None, default None
+        Share of epsilon for learning the network structure. ``None``: the
+        budget rule (:mod:`~privsynth.engines.privbayes._budget`) chooses it
+        (0.3 at most, less once the structure search is sharp).
     marginal_share : float, default 0.1
         Share of epsilon for one-way histograms used to choose levels.
     theta : float, default 4.0
@@ -94,12 +109,20 @@ class PrivBayes(Synthesizer):
         cell is at least ``theta`` times the noise scale.
     max_bins : int, default 128
         Public bins of a numeric column (see :class:`~privsynth.binning.Discretizer`).
-    max_levels : int, default 16
-        Most levels of an attribute as a child in the network.
-    max_parent_levels : int, default 8
-        Most levels of an attribute when it is a parent.
-    max_degree : int, default 3
-        Upper limit on the degree chosen when ``degree`` is None.
+    max_levels : int or None, default None
+        Most levels of an attribute as a child in the network. ``None``: the
+        budget rule chooses it (16 to 64, growing with the signal per cell).
+    max_parent_levels : int or None, default None
+        Most levels of an attribute when it is a parent. ``None``: the budget
+        rule chooses it (8 to 16).
+    max_degree : int or None, default None
+        Upper limit on the degree chosen when ``degree`` is None. ``None``: the
+        budget rule chooses it (3 to 5).
+    target : str or None, default None
+        A column the release is meant to predict (a public choice, e.g. the
+        label of a downstream model). It becomes the network's first column and
+        a parent of every column whose table can hold it, so its relation to
+        every other column is measured. ``None``: the first column is random.
     max_clique_cells : int, default 1_000_000
         Hard cap on the cells of one table (a resource limit).
     structure_rows : int, default 200_000
@@ -116,13 +139,14 @@ class PrivBayes(Synthesizer):
     def __init__(
         self,
         degree: int | None = None,
-        structure_share: float = 0.3,
+        structure_share: float | None = None,
         marginal_share: float = 0.1,
         theta: float = 4.0,
         max_bins: int = 128,
-        max_levels: int = 16,
-        max_parent_levels: int = 8,
-        max_degree: int = 3,
+        max_levels: int | None = None,
+        max_parent_levels: int | None = None,
+        max_degree: int | None = None,
+        target: str | None = None,
         max_clique_cells: int = 1_000_000,
         structure_rows: int = 200_000,
         verbose: bool = False,
@@ -135,6 +159,7 @@ class PrivBayes(Synthesizer):
         self.max_levels = max_levels
         self.max_parent_levels = max_parent_levels
         self.max_degree = max_degree
+        self.target = target
         self.max_clique_cells = max_clique_cells
         self.structure_rows = structure_rows
         self.verbose = verbose
@@ -143,15 +168,23 @@ class PrivBayes(Synthesizer):
     def _check_params(self) -> None:
         where = "PrivBayes"
         check_int("degree", self.degree, lo=0, where=where, none_ok=True)
-        for share in ("structure_share", "marginal_share"):
-            check_number(share, getattr(self, share), lo=0, hi=1, hi_open=True, where=where)
-        if self.structure_share + self.marginal_share >= 1:
-            raise ParameterError("PrivBayes: structure_share + marginal_share must be below 1 "
-                                 "(the rest pays for the conditional tables)")
+        if self.structure_share is not None:
+            check_number("structure_share", self.structure_share, lo=0, hi=1, hi_open=True,
+                          where=where)
+        check_number("marginal_share", self.marginal_share, lo=0, hi=1, hi_open=True,
+                     where=where)
+        if (self.structure_share or 0.0) + self.marginal_share + COUNT_SHARE >= 1:
+            raise ParameterError(f"PrivBayes: structure_share + marginal_share + {COUNT_SHARE} "
+                                 "(the row count) must be below 1 (the rest pays for the "
+                                 "conditional tables)")
         check_number("theta", self.theta, lo=0, lo_open=True, where=where)
-        for name, lo in (("max_bins", 2), ("max_levels", 2), ("max_parent_levels", 2),
-                         ("max_degree", 0), ("max_clique_cells", 2), ("structure_rows", 1000)):
+        for name, lo in (("max_levels", 2), ("max_parent_levels", 2), ("max_degree", 0)):
+            check_int(name, getattr(self, name), lo=lo, where=where, none_ok=True)
+        for name, lo in (("max_bins", 2), ("max_clique_cells", 2), ("structure_rows", 1000)):
             check_int(name, getattr(self, name), lo=lo, where=where)
+        if self.target is not None and not isinstance(self.target, str):
+            raise ParameterError(f"PrivBayes: target={self.target!r}; allowed: None or a "
+                                 "column name of the schema")
         if not isinstance(self.verbose, bool):
             raise ParameterError(f"PrivBayes: verbose={self.verbose!r}; allowed: True or False")
 
@@ -161,6 +194,9 @@ class PrivBayes(Synthesizer):
         if unknown:
             raise ParameterError(f"PrivBayes.fit got unknown option(s) {unknown}; allowed: "
                                  "backend, backend_options")
+        if self.target is not None and self.target not in schema.names:
+            raise ParameterError(f"PrivBayes: target={self.target!r} is not a column of the "
+                                 f"schema; allowed: one of {list(schema.names)}")
         # counts, noise and float copies of the largest table allowed (before any data)
         check_allocation(float(self.max_clique_cells) * _TABLE_BYTES_PER_CELL,
                          f"one table of up to {self.max_clique_cells:,} cells "
@@ -189,19 +225,30 @@ class PrivBayes(Synthesizer):
         hists = counter.histograms()
         log.info("encoded %d columns (%s backend)", d, counter.name)
 
+        # ---- 0. noisy row count -> the budget rule (public quantities only)
+        eps_n = eps * COUNT_SHARE
+        n_count = float(mechanisms.discrete_laplace(
+            [int(hists[0].sum())], epsilon=eps_n, accountant=release, sensitivity=k,
+            label="privbayes/row_count", noise=noise)[0])
+        plan = plan_budget(n_count, eps, disc.sizes, theta=self.theta, fixed=self._fixed_caps(),
+                           max_rows=k)
+        log.info("budget rule: %s (%s)", plan.mode, plan.reason)
+        independent = plan.mode == "independent"
+
         # ---- 1. one-way histograms -> levels (and noisy n)
         # the split is a function of public numbers (shared with privsynth.planner)
-        split = split_budget(disc.sizes, eps, marginal_share=self.marginal_share,
-                             structure_share=self.structure_share,
-                             max_parent_levels=self.max_parent_levels)
+        split = split_budget(disc.sizes, eps, marginal_share=plan.marginal_share,
+                             structure_share=plan.structure_share,
+                             max_parent_levels=plan.max_parent_levels,
+                             count_share=plan.count_share, independent=independent)
         need_hist = split.hist_columns
-        eps_n, eps_struct, eps_tables = split.eps_count, split.eps_structure, split.eps_tables
+        eps_struct, eps_tables = split.eps_structure, split.eps_tables
 
         levels: list[Levels] = []
-        # Every noisy histogram's sum estimates n; its variance grows with its cell count
-        # (same epsilon for all), so the inverse-variance weighted mean of the sums is the
-        # best free estimate (post-processing, no extra budget).
-        sum_num = sum_den = 0.0
+        tables: list[FloatArray] = []
+        # n from the count and every noisy histogram's sum, weighted by inverse
+        # variance (2 / e^2 per discrete Laplace count): post-processing, no budget.
+        sum_num, sum_den = n_count * eps_n ** 2, eps_n ** 2
         per_hist = split.eps_per_histogram
         for j in range(d):
             col = schema.columns[j]
@@ -209,33 +256,35 @@ class PrivBayes(Synthesizer):
                 noisy = mechanisms.discrete_laplace(
                     hists[j], epsilon=per_hist, accountant=release, sensitivity=k,
                     label=f"privbayes/marginal/{col.name}", noise=noise)
-                sum_num += float(noisy.sum()) / sizes[j]
-                sum_den += 1.0 / sizes[j]
-                levels.append(make_levels(
+                sum_num += float(noisy.sum()) * per_hist ** 2 / sizes[j]
+                sum_den += per_hist ** 2 / sizes[j]
+                levels.append(Levels.identity(int(sizes[j])) if independent else make_levels(
                     noisy.astype(np.float64), missing_code=disc.bins[j].missing_code,
-                    categorical=isinstance(col, CategoricalColumn), max_levels=self.max_levels,
-                    max_parent_levels=self.max_parent_levels))
+                    categorical=isinstance(col, CategoricalColumn), max_levels=plan.max_levels,
+                    max_parent_levels=plan.max_parent_levels))
+                if independent:  # the column's table is its noisy histogram
+                    tables.append(conditional(noisy, int(sizes[j]), [], 1.0 / per_hist))
             else:
                 levels.append(Levels.identity(int(sizes[j])))
+        n_hat = n_count
         if sum_den > 0:
             n_hat = sum_num / sum_den
-        else:
-            n_hat = float(mechanisms.discrete_laplace(
-                [int(hists[0].sum())], epsilon=eps_n, accountant=release, sensitivity=k,
-                label="privbayes/row_count", noise=noise)[0])
         n_hat = max(n_hat, 1.0)
         log.info("levels chosen; noisy row count %.0f", n_hat)
 
-        # ---- 2. structure
+        # ---- 2. structure (none in independent mode)
         cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,
                          max_clique_cells=self.max_clique_cells, max_rows=k)
-        fixed = self.degree is not None
-        network = learn_structure(
-            counter, levels, epsilon=eps_struct, n_hat=n_hat,
-            k_max=self.degree if fixed else self.max_degree,  # type: ignore[arg-type]
-            limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
-            structure_rows=self.structure_rows, budget=release, noise=noise,
-            names=schema.names, max_rows=k)
+        network: Network = [(j, ()) for j in range(d)]
+        if not independent:
+            fixed = self.degree is not None
+            network = learn_structure(
+                counter, levels, epsilon=eps_struct, n_hat=n_hat,
+                k_max=self.degree if fixed else plan.max_degree,  # type: ignore[arg-type]
+                limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
+                structure_rows=self.structure_rows, budget=release, noise=noise,
+                names=schema.names, max_rows=k, penalty=plan.penalty,
+                root=None if self.target is None else schema.names.index(self.target))
 
         # ---- 3. conditional tables
         n_lv = [lev.n_levels for lev in levels]
@@ -246,18 +295,17 @@ class PrivBayes(Synthesizer):
         # table is below max_clique_cells, checked before the data was touched.
         check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
                          f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
-        eps_each = table_budgets(cells, eps_tables)
-        tables: list[FloatArray] = []
+        eps_each = [] if independent else table_budgets(cells, eps_tables)
         # one pass over the rows for all tables: fine code -> child level / parent level
         fine_pv = [lev.level_to_parent[lev.fine_to_level] for lev in levels]
-        exact = counter.joint_counts([
+        exact = [] if independent else counter.joint_counts([
             Clique((child, *parents),
                    (levels[child].fine_to_level, *(fine_pv[p] for p in parents)),
                    (n_lv[child], *(n_pv[p] for p in parents)))
             for child, parents in network])
         counter.close()
         names = schema.names
-        for (child, parents), e_i, counts in zip(network, eps_each, exact, strict=True):
+        for (child, parents), e_i, counts in zip(network, eps_each, exact, strict=False):
             noisy = mechanisms.discrete_laplace(
                 counts, epsilon=e_i, accountant=release, noise=noise, sensitivity=k,
                 label=f"privbayes/table/{names[child]}|{','.join(names[p] for p in parents)}")
@@ -267,10 +315,19 @@ class PrivBayes(Synthesizer):
         self.levels_ = levels
         self.network_ = network
         self.tables_ = tables
-        self.clique_cap_ = cap
+        self.clique_cap_ = 0 if independent else cap
+        self.budget_ = plan.as_dict()
         self._discretizer = disc
         return FitDetails(noisy_rows=n_hat, description=self.describe(n_hat), noise=NOISE,
                           contents=CONTENTS)
+
+    def _fixed_caps(self) -> dict[str, Any]:
+        """The caps the user set explicitly (they override the budget rule)."""
+        names = ("degree", "structure_share", "max_levels", "max_parent_levels", "max_degree")
+        out: dict[str, Any] = {k: getattr(self, k) for k in names
+                               if getattr(self, k) is not None}
+        out["marginal_share"] = self.marginal_share
+        return out
 
     # ------------------------------------------------------------------ sample
     def _draw_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -298,6 +355,7 @@ class PrivBayes(Synthesizer):
             "tables": list(self.tables_),
             "levels": [{"fine_to_level": lev.fine_to_level, "level_to_parent": lev.level_to_parent,
                         "within": lev.within} for lev in self.levels_],
+            "budget": dict(self.budget_),
         }
 
     def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
@@ -312,6 +370,7 @@ class PrivBayes(Synthesizer):
         self.network_ = network
         self.tables_ = tables
         self.clique_cap_ = 0
+        self.budget_ = _budget_from_payload(payload.get("budget"))
         self._discretizer = disc
 
     # ---------------------------------------------------------------- describe
@@ -321,7 +380,8 @@ class PrivBayes(Synthesizer):
         return network_graph(self.network_, self._discretizer.schema.names)
 
     def describe(self, n_hat: float | None = None) -> dict[str, Any]:
-        """The learned network for reports: edges, degrees and coarsened columns."""
+        """The learned network for reports: edges, degrees, coarsened columns and the
+        budget rule's decision (``"budget"``: mode, reason, shares and caps)."""
         names = self._discretizer.schema.names  # the modelled columns
         coarsened = [names[j] for j, lev in enumerate(self.levels_)
                      if lev.n_levels < len(lev.fine_to_level)]
@@ -332,6 +392,7 @@ class PrivBayes(Synthesizer):
             "degree": max((len(ps) for _, ps in self.network_), default=0),
             "coarsened_columns": coarsened,
             "noisy_row_count": rows,
+            "budget": dict(getattr(self, "budget_", {})),
         }
 
 
@@ -345,6 +406,17 @@ def _verbose_logging() -> None:
         logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
+
+
+def _budget_from_payload(raw: object) -> dict[str, Any]:
+    """The budget decision of a model file (public numbers and words; {} if absent)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str | int | float))
+            for k, v in raw.items()):
+        raise ModelFileError("the model's budget decision is not a mapping of numbers and words")
+    return dict(raw)
 
 
 def _validate_model(disc: Discretizer, levels: list[Levels], network: Network,

@@ -78,14 +78,17 @@ def g_score(table: FloatArray) -> float:
 
 def candidate_parent_sets(child: int, chosen: Sequence[int], n_lv: Sequence[int],
                           n_pv: Sequence[int], *, k_max: int, limit: int, fixed_degree: bool,
-                          max_sets: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+                          max_sets: int, rng: np.random.Generator,
+                          maximal_only: bool = True) -> list[tuple[int, ...]]:
     """Maximal feasible parent sets for ``child`` among ``chosen``.
 
     Feasible: the table has at most ``limit`` cells (theta-usefulness; with a
     fixed degree, the resource cap). Maximal: no chosen attribute can be
     added without breaking feasibility (G is monotone, so a superset always
-    scores at least as high). When there are more than ``max_sets`` subsets
-    of one size, a uniformly random (data-independent) selection is used.
+    scores at least as high). With ``maximal_only=False`` (a score penalized
+    by table size is not monotone) every feasible set is a candidate. When
+    there are more than ``max_sets`` subsets of one size, a uniformly random
+    (data-independent) selection is used.
     """
     k_max = min(k_max, len(chosen))
     by_size = sorted(chosen, key=lambda p: n_pv[p])
@@ -110,11 +113,12 @@ def candidate_parent_sets(child: int, chosen: Sequence[int], n_lv: Sequence[int]
                            for _ in range(max_sets)})
         for ps in pool:
             cells = n_lv[child] * math.prod(n_pv[p] for p in ps)
-            if cells <= limit and (fixed_degree or not extendable(ps, cells)):
+            if cells <= limit and (fixed_degree or not maximal_only
+                                   or not extendable(ps, cells)):
                 out.append(ps)
         if fixed_degree and out:
             break  # a fixed degree uses the largest feasible size only
-    if not out or not extendable((), n_lv[child]):
+    if not out or not maximal_only or not extendable((), n_lv[child]):
         out.append(())
     return out
 
@@ -122,11 +126,19 @@ def candidate_parent_sets(child: int, chosen: Sequence[int], n_lv: Sequence[int]
 def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsilon: float,
                     n_hat: float, k_max: int, limit: int, fixed_degree: bool,
                     structure_rows: int, budget: Budget, noise: Noise,
-                    names: Sequence[str], max_rows: int = 1) -> Network:
+                    names: Sequence[str], max_rows: int = 1, penalty: float = 0.0,
+                    root: int | None = None) -> Network:
     """The network, one exponential-mechanism draw per added column (``epsilon`` in all).
 
     ``max_rows`` is the most rows of one privacy unit: the scores'
     sensitivity is :func:`score_sensitivity` of it.
+    ``penalty`` (public, >= 0) is subtracted from a candidate's score per cell its
+    table adds over the child alone: with ``penalty = 1 / (2 e)`` for tables
+    measured with epsilon ``e``, the score is G minus the expected L1 noise
+    (halved, as G is) the bigger table will carry. It depends on public sizes
+    only, so the score's sensitivity is unchanged. ``root`` (public, a column the
+    release is meant to predict) is the first column and a parent of every
+    column whose table can hold it.
     """
     d = len(levels)
     n_lv = [lev.n_levels for lev in levels]
@@ -138,7 +150,7 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     # so every backend keeps the same rows whatever the partitioning.
     rate = structure_rows / n_hat if n_hat > structure_rows else 1.0
     row_key = int(rng.integers(0, 2**63)) if rate < 1.0 else 0
-    first = int(rng.integers(d))
+    first = int(rng.integers(d)) if root is None else root
     network: Network = [(first, ())]
     chosen = [first]
     if d == 1:
@@ -176,14 +188,19 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
         remaining = [x for x in range(d) if x not in chosen]
         per_child = max(20, MAX_CANDIDATES // len(remaining))
         for x in remaining:
-            for ps in candidate_parent_sets(x, sorted(chosen), n_lv, n_pv, k_max=k_max,
-                                            limit=limit, fixed_degree=fixed_degree,
-                                            max_sets=per_child, rng=rng):
+            pool = candidate_parent_sets(x, sorted(chosen), n_lv, n_pv, k_max=k_max,
+                                         limit=limit, fixed_degree=fixed_degree,
+                                         max_sets=per_child, rng=rng,
+                                         maximal_only=penalty <= 0)
+            if root is not None:
+                pool = [ps for ps in pool if root in ps] or pool
+            for ps in pool:
                 key = (x, ps)
                 if key not in scores:
                     pc, mult = pcode(ps)
                     t = np.bincount(lv_s[:, x] * mult + pc, minlength=n_lv[x] * mult)
-                    scores[key] = g_score(t.reshape(n_lv[x], mult).astype(np.float64))
+                    scores[key] = (g_score(t.reshape(n_lv[x], mult).astype(np.float64))
+                                   - penalty * rate * n_lv[x] * (mult - 1))
                 cands.append(key)
                 vals.append(scores[key])
         i = mechanisms.exponential(

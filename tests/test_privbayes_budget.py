@@ -1,0 +1,207 @@
+"""PrivBayes budget rule: caps and shares follow the budget, from public quantities only."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from privsynth.accounting import Accountant
+from privsynth.engines.privbayes import PrivBayes
+from privsynth.engines.privbayes._budget import plan_budget
+from privsynth.errors import ParameterError
+from privsynth.mechanisms import Noise
+from privsynth.schema import Schema
+
+SIZES = [128] * 6 + [16] * 4 + [2] * 5  # an Adult-like table: numeric, categorical, binary
+EPSILONS = [0.05, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+ROWS = [50, 300, 2_000, 20_000, 200_000]
+CAPS = ("cell_cap", "max_levels", "max_parent_levels", "max_degree")
+
+
+def _schema(k: int = 5, cats: str = "pqrs") -> Schema:
+    return Schema.from_dict({"columns": [
+        {"name": f"c{i}", "kind": "categorical", "categories": list(cats)} for i in range(k)]})
+
+
+def _chain(n: int, seed: int, k: int = 5) -> pd.DataFrame:
+    """Columns that copy their left neighbour 90 % of the time (strong dependencies)."""
+    rng = np.random.default_rng(seed)
+    cols = [rng.choice(list("pqrs"), n)]
+    for _ in range(k - 1):
+        keep = rng.random(n) < 0.9
+        cols.append(np.where(keep, cols[-1], rng.choice(list("pqrs"), n)))
+    return pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
+
+
+@pytest.mark.parametrize("n", ROWS)
+def test_caps_never_fall_as_epsilon_grows(n: int) -> None:
+    plans = [plan_budget(n, eps, SIZES) for eps in EPSILONS]
+    for lo, hi in itertools.pairwise(plans):
+        # once dependencies are detectable, more budget never goes back to independent
+        assert not (lo.mode == "network" and hi.mode == "independent")
+        if lo.mode == hi.mode == "network":
+            for cap in CAPS:
+                assert getattr(hi, cap) >= getattr(lo, cap), (cap, lo, hi)
+            assert hi.table_share >= lo.table_share - 1e-12
+    # the caps do grow: the largest budget allows finer tables than the smallest network one
+    nets = [p for p in plans if p.mode == "network"]
+    if len(nets) >= 2 and nets[-1].cell_cap > 64 * nets[0].cell_cap:
+        assert nets[-1].max_levels > nets[0].max_levels
+
+
+@pytest.mark.parametrize("eps", EPSILONS)
+def test_caps_never_fall_as_rows_grow(eps: float) -> None:
+    plans = [plan_budget(n, eps, SIZES) for n in ROWS]
+    for lo, hi in itertools.pairwise(plans):
+        assert not (lo.mode == "network" and hi.mode == "independent")
+        if lo.mode == hi.mode == "network":
+            for cap in CAPS:
+                assert getattr(hi, cap) >= getattr(lo, cap)
+
+
+def test_shares_add_up_and_follow_the_mode() -> None:
+    for n, eps in itertools.product(ROWS, EPSILONS):
+        p = plan_budget(n, eps, SIZES)
+        total = p.count_share + p.marginal_share + p.structure_share + p.table_share
+        assert total == pytest.approx(1.0, abs=1e-12)
+        if p.mode == "independent":
+            assert p.structure_share == 0.0 and p.table_share == 0.0 and p.max_degree == 0
+        else:
+            assert 0.1 <= p.structure_share <= 0.3
+            assert 3 <= p.max_degree <= 5 and 16 <= p.max_levels <= 64
+
+
+def test_rule_falls_back_on_small_tables_and_keeps_the_network_on_large() -> None:
+    assert plan_budget(300, 1.0, SIZES).mode == "independent"
+    assert plan_budget(2_000, 0.3, SIZES).mode == "independent"
+    big = plan_budget(30_000, 1.0, SIZES)
+    assert big.mode == "network"
+    # the old fixed caps at epsilon 1 on a table of Adult's size
+    assert (big.max_levels, big.max_parent_levels, big.max_degree) == (16, 8, 3)
+    assert big.structure_share == pytest.approx(0.3)
+    rich = plan_budget(30_000, 10.0, SIZES)
+    assert rich.max_levels > 16 and rich.structure_share < 0.3
+    assert "dependencies detectable" in big.reason and "no dependency" in plan_budget(
+        300, 1.0, SIZES).reason
+
+
+def test_user_caps_override_the_rule() -> None:
+    p = plan_budget(30_000, 10.0, SIZES, fixed={"max_levels": 8, "max_degree": 2,
+                                                 "structure_share": 0.2})
+    assert (p.max_levels, p.max_degree, p.structure_share) == (8, 2, 0.2)
+    assert plan_budget(50, 1.0, SIZES, fixed={"degree": 1}).mode == "network"
+    assert plan_budget(10**6, 10.0, SIZES, fixed={"degree": 0}).mode == "independent"
+
+
+@pytest.mark.filterwarnings("ignore::privsynth.errors.InsecureNoiseWarning")
+def test_paired_tables_of_one_public_description_get_the_same_plan() -> None:
+    """The plan reads public quantities only: two different tables with the same schema,
+    row count and noise stream (insecure test mode) get the same caps and shares."""
+    schema = _schema()
+    a = _chain(3_000, seed=1)
+    rng = np.random.default_rng(2)
+    b = pd.DataFrame(rng.choice(list("pqrs"), (3_000, 5)), columns=a.columns)  # independent
+    plans = []
+    for df in (a, b):
+        model = PrivBayes().fit(df, schema=schema, epsilon=1.0,
+                                noise=Noise.insecure_for_tests(7))
+        plans.append(model.describe()["budget"])
+    assert plans[0] == plans[1]
+    assert plans[0]["mode"] == "network"
+
+
+def test_fallback_spends_nothing_on_structure_and_keeps_the_marginals() -> None:
+    schema = _schema()
+    df = _chain(60, seed=3)
+    acct = Accountant(2.0)
+    model = PrivBayes().fit(df, schema=schema, epsilon=1.0, accountant=acct)
+    desc = model.describe()
+    assert desc["budget"]["mode"] == "independent"
+    assert all(not parents for _, parents in model.network_)
+    labels = [e.label for e in acct.ledger]
+    assert not any(lab.startswith(("privbayes/structure/", "privbayes/table/"))
+                   for lab in labels)
+    assert sum(lab.startswith("privbayes/marginal/") for lab in labels) == len(schema)
+    assert acct.spent().epsilon == pytest.approx(1.0, abs=1e-12)
+    assert model.record_.description["budget"]["mode"] == "independent"
+    syn = model.sample(500, random_state=0)
+    assert syn.shape == (500, len(schema)) and syn["c0"].isin(list("pqrs")).all()
+
+
+def test_fallback_marginals_are_accurate_at_large_epsilon() -> None:
+    """Independent mode measures the one-way marginals with (almost) the whole budget."""
+    schema = _schema(3)
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({f"c{i}": rng.choice(list("pqrs"), 100, p=[0.7, 0.1, 0.1, 0.1])
+                       for i in range(3)})
+    model = PrivBayes(structure_share=0.3).fit(df, schema=schema, epsilon=0.5)
+    assert model.describe()["budget"]["mode"] == "independent"
+    model = PrivBayes().fit(pd.concat([df] * 2, ignore_index=True), schema=schema,
+                            epsilon=0.3)
+    syn = model.sample(20_000, random_state=0)
+    assert abs((syn["c0"] == "p").mean() - (df["c0"] == "p").mean()) < 0.15
+
+
+def test_budget_decision_survives_save_and_load(tmp_path) -> None:
+    schema = _schema()
+    model = PrivBayes().fit(_chain(2_000, seed=5), schema=schema, epsilon=3.0)
+    path = tmp_path / "m.json"
+    model.save(path)
+    loaded = PrivBayes.load(path)
+    assert loaded.describe()["budget"] == model.describe()["budget"]
+    assert set(model.describe()["budget"]) >= {"mode", "reason", "max_levels",
+                                               "max_parent_levels", "max_degree",
+                                               "structure_share", "table_share"}
+
+
+def test_target_is_the_root_and_a_parent_of_the_others() -> None:
+    schema = _schema()
+    df = _chain(5_000, seed=6)
+    model = PrivBayes(target="c4").fit(df, schema=schema, epsilon=5.0)
+    t = schema.names.index("c4")
+    assert model.network_[0] == (t, ())
+    with_target = sum(t in parents for _, parents in model.network_[1:])
+    assert with_target == len(schema) - 1
+
+
+def test_unknown_target_is_refused_before_any_spend() -> None:
+    acct = Accountant(1.0)
+    with pytest.raises(ParameterError, match="not a column"):
+        PrivBayes(target="nope").fit(_chain(100, 0), schema=_schema(), epsilon=0.5,
+                                     accountant=acct)
+    assert acct.spent().epsilon == 0.0
+    with pytest.raises(ParameterError):
+        PrivBayes(target=3).fit(_chain(100, 0), schema=_schema(), epsilon=0.5)  # type: ignore[arg-type]
+
+
+def test_more_budget_gives_finer_tables_on_the_same_data() -> None:
+    schema = Schema.from_dict({"columns": [
+        {"name": "x", "kind": "integer", "lower": 0, "upper": 999},
+        {"name": "y", "kind": "integer", "lower": 0, "upper": 999}]})
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 1000, 20_000)
+    df = pd.DataFrame({"x": x, "y": np.clip(x + rng.integers(-20, 20, len(x)), 0, 999)})
+    low = PrivBayes().fit(df, schema=schema, epsilon=1.0).describe()["budget"]
+    high = PrivBayes().fit(df, schema=schema, epsilon=50.0).describe()["budget"]
+    assert low["mode"] == high["mode"] == "network"
+    assert high["max_levels"] > low["max_levels"]
+    assert high["table_share"] >= low["table_share"]
+
+
+def test_size_penalty_shrinks_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The (optional) penalty is public and only ever removes parents."""
+    from privsynth.engines.privbayes import _budget
+
+    df = _chain(3_000, seed=9, k=6)
+    schema = _schema(6)
+    plain = PrivBayes(degree=None).fit(df, schema=schema, epsilon=0.5,
+                                       noise=None).describe()["budget"]
+    assert plain["penalty"] == 0.0
+    monkeypatch.setattr(_budget, "PENALTY", 1e6)
+    model = PrivBayes().fit(df, schema=schema, epsilon=0.5)
+    assert math.isfinite(model.describe()["budget"]["penalty"])
+    assert all(len(ps) == 0 for _, ps in model.network_)
