@@ -241,8 +241,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
         "privbayes-record-exact-rows", "privsynth/engines/privbayes/_engine.py",
-        (("        return FitDetails(noisy_rows=n_hat, description=self.describe(n_hat)",
-          "        return FitDetails(noisy_rows=float(hists[0].sum()), description=self.describe(n_hat)"),),
+        (("        return FitDetails(noisy_rows=n_rows, description=self.describe(n_rows)",
+          "        return FitDetails(noisy_rows=float(hists[0].sum()), description=self.describe(n_rows)"),),
         "the fit record (report, model file, sample(n=None)) holds the exact row count",
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
