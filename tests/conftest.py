@@ -16,6 +16,7 @@ Two sources of real data:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,17 @@ def planes_and_flights() -> tuple[pd.DataFrame, pd.DataFrame, Schema, Schema]:
     return (_read("planes_sample.csv", planes_schema, ("NA",)),
             _read("flights_sample.csv", flights_schema, ("NA",)),
             planes_schema, flights_schema)
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``run("fit", ...)`` -> (exit code, stdout, stderr) of ``privsynth -q ...`` in-process."""
+    from privsynth import cli
+
+    def _run(*argv: object) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli.main(["-q", *(str(a) for a in argv)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

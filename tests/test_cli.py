@@ -40,17 +40,6 @@ SECRET = "ZZ-SECRET-VALUE-42"
 Run = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """``run("fit", ...)`` -> (exit code, stdout, stderr) of ``privsynth -q ...`` in-process."""
-
-    def _run(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = cli.main(["-q", *(str(a) for a in argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def assert_one_line_error(err: str, *, contains: str = "") -> None:

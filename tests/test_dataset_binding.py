@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 import privsynth
-from privsynth import cli
 from privsynth.accounting.fingerprint import canonical_values, table_fingerprint
 from privsynth.accounting.persistent import FileAccountant, read_ledger
 from privsynth.datasets import adult_schema, load_adult
@@ -31,15 +30,6 @@ KEY = bytes(range(32))
 Run = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = cli.main(["-q", *(str(a) for a in argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 # ---------------------------------------------------------------------------

@@ -37,15 +37,6 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file lock
 Run = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def _run(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = cli.main(["-q", *(str(a) for a in argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture(scope="module")

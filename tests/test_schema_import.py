@@ -549,18 +549,6 @@ def test_draft_file_round_trip(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ command line
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Any:
-    """``run("schema", ...)`` -> (exit code, stdout, stderr) of ``privsynth -q ...``."""
-    from privsynth import cli
-
-    def _run(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = cli.main(["-q", *(str(a) for a in argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def _one_line_error(err: str, contains: str) -> None:
