@@ -326,7 +326,10 @@ class FileAccountant(Accountant):
             raise LedgerError(
                 f"{what} is not the data set ledger {self.path} belongs to "
                 f"({self.dataset.name or 'unnamed'}): its fingerprint differs. Charge each "
-                "data set to its own ledger. Nothing was spent.")
+                "data set to its own ledger. If it is the same table, read it with the same "
+                "missing-value tokens as at `budget init --data` (they change the values "
+                "fingerprinted), and note that a part of the table (e.g. after `split`) is a "
+                "different table. Nothing was spent.")
 
     # -- creating and opening ---------------------------------------------
     @classmethod
