@@ -205,3 +205,25 @@ def test_python_fits_check_frames_and_files(tmp_path: Path) -> None:
         privsynth.PrivBayes(degree=1).fit(df.iloc[:-1], schema=adult_schema(), epsilon=0.5,
                                           accountant=acct)
     assert len(acct.releases()) == 2
+
+
+def test_a_ledger_bound_to_a_table_and_its_split_parts_accepts_fits_on_the_parts(
+        tmp_path: Path, run: Run) -> None:
+    data = tmp_path / "visits.csv"
+    load_adult().iloc[:400].to_csv(data, index=False)
+    schema = tmp_path / "schema.json"
+    adult_schema().to_json(schema)
+    train, holdout = tmp_path / "train.csv", tmp_path / "holdout.csv"
+    code, _, err = run("split", data, "--holdout", "0.25", "--seed", 3, "--out-train", train,
+                       "--out-holdout", holdout)
+    assert code == 0, err
+    ledger = tmp_path / "ledger.json"
+    code, out, err = run("budget", "init", ledger, "--epsilon", 2, "--data", data,
+                         "--data", train)
+    assert code == 0, err
+    assert f"{data}, {train}" in out
+    assert len(json.loads(ledger.read_text())["dataset"]["fingerprints"]) == 2
+    b = {"schema": schema, "ledger": ledger, "dir": tmp_path}
+    assert fit(run, b, train, "m1.json")[0] == 0  # the training part is this data set
+    code, err = fit(run, b, holdout, "m2.json")  # the holdout was not bound
+    assert code == 4 and "a part of the table" in err

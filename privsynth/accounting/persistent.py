@@ -57,7 +57,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -335,14 +335,15 @@ class FileAccountant(Accountant):
     @classmethod
     def init(cls, path: str | Path, epsilon: float, delta: float = 0.0, *,
              dataset: DatasetInfo | None = None, unit: str | None = None,
-             fingerprint: str | None = None, key: bytes | None = None,
+             fingerprint: str | Sequence[str] | None = None, key: bytes | None = None,
              overwrite: bool = False,
              lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> FileAccountant:
         """Create the ledger file of a data set with its total budget.
 
         ``fingerprint`` (with the ``key`` it was computed with, see
         :mod:`privsynth.accounting.fingerprint`) binds the ledger to a source
-        table; the key's public id is recorded, never the key.
+        table; several bind it to a table and the parts made of it (e.g. by
+        ``privsynth split``). The key's public id is recorded, never the key.
 
         Raises
         ------
@@ -362,12 +363,15 @@ class FileAccountant(Accountant):
             if key is None:
                 raise ParameterError("FileAccountant.init: a fingerprint needs the key it was "
                                      "computed with (key=...)")
-            info = dataclasses.replace(info, fingerprints=(fingerprint,), key_id=key_id(key))
-            other = _witness_ledger_for(fingerprint)
-            if other is not None and Path(other) != p.resolve():
-                raise LedgerExistsError(
-                    f"the table already has a ledger on this machine: {other}. A data set has "
-                    "one budget forever; spend from that ledger instead of starting another.")
+            prints = (fingerprint,) if isinstance(fingerprint, str) else tuple(fingerprint)
+            info = dataclasses.replace(info, fingerprints=prints, key_id=key_id(key))
+            for one in prints:
+                other = _witness_ledger_for(one)
+                if other is not None and Path(other) != p.resolve():
+                    raise LedgerExistsError(
+                        f"the table already has a ledger on this machine: {other}. A data set "
+                        "has one budget forever; spend from that ledger instead of starting "
+                        "another.")
         fresh = Accountant(epsilon, delta, dataset=info, unit=unit)  # validates the budget
         with _flock(p, lock_timeout):
             if p.exists():

@@ -47,10 +47,12 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="name of the data set the budget belongs to (in every report)")
     q.add_argument("--owner", default="", help="who is responsible for the data set")
     q.add_argument("--approved-by", default="", metavar="WHO", help="who approved the budget")
-    q.add_argument("--data", metavar="DATA",
+    q.add_argument("--data", metavar="DATA", action="append",
                    help="the source table: binds the ledger to it by a keyed fingerprint, "
                         "which every fit checks (refusing another table), and refuses a "
-                        "second ledger for it on this machine")
+                        "second ledger for it on this machine. Repeat it for the parts "
+                        "`privsynth split` made of the table (e.g. the training part), so "
+                        "that fits on them are accepted as this data set")
     q.add_argument("--key-file", metavar="KEY",
                    help="where the fingerprint's secret key is written (default LEDGER.key); "
                         "keep it private, never hand it over")
@@ -97,8 +99,9 @@ def budget_init(args: argparse.Namespace) -> int:
         print(f"delta {acct.delta:g} is permanent: it is the most that all releases from this "
               "ledger together may state")
     if key_path is not None:
-        print(f"bound to the data set in {args.data} by a keyed fingerprint; the secret key is "
-              f"in {key_path}: keep it private (fits need it; never hand it over)")
+        print(f"bound to the data set in {', '.join(args.data)} by a keyed fingerprint; the "
+              f"secret key is in {key_path}: keep it private (fits need it; never hand it "
+              "over)")
     return EXIT_OK
 
 
@@ -119,13 +122,15 @@ def _init_bound(args: argparse.Namespace, path: Path, overwrite: bool) -> tuple[
     from privsynth.accounting.persistent import FileAccountant, default_key_path
     from privsynth.io.fingerprint import source_fingerprint
 
-    need_file(args.data, "data file", DataValidationError)
+    for source in args.data:
+        need_file(source, "data file", DataValidationError)
     key_path = Path(args.key_file) if args.key_file else default_key_path(path)
     reuse = key_path.exists()
     if not reuse:
         output_path(str(key_path), "key file")
     key = read_key(key_path) if reuse else new_key()
-    fingerprint = source_fingerprint(args.data, key, missing_values=missing_tokens(args))
+    fingerprint = tuple(source_fingerprint(source, key, missing_values=missing_tokens(args))
+                        for source in dict.fromkeys(args.data))
     if not reuse:
         write_key(key_path, key)
     try:
