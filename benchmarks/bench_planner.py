@@ -81,6 +81,25 @@ def run(datasets: list[str], epsilons: list[float], seeds: int, rows: list[str]
     return out
 
 
+def section(path: Path) -> list[str]:
+    """docs/benchmarks.md's section: the planner's prediction beside the measured fits."""
+    if not path.exists():
+        return []
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    out = ["## Budget planner: predicted against measured", "",
+           "`privsynth plan` predicts tvd1 and tvd2 from the public schema and a stated row "
+           "count; here beside PrivBayes releases measured by `python -m "
+           "benchmarks.bench_planner` (mean of the seeds; ratio = predicted / measured; the "
+           "model and its validity range are in [planner.md](planner.md)).", "",
+           "| data set | rows | epsilon | tvd1 predicted | tvd1 measured | ratio | "
+           "tvd2 predicted | tvd2 measured | ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in doc["records"]:
+        out.append(f"| {r['dataset']} | {r['rows']:,} | {r['epsilon']:g} | {r['tvd1_pred']:.3f} "
+                   f"| {r['tvd1']:.3f} | {r['tvd1_ratio']:.2f} | {r['tvd2_pred']:.3f} | "
+                   f"{r['tvd2']:.3f} | {r['tvd2_ratio']:.2f} |")
+    return [*out, ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_planner",
                                  description=__doc__.splitlines()[0] if __doc__ else None)

@@ -169,6 +169,12 @@ def load_flights(rows: int, columns: int, root: Path = DATASETS) -> tuple[pd.Dat
     return df.iloc[np.sort(idx)].reset_index(drop=True), schema
 
 
+def _planner_section() -> list[str]:
+    from benchmarks import bench_planner
+
+    return bench_planner.section(RESULTS / "planner.json")
+
+
 def _budget_curve() -> Any:
     from benchmarks import budget_curve  # imports this module lazily: no cycle at import
 
@@ -874,6 +880,7 @@ def render(folder: Path = RESULTS, doc: Path = DOC) -> Path:
             L += _table([r for r in rows if r["epsilon"] == eps])
             L.append("")
     L += _budget_curve().section(summary)
+    L += _planner_section()
     ran = {(r["tool"], r["mode"]) for r in summary
            if r["dataset"] == "adult" and r["epsilon"] == 1.0 and r["status"] == "ok"}
     L += ["## Anchor measurements (not run by this harness)", "",
