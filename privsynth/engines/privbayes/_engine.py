@@ -322,7 +322,9 @@ class PrivBayes(Synthesizer):
         self.network_ = network
         self.tables_ = tables
         self.clique_cap_ = 0 if independent else cap
-        self.budget_ = plan.as_dict()
+        # the noisy row count the caps were computed from (count and histograms; the
+        # recorded count below also uses the tables, drawn after the caps were fixed)
+        self.budget_ = {**plan.as_dict(), "rows_for_caps": n_hat}
         self._discretizer = disc
         return FitDetails(noisy_rows=n_rows, description=self.describe(n_rows), noise=NOISE,
                           contents=CONTENTS)
