@@ -12,10 +12,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+try:  # POSIX only: Linux and macOS
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+_POLL = 0.05
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -64,4 +74,56 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-__all__ = ["atomic_write_text", "fsync_dir", "sha256_file"]
+class LockTimeout(TimeoutError):
+    """The lock stayed held by another process for longer than the timeout."""
+
+
+def locks_available() -> bool:
+    """True where :func:`exclusive_lock` can lock (POSIX ``flock``)."""
+    return fcntl is not None
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path, *, timeout: float | None = None,
+                   create: bool = False) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` for the ``with`` block.
+
+    ``path`` is a lock file (made if ``create``) or an existing folder (locked
+    in place, no file left behind). The kernel drops the lock if the process
+    dies. ``timeout=None`` waits for ever; otherwise :class:`LockTimeout` after
+    ``timeout`` seconds. Callers check :func:`locks_available` first (Windows
+    has no ``flock``).
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with exclusive_lock(folder):
+    ...     with exclusive_lock(os.path.join(folder, "x.lock"), create=True, timeout=1):
+    ...         pass
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        raise OSError("file locks need POSIX flock (Linux or macOS)")
+    flags = (os.O_RDWR | os.O_CREAT) if create else os.O_RDONLY
+    fd = os.open(path, flags, 0o644)
+    try:
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + max(0.0, timeout)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockTimeout(str(path)) from None
+                    time.sleep(_POLL)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["LockTimeout", "atomic_write_text", "exclusive_lock", "fsync_dir",
+           "locks_available", "sha256_file"]

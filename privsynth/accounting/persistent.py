@@ -56,24 +56,17 @@ import contextlib
 import dataclasses
 import json
 import os
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from privsynth._fileutil import atomic_write_text
+from privsynth._fileutil import LockTimeout, atomic_write_text, exclusive_lock, locks_available
 from privsynth.accounting.accountant import Accountant, DatasetInfo
 from privsynth.accounting.ledger import Ledger, LedgerEntry, now
 from privsynth.errors import LedgerError, ParameterError, PrivsynthError
 
-try:  # POSIX only; see the module docstring
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 #: Seconds to wait for another process's lock before giving up.
 DEFAULT_LOCK_TIMEOUT = 60.0
-_POLL = 0.05
 
 
 class LedgerBusyError(PrivsynthError):
@@ -215,32 +208,25 @@ def _witness_ledger_for(fingerprint: str) -> str | None:
 @contextlib.contextmanager
 def _flock(path: Path, timeout: float) -> Iterator[None]:
     """Hold an exclusive lock on the ledger's lock file, waiting up to ``timeout`` s."""
-    if fcntl is None:  # pragma: no cover - Windows
+    if not locks_available():  # pragma: no cover - Windows
         raise PrivsynthError("file-backed ledgers need POSIX file locks (Linux or macOS)")
     lock = lock_path(path)
+    held = False  # errors of the caller's block pass through untouched
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise LedgerError(f"cannot create the lock file {lock}: {exc.strerror or exc}") from exc
-    try:
-        deadline = time.monotonic() + max(0.0, timeout)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LedgerBusyError(
-                        f"ledger busy: another privsynth process has held {path} for more "
-                        f"than {timeout:g} s (lock file {lock}); wait for it to finish and "
-                        "try again") from None
-                time.sleep(_POLL)
-        try:
+        with exclusive_lock(lock, timeout=timeout, create=True):
+            held = True
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    except LockTimeout:
+        if held:
+            raise
+        raise LedgerBusyError(
+            f"ledger busy: another privsynth process has held {path} for more "
+            f"than {timeout:g} s (lock file {lock}); wait for it to finish and "
+            "try again") from None
+    except OSError as exc:
+        if held:
+            raise
+        raise LedgerError(f"cannot create the lock file {lock}: {exc.strerror or exc}") from exc
 
 
 def _same_entries(mine: list[LedgerEntry], disk: list[LedgerEntry]) -> bool:

@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from privsynth._fileutil import atomic_write_text, sha256_file
+from privsynth._fileutil import atomic_write_text, exclusive_lock, locks_available, sha256_file
 from privsynth.errors import DataValidationError, ParameterError
 
 MANIFEST_NAME = "manifest.json"
@@ -234,21 +233,12 @@ def write_manifest(folder: str | Path, *, model: Any = None, model_file: str | P
 
 @contextlib.contextmanager
 def _folder_lock(root: Path) -> Iterator[None]:
-    """An exclusive lock on the folder itself (POSIX flock; no lock file left behind)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: updates are not serialized
+    """An exclusive lock on the folder itself (no lock file left behind)."""
+    if not locks_available():  # pragma: no cover - Windows: updates are not serialized
         yield
         return
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with exclusive_lock(root):
+        yield
 
 
 def _update(root: Path, *, model: Any, model_file: str | Path | None,
