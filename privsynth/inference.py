@@ -73,6 +73,7 @@ from privsynth.errors import (
     PrivacyWarning,
     SchemaError,
 )
+from privsynth.io.fingerprint import check_binding
 from privsynth.schema import SOURCE_DP, SOURCE_UNSAFE, Schema
 from privsynth.schema_import import DRAFT_FORMAT, fill, load_draft
 from privsynth.validation import (
@@ -326,6 +327,9 @@ def infer_dp(
         return make_plan(columns, plans, accountant)
     _check_header(data, [c["name"] for c in columns])
     assert isinstance(data, pd.DataFrame)
+    # a ledger bound to a data set (budget init --data) accepts that table only; its
+    # text tokens are made missing first, as budget init reads the file
+    check_binding(accountant, data, what="the data", missing_values=tokens, text_tokens=True)
     events = [e for p in plans for _, e in p.events()]
     if events:
         accountant.check(events, label="infer_dp")

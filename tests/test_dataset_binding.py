@@ -227,3 +227,46 @@ def test_a_ledger_bound_to_a_table_and_its_split_parts_accepts_fits_on_the_parts
     assert fit(run, b, train, "m1.json")[0] == 0  # the training part is this data set
     code, err = fit(run, b, holdout, "m2.json")  # the holdout was not bound
     assert code == 4 and "a part of the table" in err
+
+
+# ---------------------------------------------------------------------------
+# schema infer --dp spends on the data set too: the same binding applies
+# ---------------------------------------------------------------------------
+def test_schema_infer_dp_checks_the_bound_table(tmp_path: Path, run: Run) -> None:
+    """Missing cells (read raw by `schema infer`, as tokens by `budget init`) agree."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"age": rng.integers(18, 90, 3000),
+                          "sex": rng.choice(["F", "M", ""], 3000)})
+    data, other = tmp_path / "t.csv", tmp_path / "o.csv"
+    table.to_csv(data, index=False)
+    table.iloc[1:].to_csv(other, index=False)
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps({"columns": [
+        {"name": "age", "kind": "integer", "coarse": [0, 150]},
+        {"name": "sex", "kind": "categorical"}]}))
+    ledger = tmp_path / "l.json"
+    code, _, err = run("budget", "init", ledger, "--epsilon", 3, "--delta", "1e-6",
+                       "--data", data)
+    assert code == 0, err
+    argv = ["--dp", "--epsilon", "1", "--ledger", ledger, "--schema", draft]
+    code, _, err = run("schema", "infer", other, *argv, "--out", tmp_path / "o.json")
+    assert code == 4 and "is not the data set ledger" in err and "Nothing was spent" in err
+    assert len(read_ledger(ledger).ledger) == 0 and not (tmp_path / "o.json").exists()
+    code, _, err = run("schema", "infer", data, *argv, "--out", tmp_path / "s.json")
+    assert code == 0, err
+    assert read_ledger(ledger).spent().epsilon == pytest.approx(1.0, rel=1e-4)
+
+
+def test_python_infer_dp_checks_the_bound_table(tmp_path: Path) -> None:
+    table = pd.DataFrame({"age": [20 + i % 60 for i in range(2000)]})
+    key = bytes(range(32))
+    acct = FileAccountant.init(tmp_path / "l.json", epsilon=2, delta=1e-6,
+                               fingerprint=table_fingerprint(table, key), key=key)
+    kinds = {"age": "integer"}
+    with pytest.raises(LedgerError, match="is not the data set"):
+        privsynth.infer_dp(table.iloc[1:], kinds=kinds, coarse={"age": (0, 150)},
+                           epsilon=1, accountant=acct)
+    assert len(read_ledger(acct.path).ledger) == 0
+    schema = privsynth.infer_dp(table, kinds=kinds, coarse={"age": (0, 150)}, epsilon=1,
+                                accountant=acct)
+    assert schema["age"].lower >= 0

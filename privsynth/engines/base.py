@@ -88,7 +88,6 @@ from privsynth.engines.units import check_ledger_unit, check_unit, modelled_rows
 from privsynth.errors import (
     ConstraintError,
     DataValidationError,
-    LedgerError,
     MissingExtraError,
     ModelFileError,
     NotFittedError,
@@ -435,24 +434,12 @@ class Synthesizer(ABC):
         ``missing_values`` and ``encoding``); values are hashed in a canonical
         form, so a CSV's text and the same rows typed by a schema agree.
         """
-        check = getattr(acct, "check_fingerprint", None)
-        if check is None or not acct.dataset.fingerprints:
-            return
-        key = getattr(acct, "key", None)
-        if key is None:
-            check(None)  # refuses: the ledger is bound and the key is missing
-            return
-        from privsynth.io.fingerprint import source_fingerprint
-        from privsynth.io.formats import is_path_source
+        from privsynth.io.fingerprint import check_binding
 
-        if not isinstance(data, pd.DataFrame) and not is_path_source(data):
-            raise LedgerError("this ledger is bound to a data set by its fingerprint, which "
-                              "privsynth checks on DataFrames and data files; read the table "
-                              "with privsynth.read_table first. Nothing was spent.")
         read = dict(options.get("backend_options") or {})
         tokens = read.get("missing_values", ("",))
         extra = {k: read[k] for k in ("encoding",) if k in read}
-        check(source_fingerprint(data, key, missing_values=tokens, **extra))
+        check_binding(acct, data, what="the data", missing_values=tokens, **extra)
 
     # --------------------------------------------------------------- sample
     def sample(self, n: int | None = None, *, random_state: int | None = None,

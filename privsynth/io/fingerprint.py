@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from privsynth.accounting.fingerprint import combine, row_digest, table_fingerprint
-from privsynth.errors import DataValidationError
-from privsynth.io.formats import Source, file_format, resolve_files
+from privsynth.errors import DataValidationError, LedgerError
+from privsynth.io.formats import Source, file_format, is_path_source, resolve_files
 
 #: Rows per chunk when a file is fingerprinted.
 CHUNK_ROWS = 100_000
@@ -74,4 +74,51 @@ def source_fingerprint(source: Source | pd.DataFrame, key: bytes, *,
     return combine(columns or [], parts, key)
 
 
-__all__ = ["CHUNK_ROWS", "source_fingerprint"]
+def _tokens_as_missing(df: pd.DataFrame, missing_values: Sequence[str]) -> pd.DataFrame:
+    """Text cells equal to a missing-value token (after stripping) become missing."""
+    tokens = {str(t).strip() for t in missing_values}
+    if not tokens:
+        return df
+    out = df.copy()
+    for name in out.columns:
+        col = out[name]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            hit = col.map(lambda v: isinstance(v, str) and v.strip() in tokens)
+            if hit.any():
+                out[name] = col.mask(hit.astype(bool))
+    return out
+
+
+def check_binding(accountant: Any, data: Any, *, what: str,
+                  missing_values: Sequence[str] = ("",), text_tokens: bool = False,
+                  **read_kwargs: Any) -> None:
+    """For a ledger bound to a data set (``budget init --data``), ``data`` must be that table.
+
+    Does nothing for an unbound ledger or an in-memory accountant. Otherwise
+    the keyed fingerprint of ``data`` (a DataFrame or data files, read with
+    ``missing_values`` and ``read_kwargs``) must be one the ledger holds, else
+    :class:`~privsynth.errors.LedgerError` (nothing is spent: callers check
+    before any draw). ``text_tokens=True`` says a DataFrame still holds the
+    missing-value tokens as text (read raw), so they are made missing first,
+    as ``budget init`` reads them.
+    """
+    check = getattr(accountant, "check_fingerprint", None)
+    dataset = getattr(accountant, "dataset", None)
+    if check is None or dataset is None or not dataset.fingerprints:
+        return
+    key = getattr(accountant, "key", None)
+    if key is None:
+        check(None, what=what)  # refuses: the ledger is bound and the key is missing
+        return
+    if isinstance(data, pd.DataFrame):
+        if text_tokens:
+            data = _tokens_as_missing(data, missing_values)
+    elif not is_path_source(data):
+        raise LedgerError("this ledger is bound to a data set by its fingerprint, which "
+                          "privsynth checks on DataFrames and data files; read the table "
+                          "with privsynth.read_table first. Nothing was spent.")
+    check(source_fingerprint(data, key, missing_values=missing_values, **read_kwargs),
+          what=what)
+
+
+__all__ = ["CHUNK_ROWS", "check_binding", "source_fingerprint"]

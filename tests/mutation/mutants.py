@@ -222,6 +222,18 @@ MUTANTS: tuple[Mutant, ...] = (
           "    if len(entries) < count:"),),
         "a ledger replaced by a different one of the same length is not noticed",
         (f"{T_INV}::test_witness_notices_a_replaced_ledger_of_the_same_length",)),
+    Mutant(
+        "fit-binding-unchecked", "privsynth/engines/base.py",
+        (('        check_binding(acct, data, what="the data", missing_values=tokens, **extra)',
+          "        pass"),),
+        "a fit on a ledger bound to another data set spends (the data set's total is wrong)",
+        ("tests/test_dataset_binding.py::test_python_fits_check_frames_and_files",)),
+    Mutant(
+        "infer-dp-binding-unchecked", "privsynth/inference.py",
+        (('    check_binding(accountant, data, what="the data", missing_values=tokens, text_tokens=True)',
+          "    pass"),),
+        "schema inference on a ledger bound to another data set spends",
+        ("tests/test_dataset_binding.py::test_python_infer_dp_checks_the_bound_table",)),
     # ------------------------------------------------------------------ engines: template
     Mutant(
         "record-states-half-epsilon", "privsynth/engines/base.py",
