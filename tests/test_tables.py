@@ -395,3 +395,42 @@ def test_a_part_cannot_spend_beyond_its_share() -> None:
     with pytest.raises(BudgetExceededError, match="the table 'p'"):
         part.spend(DiscreteLaplaceEvent(0.3), label="b")
     assert [e.label for e in whole.entries] == ["p/a"]
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_fit_tables_and_sample_tables(pf: dict[str, Any], tmp_path: Path,
+                                          run: Callable[..., tuple[int, str, str]]) -> None:
+    paths = {}
+    for name in ("planes", "flights"):
+        pf["tables"][name].to_csv(tmp_path / f"{name}.csv", index=False)
+        pf["schemas"][name].to_json(tmp_path / f"{name}.schema.json")
+        paths[name] = tmp_path / f"{name}.csv"
+    ledger = tmp_path / "ledger.json"
+    code, _, err = run("budget", "init", ledger, "--epsilon", "2", "--unit", "tailnum")
+    assert code == 0, err
+    model = tmp_path / "pair.model.json"
+    argv = ["fit-tables", "--table", f"planes={paths['planes']}",
+            "--table", f"flights={paths['flights']}",
+            "--schema", f"planes={tmp_path / 'planes.schema.json'}",
+            "--schema", f"flights={tmp_path / 'flights.schema.json'}",
+            "--relation", "planes:flights:tailnum", "--max-children", "10",
+            "--epsilon", "1", "--ledger", ledger, "--out", model]
+    before = ledger.read_bytes()
+    code, _, err = run(*argv[:-2], "--out", tmp_path / "over.json", "--epsilon", "5")
+    assert code == 3 and "privsynth: error:" in err  # overspend: refused, nothing spent
+    assert ledger.read_bytes() == before
+    code, out, err = run(*argv)
+    assert code == 0, err
+    assert "one planes row" in out and FileAccountant.open(ledger).spent().epsilon == \
+        pytest.approx(1.0)
+    code, _, err = run(*argv)  # the model file exists: refused before spending
+    assert code == 2 and "already exists" in err
+    folder = tmp_path / "synth"
+    folder.mkdir()
+    code, out, err = run("sample-tables", model, "-n", "40", "--out", folder, "--seed", "3")
+    assert code == 0, err
+    planes = pd.read_csv(folder / "planes.csv")
+    flights = pd.read_csv(folder / "flights.csv")
+    assert len(planes) == 40 and flights["tailnum"].isin(set(planes["tailnum"])).all()
+    code, _, err = run("sample", model, "--out", tmp_path / "x.csv")
+    assert code != 0 and "sample-tables" in err

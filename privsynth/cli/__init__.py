@@ -13,6 +13,9 @@ Commands (``privsynth COMMAND --help`` for each)::
     privsynth fit      DATA --schema SCHEMA --engine NAME --epsilon E --ledger LEDGER --out MODEL
                        [--dry-run]
     privsynth sample   MODEL [-n N] --out SYNTH.csv [--seed S] [--where COLUMN=VALUE ...]
+    privsynth fit-tables --table P=PATH --table C=PATH --schema P=S --schema C=S
+                       --relation P:C:KEY --max-children K --epsilon E --ledger L --out MODEL
+    privsynth sample-tables MODEL [-n N] --out DIR [--seed S]
     privsynth audit    --real R --synthetic S [--holdout H] [--model M] [--ledger L]
                        --out REPORT.html [--json REPORT.json] [--public]
     privsynth verify   DIR [--ledger LEDGER]
@@ -27,7 +30,8 @@ stderr too; ``-q`` leaves only errors.
 
 The package holds one module per command group (:mod:`~privsynth.cli.budget`,
 :mod:`~privsynth.cli.schema`, :mod:`~privsynth.cli.plan`, :mod:`~privsynth.cli.split`,
-:mod:`~privsynth.cli.fit`, :mod:`~privsynth.cli.sample`, :mod:`~privsynth.cli.audit`,
+:mod:`~privsynth.cli.fit`, :mod:`~privsynth.cli.sample`, :mod:`~privsynth.cli.tables`,
+:mod:`~privsynth.cli.audit`,
 :mod:`~privsynth.cli.demo`, :mod:`~privsynth.cli.verify`), each with a
 ``register(sub, common)`` function adding its sub-parsers; shared helpers are
 in :mod:`privsynth.cli._common`. A new command group is a new module listed in
@@ -46,7 +50,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from privsynth.cli import audit, budget, demo, fit, plan, sample, schema, split, verify
+from privsynth.cli import audit, budget, demo, fit, plan, sample, schema, split, tables, verify
 from privsynth.cli._common import (
     EXIT_BUDGET,
     EXIT_ERROR,
@@ -66,7 +70,7 @@ from privsynth.errors import PrivsynthError
 
 #: The command groups, in the order ``privsynth --help`` lists them.
 COMMAND_GROUPS: tuple[ModuleType, ...] = (demo, budget, schema, plan, split, fit, sample,
-                                          audit, verify)
+                                          tables, audit, verify)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,6 +38,10 @@ def load_model(path: str | Path) -> Synthesizer:
     from privsynth._modelfile import peek_engine
 
     engine = peek_engine(path)
+    if engine == "privbayes-tables":
+        raise ModelFileError(f"{path} holds a parent/child tables model (fit_tables); load it "
+                             "with privsynth.TablesModel.load, or sample it with `privsynth "
+                             "sample-tables`")
     if engine not in _REGISTRY:
         raise ModelFileError(f"{path} holds a model of unknown engine {engine!r}; this version "
                              f"of privsynth knows {names()}")
