@@ -221,6 +221,33 @@ def test_privbayes_counts_move_within_the_declared_sensitivity(capture: Capture)
     assert all(v == 1.0 for k, v in compared.items() if "/structure/" not in k), compared
 
 
+WIDE = Schema.from_dict({"columns": [
+    {"name": f"c{i}", "kind": "categorical", "categories": ["p", "q", "r"]} for i in range(10)]})
+
+
+def test_privbayes_gaussian_tables_move_within_the_declared_sensitivity(
+        capture: Capture) -> None:
+    """A release that states a delta draws discrete Gaussian tables: one record moves each
+    table by exactly 1 in L2 (its declared sensitivity)."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 3, 300)  # strong dependencies: the structure draws agree on D, D'
+    d = pd.DataFrame({f"c{i}": np.array(["p", "q", "r"])[
+        np.where(rng.random(300) < 0.2, rng.integers(0, 3, 300), base)] for i in range(10)})
+
+    def fit(df: pd.DataFrame, noise: Noise) -> PrivBayes:
+        return PrivBayes(degree=2).fit(df, schema=WIDE, epsilon=1.0, delta=1e-6, noise=noise)
+
+    compared: dict[str, float] = {}
+    for seed in range(6):
+        calls_d, calls_d2, _, _ = paired_fit(fit, d, {f"c{i}": "p" for i in range(10)},
+                                             capture, seed)
+        assert any(c.kind == "discrete_gaussian" for c in calls_d)
+        compared.update(compare_calls(calls_d, calls_d2, kinds=("discrete_gaussian",)))
+        if len(compared) >= 5:
+            break
+    assert compared and all(v == 1.0 for v in compared.values()), compared
+
+
 def test_privbayes_noisy_row_count_and_theta_cap_stay_noisy() -> None:
     """The noisy n, and the table size the theta rule derives from it, vary between secure
     fits of the same data and are not the exact count."""

@@ -284,8 +284,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_PAIRED}::test_privbayes_counts_move_within_the_declared_sensitivity",)),
     Mutant(
         "privbayes-tables-from-exact-counts", "privsynth/engines/privbayes/_engine.py",
-        (("            tables.append(conditional(noisy, n_lv[child],",
-          "            tables.append(conditional(counts, n_lv[child],"),),
+        (("            noisy_tables.append(noisy)\n",
+          "            noisy_tables.append(counts)\n"),),
         "the released conditional tables are built from the exact counts",
         (f"{T_PAIRED}::test_privbayes_tables_and_levels_stay_noisy",)),
     Mutant(
@@ -310,6 +310,36 @@ MUTANTS: tuple[Mutant, ...] = (
         (("epsilon - eps_marg - eps_n - eps_struct)", "epsilon - eps_marg - eps_n)"),),
         "the budget split gives the tables the structure's share too (spends more than epsilon)",
         ("tests/test_privbayes.py::test_ledger_shows_every_draw_and_sums_to_epsilon",)),
+    Mutant(
+        "privbayes-gaussian-table-counts-doubled", "privsynth/engines/privbayes/_engine.py",
+        (("                    counts, sigma=sigma, accountant=release, noise=noise,",
+          "                    counts * 2, sigma=sigma, accountant=release, noise=noise,"),),
+        "discrete Gaussian tables (a release with delta > 0) noised from doubled counts",
+        (f"{T_PAIRED}::test_privbayes_gaussian_tables_move_within_the_declared_sensitivity",)),
+    Mutant(
+        "privbayes-gaussian-sensitivity-1", "privsynth/engines/privbayes/_engine.py",
+        (("                    counts, sigma=sigma, accountant=release, noise=noise, sensitivity=k,",
+          "                    counts, sigma=sigma, accountant=release, noise=noise, sensitivity=1,"),),
+        "Gaussian tables of a privacy unit of k rows charged at sensitivity 1",
+        ("tests/test_privbayes_tables.py::test_gaussian_tables_of_a_privacy_unit_have_its_sensitivity",)),
+    Mutant(
+        "privbayes-gaussian-sigma-ignores-earlier-spends", "privsynth/engines/privbayes/_noise.py",
+        (("                                        count=len(cells), prior=prior)",
+          "                                        count=len(cells), prior=())"),),
+        "the tables' sigma calibrated as if the count, histograms and structure cost nothing",
+        ("tests/test_privbayes_tables.py::test_release_with_delta_draws_gaussian_tables_within_its_guarantee",)),
+    Mutant(
+        "privbayes-gaussian-sigma-sensitivity-1", "privsynth/engines/privbayes/_noise.py",
+        (("        sigma = discrete_gaussian_sigma(epsilon, delta, sensitivity=max_rows,",
+          "        sigma = discrete_gaussian_sigma(epsilon, delta, sensitivity=1,"),),
+        "the tables' sigma calibrated for one row when a privacy unit has k rows",
+        ("tests/test_privbayes_tables.py::test_gaussian_tables_of_a_privacy_unit_have_its_sensitivity",)),
+    Mutant(
+        "calibrate-dgauss-drops-prior", "privsynth/accounting/calibrate.py",
+        (("        lambda s: [*before, *[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,",
+          "        lambda s: [*[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,"),),
+        "discrete Gaussian calibration ignores the release's earlier events",
+        ("tests/test_privbayes_tables.py::test_release_with_delta_draws_gaussian_tables_within_its_guarantee",)),
     Mutant(
         "privbayes-model-file-holds-rows", "privsynth/engines/privbayes/_engine.py",
         (("        self._discretizer = disc\n        return FitDetails(",

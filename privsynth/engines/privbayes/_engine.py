@@ -19,7 +19,11 @@ How the budget ``epsilon`` is spent (every draw is one ledger entry of the relea
    the total expected L1 error); made consistent and normalized into
    conditionals (:mod:`._tables`).
 
-Every event is pure epsilon-DP and they add up to exactly ``epsilon``.
+With ``delta = 0`` (the default) every event is pure epsilon-DP and they add up
+to exactly ``epsilon``. A fit that states ``delta > 0`` (``fit(...,
+delta=1e-6)``) gives the tables discrete Gaussian noise instead when that is
+the smaller at the accountant's composition (:mod:`._noise`): the release is
+then (epsilon, delta)-DP, composed by privacy loss distributions.
 With a privacy unit of at most ``k`` rows (``fit(..., privacy_unit=...,
 max_rows_per_unit=k)``) every count moves by up to ``k`` in L1 and the
 structure score by up to ``2k``: each mechanism is told that sensitivity
@@ -53,9 +57,9 @@ import numpy as np
 import pandas as pd
 
 from privsynth import mechanisms
-from privsynth._checks import check_int, check_number
+from privsynth._checks import check_delta, check_int, check_number
 from privsynth._limits import check_allocation
-from privsynth._types import FloatArray
+from privsynth._types import FloatArray, IntArray
 from privsynth.accounting import Release
 from privsynth.backends import Clique, open_backend
 from privsynth.binning import Discretizer
@@ -70,8 +74,9 @@ from privsynth.engines.privbayes._budget import (
 )
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
 from privsynth.engines.privbayes._levels import Levels, make_levels
+from privsynth.engines.privbayes._noise import gaussian_table_sigma
 from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
-from privsynth.engines.privbayes._tables import conditional
+from privsynth.engines.privbayes._tables import conditional, consistent_counts
 from privsynth.engines.record import PrivacyUnit
 from privsynth.errors import ModelFileError, ParameterError
 from privsynth.mechanisms import Noise
@@ -86,6 +91,10 @@ CONTENTS = ("the public schema, the engine's parameters, the learned network str
             "the noisy conditional tables (all DP outputs)")
 NOISE = ("exact discrete Laplace noise on every count (integer arithmetic, no floating-point "
          "sampling)", "the exponential mechanism sampled exactly by rejection")
+NOISE_GAUSSIAN = ("exact discrete Laplace noise on the row count and histograms, exact "
+                  "discrete Gaussian noise on the conditional tables (integer arithmetic, no "
+                  "floating-point sampling)", "the exponential mechanism sampled exactly by "
+                  "rejection")
 
 
 class PrivBayes(Synthesizer):
@@ -165,6 +174,17 @@ class PrivBayes(Synthesizer):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
+    def _fit_delta(self, delta: float | None, accountant: Any) -> float:
+        """0 (pure epsilon-DP, the default) unless the fit states a delta in (0, 1).
+
+        A stated delta lets the conditional tables take discrete Gaussian noise
+        where it beats Laplace (:mod:`._noise`); it is never taken from the
+        accountant's unused delta unasked.
+        """
+        if delta is None or (not isinstance(delta, bool) and delta == 0):
+            return 0.0
+        return check_delta(delta, where="PrivBayes")
+
     def _check_params(self) -> None:
         where = "PrivBayes"
         check_int("degree", self.degree, lo=0, where=where, none_ok=True)
@@ -249,6 +269,7 @@ class PrivBayes(Synthesizer):
 
         levels: list[Levels] = []
         tables: list[FloatArray] = []
+        noisy_hists: dict[int, IntArray] = {}  # for the tables' consistency (step 3)
         # n from the count and every noisy histogram's sum, weighted by inverse
         # variance (2 / e^2 per discrete Laplace count): post-processing, no budget.
         sum_num, sum_den = n_count * eps_n ** 2, eps_n ** 2
@@ -259,6 +280,7 @@ class PrivBayes(Synthesizer):
                 noisy = mechanisms.discrete_laplace(
                     hists[j], epsilon=per_hist, accountant=release, sensitivity=k,
                     label=f"privbayes/marginal/{col.name}", noise=noise)
+                noisy_hists[j] = noisy
                 sum_num += float(noisy.sum()) * per_hist ** 2 / sizes[j]
                 sum_den += per_hist ** 2 / sizes[j]
                 levels.append(Levels.identity(int(sizes[j])) if independent else make_levels(
@@ -300,6 +322,12 @@ class PrivBayes(Synthesizer):
         check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
                          f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
         eps_each = [] if independent else table_budgets(cells, eps_tables)
+        # delta > 0: one common discrete Gaussian sigma for the tables, calibrated so that
+        # the events spent so far and the tables compose to (epsilon, delta), if it beats
+        # Laplace (public numbers only; the release refuses any event beyond its guarantee)
+        sigma = None if independent else gaussian_table_sigma(
+            release.events, cells=cells, eps_each=eps_each, epsilon=eps, delta=release.delta,
+            max_rows=k)
         # one pass over the rows for all tables: fine code -> child level / parent level
         fine_pv = [lev.level_to_parent[lev.fine_to_level] for lev in levels]
         exact = [] if independent else counter.joint_counts([
@@ -309,15 +337,35 @@ class PrivBayes(Synthesizer):
             for child, parents in network])
         counter.close()
         names = schema.names
+        noisy_tables: list[IntArray] = []
+        variances: list[float] = []  # noise variance of one cell of each table (public)
         for (child, parents), e_i, counts in zip(network, eps_each, exact, strict=False):
-            noisy = mechanisms.discrete_laplace(
-                counts, epsilon=e_i, accountant=release, noise=noise, sensitivity=k,
-                label=f"privbayes/table/{names[child]}|{','.join(names[p] for p in parents)}")
-            tables.append(conditional(noisy, n_lv[child], [n_pv[p] for p in parents], k / e_i))
-            # each table's sum estimates n too (variance 2 k^2 / e_i^2 per cell), far more
-            # precisely than the one-way histograms of a wide table: post-processing
-            sum_num += float(noisy.sum()) * e_i ** 2 / noisy.size
-            sum_den += e_i ** 2 / noisy.size
+            label = f"privbayes/table/{names[child]}|{','.join(names[p] for p in parents)}"
+            if sigma is None:
+                noisy = mechanisms.discrete_laplace(
+                    counts, epsilon=e_i, accountant=release, noise=noise, sensitivity=k,
+                    label=label)
+                variances.append(2.0 * (k / e_i) ** 2)
+            else:
+                noisy = mechanisms.discrete_gaussian(
+                    counts, sigma=sigma, accountant=release, noise=noise, sensitivity=k,
+                    label=label)
+                variances.append(sigma ** 2)
+            noisy_tables.append(noisy)
+            # each table's sum estimates n too, far more precisely than the one-way
+            # histograms of a wide table: post-processing (weights 2 k^2 / variance, as
+            # e^2 for the count and histograms)
+            sum_num += float(noisy.sum()) * 2.0 * k ** 2 / variances[-1] / noisy.size
+            sum_den += 2.0 * k ** 2 / variances[-1] / noisy.size
+        if not independent:  # post-processing: consistent marginals, then conditionals
+            consistent = consistent_counts(
+                network, noisy_tables, variances, [lev.level_to_parent for lev in levels],
+                {j: (h, levels[j].level_to_parent[levels[j].fine_to_level],
+                     2.0 * (k / per_hist) ** 2) for j, h in noisy_hists.items()})
+            for (child, parents), t, var in zip(network, consistent, variances, strict=True):
+                # scale: that of a Laplace noise of the same variance
+                tables.append(conditional(t, n_lv[child], [n_pv[p] for p in parents],
+                                          math.sqrt(var / 2.0)))
         log.info("conditional tables drawn")
         # the recorded noisy row count (the default sample size) uses every noisy sum
         n_rows = max(sum_num / sum_den, 1.0) if sum_den > 0 else n_hat
@@ -328,9 +376,12 @@ class PrivBayes(Synthesizer):
         self.clique_cap_ = 0 if independent else cap
         # the noisy row count the caps were computed from (count and histograms; the
         # recorded count below also uses the tables, drawn after the caps were fixed)
-        self.budget_ = {**plan.as_dict(), "rows_for_caps": n_hat}
+        self.budget_ = {**plan.as_dict(), "rows_for_caps": n_hat,
+                        "table_noise": "discrete_laplace" if sigma is None else
+                        "discrete_gaussian", "table_sigma": sigma}
         self._discretizer = disc
-        return FitDetails(noisy_rows=n_rows, description=self.describe(n_rows), noise=NOISE,
+        return FitDetails(noisy_rows=n_rows, description=self.describe(n_rows),
+                          noise=NOISE if sigma is None else NOISE_GAUSSIAN,
                           contents=CONTENTS)
 
     def fit_tables(self, tables: Mapping[str, pd.DataFrame], *, schemas: Mapping[str, Schema],
