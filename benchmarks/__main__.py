@@ -62,7 +62,7 @@ def _csv(text: str) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     for key in ("datasets", "engines", "peers", "peer_datasets", "slow_peers",
-                "curve_datasets"):
+                "curve_datasets", "curve_engines"):
         val = getattr(args, key)
         if val is not None:
             plan[key] = _csv(val)
@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # independent floor everywhere (budget_curve.py); no attacks (time)
         risk_records, h.risk_records = h.risk_records, 0
         for ds in plan["curve_datasets"]:
-            for engine in ("privbayes", "independent"):
+            for engine in plan.get("curve_engines", ("privbayes", "independent")):
                 if engine == "privbayes" and ds in plan["datasets"]:
                     continue  # the "ours" part runs PrivBayes there
                 for eps in plan["epsilons"]:
@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--only", help="comma list of ours,curve,peers,slow,scale")
     run.add_argument("--curve-datasets", dest="curve_datasets",
                      help="comma list: adult,acs,adult500,acs500,penguins,flights")
+    run.add_argument("--curve-engines", dest="curve_engines",
+                     help="comma list: privbayes,independent,privbayes-target "
+                          "(default: the first two)")
     run.add_argument("--datasets", help="comma list: adult,acs")
     run.add_argument("--engines", help="comma list: privbayes,dpctgan")
     run.add_argument("--epsilons", help="comma list of epsilons for our engines")

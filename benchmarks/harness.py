@@ -326,6 +326,9 @@ def worker_ours(dataset: str, engine: str, epsilon: float, seed: int, rows: int,
     model: Any
     if engine == "privbayes":
         model = PrivBayes().fit(data.train, schema=data.schema, epsilon=epsilon)
+    elif engine == "privbayes-target":  # the release is meant to predict the TSTR label
+        model = PrivBayes(target=data.target).fit(data.train, schema=data.schema,
+                                                  epsilon=epsilon)
     elif engine == "independent":  # the floor: independent marginals, whole budget
         model = PrivBayes(degree=0).fit(data.train, schema=data.schema, epsilon=epsilon)
     elif engine == "dpctgan":

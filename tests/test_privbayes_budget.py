@@ -11,7 +11,7 @@ import pytest
 
 from privsynth.accounting import Accountant
 from privsynth.engines.privbayes import PrivBayes
-from privsynth.engines.privbayes._budget import plan_budget
+from privsynth.engines.privbayes._budget import BINS, MAX_BINS, fine_bins, plan_budget
 from privsynth.errors import ParameterError
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
@@ -209,3 +209,69 @@ def test_size_penalty_shrinks_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     model = PrivBayes().fit(df, schema=schema, epsilon=0.5)
     assert math.isfinite(model.describe()["budget"]["penalty"])
     assert all(len(ps) == 0 for _, ps in model.network_)
+
+
+def test_fine_bins_rise_with_the_histograms_signal_only() -> None:
+    # the old fixed 128 bins at small budgets; finer as rows x epsilon grow; bounded
+    assert fine_bins(300, 0.01) == fine_bins(32_000, 0.01) == BINS
+    assert fine_bins(32_000, 0.1, theta=40.0) < fine_bins(32_000, 0.1)
+    seq = [fine_bins(32_000, e) for e in (0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0)]
+    assert seq == sorted(seq) and seq[-1] == MAX_BINS and len(set(seq)) >= 3
+    assert fine_bins(32_000, 1.0, {"max_bins": 40}) == 40
+    # the plan carries them; Adult-like sizes: 128 at epsilon 1, finer at 10
+    assert plan_budget(30_000, 1.0, SIZES).max_bins == BINS
+    assert plan_budget(30_000, 10.0, SIZES).max_bins > BINS
+    assert plan_budget(30_000, 10.0, SIZES, fixed={"max_bins": 64}).max_bins == 64
+
+
+def _wide(n: int, seed: int) -> tuple[pd.DataFrame, Schema]:
+    """Incomes on a public range 100 times wider than where most values lie."""
+    schema = Schema.from_dict({"columns": [
+        {"name": "income", "kind": "float", "lower": 0.0, "upper": 1_000_000.0},
+        {"name": "g", "kind": "categorical", "categories": ["a", "b"]}]})
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["a", "b"], n)
+    income = np.where(g == "a", rng.gamma(2.0, 4_000.0, n), rng.gamma(2.0, 8_000.0, n))
+    return pd.DataFrame({"income": np.minimum(income, 1e6), "g": g}), schema
+
+
+def test_finer_bins_at_large_budget_resolve_a_narrow_distribution(tmp_path) -> None:
+    df, schema = _wide(20_000, seed=9)
+    low = PrivBayes().fit(df, schema=schema, epsilon=0.05)
+    high = PrivBayes().fit(df, schema=schema, epsilon=10.0)
+    assert low.describe()["budget"]["max_bins"] == BINS
+    assert high.describe()["budget"]["max_bins"] == MAX_BINS
+    # 128 bins of 7,800 dollars hold most incomes in 3 bins; 1,024 bins place them
+    q = np.quantile(df["income"], [0.1, 0.25, 0.5, 0.75])
+    err_low = np.abs(np.quantile(low.sample(20_000, random_state=0)["income"],
+                                 [0.1, 0.25, 0.5, 0.75]) - q).max()
+    syn = high.sample(20_000, random_state=0)
+    err_high = np.abs(np.quantile(syn["income"], [0.1, 0.25, 0.5, 0.75]) - q).max()
+    assert err_high < 0.5 * err_low, (err_low, err_high)
+    # the model file rebuilds the same public bins
+    high.save(tmp_path / "m.json")
+    loaded = PrivBayes.load(tmp_path / "m.json")
+    assert loaded.describe()["budget"]["max_bins"] == MAX_BINS
+    pd.testing.assert_frame_equal(loaded.sample(500, random_state=3),
+                                  high.sample(500, random_state=3))
+
+
+def test_explicit_max_bins_wins_over_the_rule() -> None:
+    df, schema = _wide(5_000, seed=10)
+    model = PrivBayes(max_bins=32).fit(df, schema=schema, epsilon=10.0)
+    assert model.describe()["budget"]["max_bins"] == 32
+    assert len(model.levels_[0].fine_to_level) == 32
+    with pytest.raises(ParameterError, match="max_bins"):
+        PrivBayes(max_bins=1).fit(df, schema=schema, epsilon=1.0)
+
+
+def test_fine_bins_follow_the_noisy_count_not_the_exact_one() -> None:
+    """7,240 rows sit on the boundary between 128 and 256 bins (n * 0.1 / 4 = 181, the
+    log-midpoint): read from the noisy count, fits choose both; from the exact one, never."""
+    schema = Schema.from_dict({"columns": [
+        {"name": "x", "kind": "integer", "lower": 0, "upper": 99_999}]})
+    df = pd.DataFrame({"x": np.random.default_rng(11).integers(0, 100_000, 7_240)})
+    assert fine_bins(7_240, 0.1) == 128 and fine_bins(7_241, 0.1) == 256
+    bins = {PrivBayes().fit(df, schema=schema, epsilon=1.0).describe()["budget"]["max_bins"]
+            for _ in range(12)}
+    assert bins == {128, 256}, bins

@@ -24,6 +24,7 @@ from typing import Any
 
 from privsynth._checks import check_int, check_number
 from privsynth.engines.privbayes import PrivBayes
+from privsynth.engines.privbayes._budget import BINS
 from privsynth.errors import ParameterError
 from privsynth.planner._model import ColumnFacts, TableNoise, column_facts, predict
 from privsynth.schema import Schema
@@ -255,7 +256,7 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
             raise ParameterError(f"plan: {exc}; see help(privsynth.PrivBayes) for its "
                                  "parameters") from None
         model._check_params()
-    facts = column_facts(schema, max_bins=model.max_bins)
+    facts = column_facts(schema, max_bins=model.max_bins or BINS)
 
     def at(eps: float) -> EpsilonPlan:
         one = _one(facts, eps, n, m, model, unit_rows)

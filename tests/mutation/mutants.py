@@ -266,6 +266,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "the theta-usefulness rule sizes tables from the exact row count",
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
+        "privbayes-budget-rule-exact-n", "privsynth/engines/privbayes/_engine.py",
+        (("        plan = plan_budget(n_count, eps, disc.sizes,",
+          "        plan = plan_budget(float(hists[0].sum()), eps, disc.sizes,"),),
+        "the budget rule (caps, shares, public bins) reads the exact row count",
+        ("tests/test_privbayes_budget.py::test_fine_bins_follow_the_noisy_count_not_the_exact_one",)),
+    Mutant(
         "privbayes-score-sensitivity-1", "privsynth/engines/privbayes/_structure.py",
         (("SCORE_SENSITIVITY = 2.0\n", "SCORE_SENSITIVITY = 1.0\n"),),
         "structure scores of sensitivity 2 declared as 1 (twice the charged epsilon)",

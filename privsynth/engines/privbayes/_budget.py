@@ -52,7 +52,15 @@ also chooses how finely the table's variables are cut:
    variable at 4 levels, fits the cap (``4**(k+1) <= cap``), between ``DEGREE``
    and ``MAX_DEGREE``. The structure search still limits every candidate table to
    ``cap`` cells, so the degree actually used adapts to the columns' sizes.
-6. **Score penalty** (off by default, see ``PENALTY``). A bigger table scores
+6. **Public bins** (:func:`fine_bins`). The same test on a one-way histogram:
+   ``n * e_h / theta`` rows per numeric bin (``e_h`` one histogram's epsilon),
+   between ``BINS`` (the old fixed 128) and ``MAX_BINS``. Measured (3 seeds, paired
+   noise): ACS at epsilon 10, 512 bins: tvd1 0.050 -> 0.035, tvd2 0.117 -> 0.092,
+   TSTR AUC 0.846 -> 0.843 (sd 0.013); Adult at 3, 256 bins: tvd2 0.041 -> 0.040, AUC
+   0.891 -> 0.891. Finer still (``theta`` 2) helped ACS at 3 (tvd2 0.123 -> 0.107)
+   but cost AUC on both data sets (-0.003 to -0.007); at epsilon 1, 512 bins made
+   Adult worse (tvd2 0.056 -> 0.062), so small budgets keep 128.
+7. **Score penalty** (off by default, see ``PENALTY``). A bigger table scores
    more (G never falls when a parent is added) but carries more noise: each
    candidate's score may lose ``PENALTY`` times the expected L1 noise its table
    adds (halved, as G is), ``cells_added / (2 e)``. A public constant per
@@ -109,6 +117,9 @@ DEPENDENCY = 0.35
 SHARP = 0.01
 #: Sensitivity of the structure score (see ``_structure.SCORE_SENSITIVITY``).
 SCORE_SENSITIVITY = 2.0
+#: Public bins of a numeric column: the floor (the fixed ``max_bins`` of PrivBayes
+#: 0.1) and the ceiling of :func:`fine_bins`.
+BINS, MAX_BINS = 128, 1024
 #: Floors (the fixed caps of PrivBayes 0.1) and ceilings of the caps.
 LEVELS, MAX_LEVELS = 16, 64
 PARENT_LEVELS, MAX_PARENT_LEVELS = 8, 16
@@ -140,6 +151,7 @@ class BudgetPlan:
     max_parent_levels: int
     max_degree: int
     penalty: float
+    max_bins: int = BINS
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (for the model description and the model file)."""
@@ -236,7 +248,9 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
         return BudgetPlan(mode=mode, reason=reason, noisy_rows=rows, count_share=count,
                           marginal_share=1.0 - count, structure_share=0.0, table_share=0.0,
                           cell_cap=cap_i, max_levels=max(sizes, default=1),
-                          max_parent_levels=1, max_degree=0, penalty=0.0)
+                          max_parent_levels=1, max_degree=0, penalty=0.0,
+                          max_bins=fine_bins(n, epsilon * (1.0 - count) / max(d, 1), fixed,
+                                             theta=theta))
 
     levels = fixed.get("max_levels") or _pow2(math.sqrt(cap), LEVELS, MAX_LEVELS)
     parent = fixed.get("max_parent_levels") or _pow2(cap ** (1 / 3), PARENT_LEVELS,
@@ -246,10 +260,38 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
     else:
         k = math.floor(math.log(max(cap, 1.0), 4)) - 1
         degree = int(min(MAX_DEGREE, max(DEGREE, k)))
+    n_hist = sum(1 for s in sizes if s > parent) or 1
     return BudgetPlan(mode=mode, reason=reason, noisy_rows=rows, count_share=count,
                       marginal_share=marginal, structure_share=structure, table_share=table,
                       cell_cap=cap_i, max_levels=int(levels), max_parent_levels=int(parent),
-                      max_degree=degree, penalty=PENALTY / (2.0 * epsilon * table / d))
+                      max_degree=degree, penalty=PENALTY / (2.0 * epsilon * table / d),
+                      max_bins=fine_bins(n, epsilon * marginal / n_hist, fixed, theta=theta))
+
+
+def fine_bins(n: float, eps_histogram: float, fixed: dict[str, Any] | None = None, *,
+              theta: float = THETA) -> int:
+    """Public bins of a numeric column, from the signal of its noisy histogram.
+
+    The theta-usefulness rule of the tables applied to the one-way histograms: a
+    histogram of ``B`` equal-width bins measured with ``eps_histogram`` (noise
+    scale ``1 / eps_histogram`` per cell) holds on average ``n / B`` rows per
+    cell; finer bins than ``n * eps_histogram / theta`` would hold less than
+    ``theta`` noise scales each. The count is the power of two nearest to that
+    (log scale), between ``BINS`` (the old fixed number, kept at small budgets)
+    and ``MAX_BINS``. Finer bins matter for columns whose public range is much
+    wider than where their values lie (ACS income: 128 bins of 10,500 dollars);
+    the levels (:mod:`._levels`) are still groups of about equal noisy mass, so
+    the network's variables keep their size. ``fixed["max_bins"]`` (the user's
+    choice) wins. ``n`` is the noisy count in units of the sensitivity.
+
+    >>> fine_bins(32_000, 0.01), fine_bins(32_000, 0.03), fine_bins(32_000, 0.1)
+    (128, 256, 1024)
+    >>> fine_bins(21_800, 0.077), fine_bins(32_000, 1.0, {"max_bins": 64})
+    (512, 64)
+    """
+    if fixed and fixed.get("max_bins") is not None:
+        return int(fixed["max_bins"])
+    return _pow2(n * eps_histogram / theta, BINS, MAX_BINS)
 
 
 @dataclass(frozen=True)
@@ -330,5 +372,5 @@ def table_budgets(cells: Sequence[int], eps_tables: float) -> list[float]:
     return [float(e) for e in eps_each]
 
 
-__all__ = ["BudgetPlan", "BudgetSplit", "clique_cap", "plan_budget", "split_budget",
-           "table_budgets"]
+__all__ = ["BudgetPlan", "BudgetSplit", "clique_cap", "fine_bins", "plan_budget",
+           "split_budget", "table_budgets"]

@@ -6,6 +6,8 @@ How the budget ``epsilon`` is spent (every draw is one ledger entry of the relea
    budget rule (:mod:`._budget`) chooses the caps and shares below, or decides
    that no dependency can be seen above the noise: the fit then measures
    independent marginals only (every column's histogram, no structure spend).
+   The rule also chooses the public bins of numeric columns (finer when the
+   histograms can resolve them); the data are then encoded on those bins.
    The decision is in :meth:`PrivBayes.describe` (``"budget"``) and the report.
 1. ``marginal_share``: noisy one-way histograms, on public fine bins, of the
    columns with more than ``max_parent_levels`` codes. They are post-processed
@@ -66,6 +68,7 @@ from privsynth.binning import Discretizer
 from privsynth.columns import CategoricalColumn
 from privsynth.engines.base import FitDetails, Synthesizer
 from privsynth.engines.privbayes._budget import (
+    BINS,
     COUNT_SHARE,
     clique_cap,
     plan_budget,
@@ -116,8 +119,10 @@ class PrivBayes(Synthesizer):
     theta : float, default 4.0
         Usefulness threshold: a table is allowed when its expected count per
         cell is at least ``theta`` times the noise scale.
-    max_bins : int, default 128
+    max_bins : int or None, default None
         Public bins of a numeric column (see :class:`~privsynth.binning.Discretizer`).
+        ``None``: the budget rule chooses them from the noisy row count and the
+        histograms' epsilon (128 at small budgets, up to 1,024; ``fine_bins``).
     max_levels : int or None, default None
         Most levels of an attribute as a child in the network. ``None``: the
         budget rule chooses it (16 to 64, growing with the signal per cell).
@@ -151,7 +156,7 @@ class PrivBayes(Synthesizer):
         structure_share: float | None = None,
         marginal_share: float = 0.1,
         theta: float = 4.0,
-        max_bins: int = 128,
+        max_bins: int | None = None,
         max_levels: int | None = None,
         max_parent_levels: int | None = None,
         max_degree: int | None = None,
@@ -200,7 +205,8 @@ class PrivBayes(Synthesizer):
         check_number("theta", self.theta, lo=0, lo_open=True, where=where)
         for name, lo in (("max_levels", 2), ("max_parent_levels", 2), ("max_degree", 0)):
             check_int(name, getattr(self, name), lo=lo, where=where, none_ok=True)
-        for name, lo in (("max_bins", 2), ("max_clique_cells", 2), ("structure_rows", 1000)):
+        check_int("max_bins", self.max_bins, lo=2, where=where, none_ok=True)
+        for name, lo in (("max_clique_cells", 2), ("structure_rows", 1000)):
             check_int(name, getattr(self, name), lo=lo, where=where)
         if self.target is not None and not isinstance(self.target, str):
             raise ParameterError(f"PrivBayes: target={self.target!r}; allowed: None or a "
@@ -239,7 +245,7 @@ class PrivBayes(Synthesizer):
         if self.verbose:
             _verbose_logging()
         eps = release.epsilon
-        disc = Discretizer(schema, max_bins=self.max_bins)
+        disc = Discretizer(schema, max_bins=self.max_bins or BINS)
         # Every pass over the rows goes through the backend; it returns exact
         # counts only, and all noise below is drawn here, in the driver.
         counter = open_backend(data, disc, backend, **(backend_options or {}))
@@ -256,6 +262,12 @@ class PrivBayes(Synthesizer):
         plan = plan_budget(n_count, eps, disc.sizes, theta=self.theta, fixed=self._fixed_caps(),
                            max_rows=k)
         log.info("budget rule: %s (%s)", plan.mode, plan.reason)
+        if plan.max_bins != disc.max_bins:  # finer public bins (from public numbers only)
+            counter.close()
+            disc = Discretizer(schema, max_bins=plan.max_bins)
+            counter = open_backend(data, disc, backend, **(backend_options or {}))
+            sizes = np.asarray(disc.sizes, dtype=np.int64)
+            hists = counter.histograms()
         independent = plan.mode == "independent"
 
         # ---- 1. one-way histograms -> levels (and noisy n)
@@ -433,7 +445,8 @@ class PrivBayes(Synthesizer):
 
     def _fixed_caps(self) -> dict[str, Any]:
         """The caps the user set explicitly (they override the budget rule)."""
-        names = ("degree", "structure_share", "max_levels", "max_parent_levels", "max_degree")
+        names = ("degree", "structure_share", "max_levels", "max_parent_levels", "max_degree",
+                 "max_bins")
         out: dict[str, Any] = {k: getattr(self, k) for k in names
                                if getattr(self, k) is not None}
         out["marginal_share"] = self.marginal_share
@@ -469,7 +482,11 @@ class PrivBayes(Synthesizer):
         }
 
     def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
-        disc = Discretizer(schema, max_bins=self.max_bins)
+        bins = (payload.get("budget") or {}).get("max_bins") or self.max_bins or BINS
+        if isinstance(bins, bool) or not isinstance(bins, int) or not 2 <= bins <= 1 << 20:
+            raise ModelFileError("the model's number of public bins (budget.max_bins) is not "
+                                 "an integer of at least 2")
+        disc = Discretizer(schema, max_bins=bins)
         levels = [Levels(np.asarray(x["fine_to_level"], np.int64),
                          np.asarray(x["level_to_parent"], np.int64),
                          np.asarray(x["within"], np.float64)) for x in payload["levels"]]
