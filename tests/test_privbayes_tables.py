@@ -62,12 +62,14 @@ def test_consistent_counts_use_the_histograms_and_coarse_parent_levels() -> None
     to_parent = [np.array([0, 0, 1, 1]), np.arange(2)]
     own = np.array([10.0, 10.0, 10.0, 10.0])
     child = np.full((2, 2), 10.0)
-    fine_to_par = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    hist = np.array([5.0, 5.0, 5.0, 5.0, 2.5, 2.5, 2.5, 2.5])  # 20 / 10 per parent level
+    fine_to_level = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    hist = np.array([8.0, 8.0, 2.0, 2.0, 2.5, 2.5, 2.5, 2.5])  # 20 / 10 per parent level
     out = consistent_counts(network, [own, child], [1.0, 1.0], to_parent,
-                            {0: (hist, fine_to_par, 1e-9)})
+                            {0: (hist, fine_to_level, 1e-9)})
     assert out[0].reshape(2, 2).sum(axis=1) == pytest.approx([20.0, 10.0], abs=1e-4)
     assert out[1].sum(axis=0) == pytest.approx([20.0, 10.0], abs=1e-4)
+    # and the own table's finer child levels follow the histogram (16 / 4 within level 0)
+    assert out[0] == pytest.approx([16.0, 4.0, 5.0, 5.0], abs=1e-4)
 
 
 # ------------------------------------------------------------------------- back-off

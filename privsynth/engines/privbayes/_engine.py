@@ -372,8 +372,8 @@ class PrivBayes(Synthesizer):
         if not independent:  # post-processing: consistent marginals, then conditionals
             consistent = consistent_counts(
                 network, noisy_tables, variances, [lev.level_to_parent for lev in levels],
-                {j: (h, levels[j].level_to_parent[levels[j].fine_to_level],
-                     2.0 * (k / per_hist) ** 2) for j, h in noisy_hists.items()})
+                {j: (h, levels[j].fine_to_level, 2.0 * (k / per_hist) ** 2)
+                 for j, h in noisy_hists.items()})
             for (child, parents), t, var in zip(network, consistent, variances, strict=True):
                 # scale: that of a Laplace noise of the same variance
                 tables.append(conditional(t, n_lv[child], [n_pv[p] for p in parents],
