@@ -242,6 +242,23 @@ def test_dpctgan_plan_needs_delta_below_one_over_n(adult_schema: Schema) -> None
                 engine_options={"theta": 4})
 
 
+@pytest.mark.slow  # two DP-SGD calibrations (~20 s idle)
+def test_dpctgan_plan_names_too_few_steps_and_too_much_noise(adult_schema: Schema) -> None:
+    """Measured on Adult (docs/dpctgan.md): a GAN needs ~300 steps; noise matters below ~1."""
+    pytest.importorskip("torch")
+
+    def msg(n: int, eps: float, **options: object) -> str:
+        return ps.plan(adult_schema, eps, n=n, engine="dpctgan", delta=1e-7,
+                       engine_options=options).plans[0].message
+
+    short = msg(10_000, 3.0, epochs=10)  # 100 steps: learned little whatever the noise
+    assert "only 100 DP-SGD steps" in short and "raise it to 30" in short
+    assert "noise drowns" not in short
+    noisy = msg(1000, 0.3)
+    assert "not expected to learn" in noisy and "the noise drowns" in noisy
+    assert "DP-SGD steps" not in noisy
+
+
 @pytest.mark.slow
 def test_dpctgan_plan_agrees_with_the_fit_on_learnability(adult_sample: pd.DataFrame,
                                                           adult_schema: Schema) -> None:
@@ -254,6 +271,7 @@ def test_dpctgan_plan_agrees_with_the_fit_on_learnability(adult_sample: pd.DataF
     e = p.plans[0]
     assert e.learnability is not None and e.learnability < 10
     assert "not expected to learn" in e.message and "use PrivBayes" in e.message
+    assert "only 1 DP-SGD steps" in e.message
     assert "DP-SGD s/n" in p.table()
     with pytest.warns(CannotLearnWarning):
         ps.DPCTGAN(epochs=1).fit(adult_sample, schema=adult_schema, epsilon=1.0, delta=1e-5)

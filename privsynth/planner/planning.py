@@ -321,7 +321,8 @@ def _gan_params(options: Mapping[str, Any] | None, delta: float | None,
         raise ParameterError(f"plan: DP-CTGAN needs a delta below 1/n (n = {n:,}), got "
                              f"{delta!r}; e.g. delta={1.0 / n ** 1.5:.1g}")
     for name in ("batch_size", "epochs", "max_bins"):
-        check_int(name, params[name], lo=1, where="plan (DP-CTGAN)")
+        if name != "epochs" or params[name] is not None:
+            check_int(name, params[name], lo=1, where="plan (DP-CTGAN)")
     for name in ("count_share", "marginal_share"):
         check_number(name, params[name], lo=0, hi=1, where="plan (DP-CTGAN)")
     return params
@@ -331,7 +332,7 @@ def _with_gan(one: EpsilonPlan, schema: Schema, eps: float, delta: float, n: int
               params: Mapping[str, Any]) -> EpsilonPlan:
     """``one`` (PrivBayes' prediction) with DP-CTGAN's learnability and verdict."""
     from privsynth.engines.dpctgan._layout import GanLayout
-    from privsynth.engines.dpctgan._plan import MIN_LEARNABILITY, dpsgd_outlook
+    from privsynth.engines.dpctgan._plan import dpsgd_outlook
 
     layout = GanLayout(schema, params["max_bins"])
     d = len(schema.columns)
@@ -347,8 +348,7 @@ def _with_gan(one: EpsilonPlan, schema: Schema, eps: float, delta: float, n: int
                + one.message)
     else:
         msg = (f"at epsilon {_num(eps)} DP-CTGAN is not expected to learn with {n:,} rows "
-               f"(DP-SGD signal-to-noise {look.learnability:.1f}, below "
-               f"{MIN_LEARNABILITY:g}): use PrivBayes. For PrivBayes: " + one.message)
+               f"({look.problem()}): use PrivBayes. For PrivBayes: " + one.message)
     return replace(one, learnability=look.learnability, message=msg)
 
 

@@ -162,9 +162,12 @@ class DPCTGAN(Synthesizer):
 
     Parameters
     ----------
-    epochs : int, default 10
+    epochs : int or None, default None
         Expected passes over the data; with ``batch_size`` it fixes the number
-        of DP-SGD steps, ``round(epochs * n_hat / batch_size)``.
+        of DP-SGD steps, ``round(epochs * n_hat / batch_size)``. None: 10
+        passes but at least 300 steps (measured: with fewer than about 250
+        steps the GAN has not trained, whatever the budget; see
+        docs/dpctgan.md), so a small table takes more passes.
     batch_size : int, default 1000
         Expected number of real records per discriminator step (Poisson
         sampling); the same number of synthetic rows joins each step.
@@ -203,7 +206,7 @@ class DPCTGAN(Synthesizer):
 
     def __init__(
         self,
-        epochs: int = 10,
+        epochs: int | None = None,
         batch_size: int = 1000,
         generator_dim: Sequence[int] = (128, 128),
         discriminator_dim: Sequence[int] = (128, 128),
@@ -239,7 +242,9 @@ class DPCTGAN(Synthesizer):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         where = "DPCTGAN"
-        for name, lo, hi in (("epochs", 1, 100_000), ("batch_size", 2, 10_000_000),
+        if self.epochs is not None:
+            check_int("epochs", self.epochs, lo=1, hi=100_000, where=where)
+        for name, lo, hi in (("batch_size", 2, 10_000_000),
                              ("embedding_dim", 1, 4096), ("max_bins", 2, 1024),
                              ("generator_steps", 1, 100), ("marginal_bins", 2, 64)):
             check_int(name, getattr(self, name), lo=lo, hi=hi, where=where)
@@ -317,18 +322,17 @@ class DPCTGAN(Synthesizer):
         # ---- 3. the DP-SGD plan, charged before any training: calibrated so that this
         # release's own events (counts, marginals, DP-SGD) compose to (eps, delta).
         q = _plan.round_rate(self.batch_size / n_hat)
-        steps = max(1, round(self.epochs / q))
+        steps = _plan.dpsgd_steps(self.epochs, q)
         sigma = _plan.dpsgd_sigma(eps, delta, q, steps, tuple(release.events))
         n_params = _discriminator_params(layout, _check_dims("discriminator_dim",
                                                              self.discriminator_dim))
         learn = _plan.learnability(noise_multiplier=sigma, batch=q * n_hat, steps=steps,
                                    n_params=n_params)
         hazards = [NOISE_HAZARD] + ([INSECURE_HAZARD] if noise.reproducible else [])
-        if learn < _plan.MIN_LEARNABILITY:
-            msg = (f"DP-CTGAN is not expected to learn at this size and budget (DP-SGD "
-                   f"signal-to-noise {learn:.1f}, below {_plan.MIN_LEARNABILITY:g}): the "
-                   "discriminator's noise drowns its gradients. PrivBayes gives better data "
-                   "here; more rows or a larger epsilon would help DP-CTGAN.")
+        problem = _plan.DpsgdOutlook(q, steps, sigma, learn).problem()
+        if problem:
+            msg = (f"DP-CTGAN is not expected to learn at this size and budget: {problem}. "
+                   "PrivBayes gives better data here.")
             warnings.warn(msg, CannotLearnWarning, stacklevel=4)
             hazards.append(msg)
         release.spend(SubsampledGaussianEvent(q, sigma, steps), label="dpctgan/dpsgd",

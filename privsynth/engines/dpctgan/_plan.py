@@ -12,6 +12,8 @@ releases in the ledger.
 True
 >>> learnability(noise_multiplier=12.0, batch=800, steps=10, n_params=30_000) < 10
 True
+>>> dpsgd_steps(None, 1.0), dpsgd_steps(None, 0.031), dpsgd_steps(2, 0.5)
+(300, 323, 4)
 """
 
 from __future__ import annotations
@@ -26,9 +28,19 @@ from privsynth.accounting import DiscreteGaussianEvent, DiscreteLaplaceEvent, Ev
 from privsynth.accounting.calibrate import discrete_gaussian_sigma, dpsgd_noise_multiplier
 from privsynth.errors import ParameterError
 
-#: Below this :func:`learnability`, DP-SGD is not expected to learn more than the
-#: noisy marginals already give (see ``docs/dpctgan.md`` for the measurements).
-MIN_LEARNABILITY = 10.0
+#: Below this :func:`learnability`, DP-SGD is not expected to learn. Measured on
+#: UCI Adult (``benchmarks/bench_dpctgan_learn.py``, docs/dpctgan.md): with about
+#: 300 steps, runs at 0.78 and above learned (TSTR AUC 0.78-0.83), runs at 0.74
+#: and below did not (0.42-0.49); 1.0 leaves a margin (single seeds near the edge).
+MIN_LEARNABILITY = 1.0
+#: Fewer DP-SGD steps than this and the GAN has not trained, whatever the noise:
+#: measured on Adult, 100 steps gave TSTR AUC 0.58-0.64 at signal-to-noise up to
+#: 40, while 260-370 steps gave 0.76-0.83 at 1.3-95.
+MIN_STEPS = 250
+#: Default training length: at least ``DEFAULT_EPOCHS`` passes and at least
+#: ``DEFAULT_MIN_STEPS`` steps (a small table gets more passes, see MIN_STEPS).
+DEFAULT_EPOCHS = 10
+DEFAULT_MIN_STEPS = 300
 #: Largest useful discrete Gaussian sigma of the pair tables; beyond it they are skipped.
 MAX_MARGINAL_SIGMA = 1e4
 
@@ -84,6 +96,17 @@ def dpsgd_sigma(epsilon: float, delta: float, q: float, steps: int,
                                   prior=tuple(prior), start=start)
 
 
+def dpsgd_steps(epochs: int | None, q: float) -> int:
+    """DP-SGD steps for ``epochs`` expected passes at sampling rate ``q`` (public).
+
+    ``epochs=None`` (DP-CTGAN's default) takes ``DEFAULT_EPOCHS`` passes but
+    at least ``DEFAULT_MIN_STEPS`` steps, so a small table trains long enough.
+    """
+    if epochs is None:
+        return max(round(DEFAULT_EPOCHS / q), DEFAULT_MIN_STEPS)
+    return max(1, round(epochs / q))
+
+
 def learnability(*, noise_multiplier: float, batch: float, steps: int, n_params: int) -> float:
     """A signal-to-noise figure of a DP-SGD run, from public quantities only.
 
@@ -120,13 +143,27 @@ class DpsgdOutlook:
 
     @property
     def can_learn(self) -> bool:
-        """Whether the signal-to-noise figure reaches :data:`MIN_LEARNABILITY`."""
-        return self.learnability >= MIN_LEARNABILITY
+        """Whether :data:`MIN_STEPS` steps are taken and the signal-to-noise figure
+        reaches :data:`MIN_LEARNABILITY`."""
+        return self.steps >= MIN_STEPS and self.learnability >= MIN_LEARNABILITY
+
+    def problem(self) -> str:
+        """Why DP-SGD is not expected to learn, in words ('' when it is)."""
+        parts = []
+        if self.steps < MIN_STEPS:
+            parts.append(f"only {self.steps} DP-SGD steps (a GAN needs about "
+                         f"{DEFAULT_MIN_STEPS}: leave epochs at its default, or raise it to "
+                         f"{math.ceil(DEFAULT_MIN_STEPS * self.sampling_rate)} or more)")
+        if self.learnability < MIN_LEARNABILITY:
+            parts.append(f"DP-SGD signal-to-noise {self.learnability:.1f}, below "
+                         f"{MIN_LEARNABILITY:g} (the noise drowns the gradients; more rows or "
+                         "a larger epsilon would help)")
+        return "; ".join(parts)
 
 
 def dpsgd_outlook(*, discrete: int, pairs: int, in_dim: int, epsilon: float, delta: float,
                   n_hat: float, count_share: float, marginal_share: float, batch_size: int,
-                  epochs: int, discriminator_dim: Sequence[int]) -> DpsgdOutlook:
+                  epochs: int | None, discriminator_dim: Sequence[int]) -> DpsgdOutlook:
     """DP-SGD's rate, steps, noise and learnability for a fit, before any data is read.
 
     Follows the fit's order: ``discrete`` noisy category counts (or one row
@@ -143,13 +180,14 @@ def dpsgd_outlook(*, discrete: int, pairs: int, in_dim: int, epsilon: float, del
         if sigma_m is not None:
             prior += [DiscreteGaussianEvent(sigma_m)] * pairs
     q = round_rate(batch_size / n_hat)
-    steps = max(1, round(epochs / q))
+    steps = dpsgd_steps(epochs, q)
     sigma = dpsgd_sigma(epsilon, delta, q, steps, tuple(prior))
     learn = learnability(noise_multiplier=sigma, batch=q * n_hat, steps=steps,
                          n_params=discriminator_params(in_dim, discriminator_dim))
     return DpsgdOutlook(q, steps, sigma, learn)
 
 
-__all__ = ["MAX_MARGINAL_SIGMA", "MIN_LEARNABILITY", "DpsgdOutlook", "discriminator_params",
-           "dpsgd_outlook", "dpsgd_sigma", "learnability", "marginal_sigma", "opacus_guess",
+__all__ = ["DEFAULT_EPOCHS", "DEFAULT_MIN_STEPS", "MAX_MARGINAL_SIGMA", "MIN_LEARNABILITY",
+           "MIN_STEPS", "DpsgdOutlook", "discriminator_params", "dpsgd_outlook", "dpsgd_sigma",
+           "dpsgd_steps", "learnability", "marginal_sigma", "opacus_guess",
            "round_rate"]
