@@ -175,6 +175,12 @@ def _planner_section() -> list[str]:
     return bench_planner.section(RESULTS / "planner.json")
 
 
+def _tables_section() -> list[str]:
+    from benchmarks import bench_tables
+
+    return bench_tables.section(RESULTS / "tables.json")
+
+
 def _budget_curve() -> Any:
     from benchmarks import budget_curve  # imports this module lazily: no cycle at import
 
@@ -884,6 +890,7 @@ def render(folder: Path = RESULTS, doc: Path = DOC) -> Path:
             L.append("")
     L += _budget_curve().section(summary)
     L += _planner_section()
+    L += _tables_section()
     ran = {(r["tool"], r["mode"]) for r in summary
            if r["dataset"] == "adult" and r["epsilon"] == 1.0 and r["status"] == "ok"}
     L += ["## Anchor measurements (not run by this harness)", "",

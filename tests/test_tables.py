@@ -196,6 +196,7 @@ BAD: list[tuple[str, dict[str, Any], type[Exception], str]] = [
      SchemaError, "must be an identifier column"),
     ("k zero", {"max_children": 0}, ParameterError, "max_children"),
     ("k not int", {"max_children": 2.5}, ParameterError, "max_children"),
+    ("k' above k", {"max_child_rows": 11}, ParameterError, "max_child_rows"),
     ("epsilon", {"epsilon": -1.0}, ParameterError, "epsilon"),
     ("overspend", {"epsilon": 5.0}, BudgetExceededError, "budget|exceed|remain"),
     ("target", {"engine": ps.PrivBayes(target="seats")}, ParameterError, "target"),
@@ -302,11 +303,16 @@ def _unit_data(n_parents: int, children: Callable[[int], int]
     return {"p": parents, "c": kids}, schemas
 
 
+@pytest.mark.parametrize("child_rows", [None, 2])
 def test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Paired runs: D, and D' = D plus one parent with k + 3 children (k = 4 are used)."""
+        monkeypatch: pytest.MonkeyPatch, child_rows: int | None) -> None:
+    """Paired runs: D, and D' = D plus one parent with k + 3 children (k = 4 are used;
+    the child model uses max_child_rows of them when given)."""
     k = 4
-    tables, schemas = _unit_data(40, lambda i: 1 + i % k)  # every parent within k
+    kc = k if child_rows is None else child_rows
+    # every parent within the bounds, so that the random choices of kept rows are the same
+    # in both runs (the coupling of the proof); the new one is above both
+    tables, schemas = _unit_data(40, lambda i: 1 + i % kc)
     new_p = pd.DataFrame({"pid": ["NEW"], "size": [3]})
     new_c = pd.DataFrame({"pid": ["NEW"] * (k + 3), "kind": ["c"] * (k + 3)})
     bigger = {"p": pd.concat([tables["p"], new_p], ignore_index=True),
@@ -316,7 +322,8 @@ def test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity(
     runs = []
     for data in (tables, bigger):
         ps.PrivBayes(degree=0).fit_tables(data, schemas=schemas, relations=[rel],
-                                          epsilon=1.0, max_children=k, noise=_seeded(5))
+                                          epsilon=1.0, max_children=k, noise=_seeded(5),
+                                          max_child_rows=child_rows)
         runs.append(cap.take())
     on_d, on_d2 = runs
     assert [c[0] for c in on_d] == [c[0] for c in on_d2]
@@ -330,9 +337,9 @@ def test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity(
     second = [i for i, m in enumerate(moved) if m[0] == "privbayes/row_count"][1]
     parent, child = moved[:second], moved[second:]
     # the parent model's counts move by one row, the child model's by the k kept children
-    assert parent[0][1:] == (1, 1) and child[0][1:] == (k, k)
+    assert parent[0][1:] == (1, 1) and child[0][1:] == (kc, kc)
     assert [m[1:] for m in parent if m[0].endswith("/n_children")] == [(1, 1)]
-    assert [m[1:] for m in child if m[0].endswith("/kind")] == [(k, k)]
+    assert [m[1:] for m in child if m[0].endswith("/kind")] == [(kc, kc)]
 
 
 def test_children_of_no_parent_and_without_key_are_not_used(
@@ -434,3 +441,14 @@ def test_cli_fit_tables_and_sample_tables(pf: dict[str, Any], tmp_path: Path,
     assert len(planes) == 40 and flights["tailnum"].isin(set(planes["tailnum"])).all()
     code, _, err = run("sample", model, "--out", tmp_path / "x.csv")
     assert code != 0 and "sample-tables" in err
+
+
+def test_audit_refuses_a_tables_model_and_audits_each_table(model: ps.TablesModel,
+                                                           pf: dict[str, Any]) -> None:
+    out = model.sample_tables(60, random_state=0)
+    with pytest.raises(ParameterError, match="one table"):
+        ps.audit(pf["tables"]["flights"], out["flights"], model=model, attacks=False)
+    for name in ("planes", "flights"):
+        report = ps.audit(pf["tables"][name], out[name], schema=model.schemas_[name],
+                          attacks=False)
+        assert report is not None

@@ -77,6 +77,9 @@ def register(sub: Subparsers, common: Parser) -> None:
     p.add_argument("--max-children", type=positive_int, required=True, metavar="K",
                    help="the most children of one parent the fit uses (a parent with more "
                         "keeps a random K); public, chosen by the steward")
+    p.add_argument("--max-child-rows", type=positive_int, metavar="K2",
+                   help="the child model learns from at most K2 <= K children per parent (less "
+                        "noise; default K)")
     p.add_argument("--epsilon", type=positive_float, required=True,
                    help="epsilon of this release (both tables)")
     p.add_argument("--ledger", required=True, metavar="LEDGER.json",
@@ -170,7 +173,8 @@ def fit_tables(args: argparse.Namespace) -> int:
                                       epsilon=args.epsilon, max_children=args.max_children,
                                       accountant=acct, release=release,
                                       parent_share=args.parent_share,
-                                      on_out_of_domain=args.out_of_domain or "error")
+                                      on_out_of_domain=args.out_of_domain or "error",
+                                      max_child_rows=args.max_child_rows)
         except BaseException as exc:
             if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
                 spent = acct.spent([e.event for e in acct.ledger.entries[before:]])

@@ -261,14 +261,14 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
         "privbayes-theta-rule-exact-n", "privsynth/engines/privbayes/_engine.py",
-        (("        cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,",
-          "        cap = clique_cap(float(hists[0].sum()), eps_tables, d, theta=self.theta,"),),
+        (("        cap = clique_cap(n_hat, eps_tables, len(modelled_sizes), theta=self.theta,",
+          "        cap = clique_cap(float(hists[0].sum()), eps_tables, len(modelled_sizes), theta=self.theta,"),),
         "the theta-usefulness rule sizes tables from the exact row count",
         (f"{T_PAIRED}::test_privbayes_noisy_row_count_and_theta_cap_stay_noisy",)),
     Mutant(
         "privbayes-budget-rule-exact-n", "privsynth/engines/privbayes/_engine.py",
-        (("        plan = plan_budget(n_count, eps, disc.sizes,",
-          "        plan = plan_budget(float(hists[0].sum()), eps, disc.sizes,"),),
+        (("        plan = plan_budget(n_count, eps, modelled_sizes,",
+          "        plan = plan_budget(float(hists[0].sum()), eps, modelled_sizes,"),),
         "the budget rule (caps, shares, public bins) reads the exact row count",
         ("tests/test_privbayes_budget.py::test_fine_bins_follow_the_noisy_count_not_the_exact_one",)),
     Mutant(
@@ -512,7 +512,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------ parent/child tables
     Mutant(
         "tables-child-sensitivity-1", TABLES_FIT,
-        (("release=c_part, noise=noise, unit=unit, given=given)",
+        (("release=c_part, noise=noise, unit=child_unit, given=given)",
           "release=c_part, noise=noise, unit=PrivacyUnit(rel.key, 1), given=given)"),),
         "the child model's counts are noised for one row, though one unit adds up to k",
         (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
@@ -522,6 +522,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "a parent's children are not bounded to k (one unit moves the child counts beyond k)",
         (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",
          f"{T_TABLES}::test_too_many_children_are_capped_at_k")),
+    Mutant(
+        "tables-child-rows-not-bounded", TABLES_FIT,
+        (("    if child_rows is not None and child_rows < k:", "    if False:"),),
+        "the child model is noised for max_child_rows rows per unit but learns from up to k",
+        (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
     Mutant(
         "tables-parent-keys-not-deduplicated", TABLES_FIT,
         (("    parent = bound_units(parent, rel.key, 1, rng)\n", ""),),

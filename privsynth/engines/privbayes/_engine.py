@@ -259,8 +259,13 @@ class PrivBayes(Synthesizer):
         n_count = float(mechanisms.discrete_laplace(
             [int(hists[0].sum())], epsilon=eps_n, accountant=release, sensitivity=k,
             label="privbayes/row_count", noise=noise)[0])
-        plan = plan_budget(n_count, eps, disc.sizes, theta=self.theta, fixed=self._fixed_caps(),
-                           max_rows=k)
+        # given columns get no structure step and no table: the rule sees the others and
+        # one given column (its d - 1 structure steps are then exactly the steps taken)
+        modelled_sizes = [sz for j, sz in enumerate(disc.sizes) if j not in given]
+        if given:
+            modelled_sizes.append(max(disc.sizes[j] for j in given))
+        plan = plan_budget(n_count, eps, modelled_sizes, theta=self.theta,
+                           fixed=self._fixed_caps(), max_rows=k)
         log.info("budget rule: %s (%s)", plan.mode, plan.reason)
         if plan.max_bins != disc.max_bins:  # finer public bins (from public numbers only)
             counter.close()
@@ -310,7 +315,7 @@ class PrivBayes(Synthesizer):
         log.info("levels chosen; noisy row count %.0f", n_hat)
 
         # ---- 2. structure (none in independent mode)
-        cap = clique_cap(n_hat, eps_tables, d, theta=self.theta,
+        cap = clique_cap(n_hat, eps_tables, len(modelled_sizes), theta=self.theta,
                          max_clique_cells=self.max_clique_cells, max_rows=k)
         network: Network = [(j, ()) for j in range(d)]
         if not independent:
@@ -327,8 +332,10 @@ class PrivBayes(Synthesizer):
         # ---- 3. conditional tables
         n_lv = [lev.n_levels for lev in levels]
         n_pv = [lev.n_parent_levels for lev in levels]
+        # a given column's table is never used (sampling fixes it): not measured
+        measured = [(c, ps) for c, ps in network if c not in given]
         cells = [n_lv[c] * int(np.prod([n_pv[p] for p in ps], dtype=np.int64))
-                 for c, ps in network]
+                 for c, ps in measured]
         # After the structure was charged (its spending stays on the ledger); every
         # table is below max_clique_cells, checked before the data was touched.
         check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
@@ -346,12 +353,12 @@ class PrivBayes(Synthesizer):
             Clique((child, *parents),
                    (levels[child].fine_to_level, *(fine_pv[p] for p in parents)),
                    (n_lv[child], *(n_pv[p] for p in parents)))
-            for child, parents in network])
+            for child, parents in measured])
         counter.close()
         names = schema.names
         noisy_tables: list[IntArray] = []
         variances: list[float] = []  # noise variance of one cell of each table (public)
-        for (child, parents), e_i, counts in zip(network, eps_each, exact, strict=False):
+        for (child, parents), e_i, counts in zip(measured, eps_each, exact, strict=False):
             label = f"privbayes/table/{names[child]}|{','.join(names[p] for p in parents)}"
             if sigma is None:
                 noisy = mechanisms.discrete_laplace(
@@ -371,13 +378,17 @@ class PrivBayes(Synthesizer):
             sum_den += 2.0 * k ** 2 / variances[-1] / noisy.size
         if not independent:  # post-processing: consistent marginals, then conditionals
             consistent = consistent_counts(
-                network, noisy_tables, variances, [lev.level_to_parent for lev in levels],
+                measured, noisy_tables, variances, [lev.level_to_parent for lev in levels],
                 {j: (h, levels[j].fine_to_level, 2.0 * (k / per_hist) ** 2)
                  for j, h in noisy_hists.items()})
-            for (child, parents), t, var in zip(network, consistent, variances, strict=True):
+            by_child: dict[int, FloatArray] = {}
+            for (child, parents), t, var in zip(measured, consistent, variances, strict=True):
                 # scale: that of a Laplace noise of the same variance
-                tables.append(conditional(t, n_lv[child], [n_pv[p] for p in parents],
-                                          math.sqrt(var / 2.0)))
+                by_child[child] = conditional(t, n_lv[child], [n_pv[p] for p in parents],
+                                              math.sqrt(var / 2.0))
+            # a given column (fixed when sampling, privsynth.engines.tables) has no table
+            tables = [by_child[c] if c in by_child else np.full((1, n_lv[c]), 1.0 / n_lv[c])
+                      for c, _ in network]
         log.info("conditional tables drawn")
         # the recorded noisy row count (the default sample size) uses every noisy sum
         n_rows = max(sum_num / sum_den, 1.0) if sum_den > 0 else n_hat
@@ -400,7 +411,7 @@ class PrivBayes(Synthesizer):
                    relations: Any, epsilon: float, max_children: int,
                    accountant: Any = None, release: str | None = None,
                    noise: Noise | None = None, parent_share: float | None = None,
-                   on_out_of_domain: str = "error") -> Any:
+                   on_out_of_domain: str = "error", max_child_rows: int | None = None) -> Any:
         """Fit a parent table and its child table as one release; returns a ``TablesModel``.
 
         The privacy unit is one parent row with up to ``max_children`` of its
@@ -435,13 +446,18 @@ class PrivBayes(Synthesizer):
             the modelled columns (the child model gets the rest).
         on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
             What to do with values outside the schemas' domains.
+        max_child_rows : int, optional
+            ``k' <= k``: the child model learns from at most ``k'`` of each
+            parent's children (a uniform random subset; its noise is ``k'``-fold,
+            not ``k``-fold); default ``max_children``. ``n_children`` still
+            counts up to ``k``.
         """
         from privsynth.engines.tables import fit_tables
 
         return fit_tables(self, tables, schemas=schemas, relations=relations,
                           epsilon=epsilon, accountant=accountant, max_children=max_children,
                           release=release, noise=noise, parent_share=parent_share,
-                          on_out_of_domain=on_out_of_domain)
+                          on_out_of_domain=on_out_of_domain, max_child_rows=max_child_rows)
 
     def _fixed_caps(self) -> dict[str, Any]:
         """The caps the user set explicitly (they override the budget rule)."""

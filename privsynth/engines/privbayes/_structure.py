@@ -154,6 +154,7 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     # so every backend keeps the same rows whatever the partitioning.
     rate = structure_rows / n_hat if n_hat > structure_rows else 1.0
     row_key = int(rng.integers(0, 2**63)) if rate < 1.0 else 0
+    given_set = set(given)
     if given:
         network: Network = [(g, ()) for g in given]
         chosen = list(given)
@@ -202,6 +203,8 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
                                          maximal_only=penalty <= 0)
             if root is not None:
                 pool = [ps for ps in pool if root in ps] or pool
+            if given:  # a child table's column always takes a parent column as a parent
+                pool = [ps for ps in pool if given_set.intersection(ps)] or pool
             for ps in pool:
                 key = (x, ps)
                 if key not in scores:

@@ -25,8 +25,12 @@ its parent row and all its child rows. What the fit does, in order:
    parent's columns (named ``"<parent>.<column>"``). The parent's columns are
    the network's first columns and no child column is a parent of them
    (``given``), so sampling fixes them and draws the child's columns exactly
-   given them. One unit adds up to ``k`` rows: every sensitivity is ``k``
-   times a row's (docs/units.md).
+   given them; ``n_children`` is one of these given columns. One unit adds up
+   to ``k`` rows: every sensitivity is ``k`` times a row's (docs/units.md).
+   With ``max_child_rows = k' < k`` the child model keeps only a uniform
+   random ``k'`` of each parent's kept children (sensitivity ``k'``, less
+   noise); because it conditions on ``n_children``, the within-parent
+   subsample leaves its conditional distribution unbiased.
 
 The two models spend through :class:`~._part.ReleasePart` objects of one
 release: sequential composition, the release's epsilon is the sum of its
@@ -45,7 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from privsynth._checks import check_epsilon, check_number
+from privsynth._checks import check_epsilon, check_int, check_number
 from privsynth.accounting import Accountant, check_release_id
 from privsynth.columns import IdColumn
 from privsynth.engines.base import _conform, _jsonable_params, new_release_id
@@ -99,8 +103,8 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                schemas: Mapping[str, Schema], relations: Sequence[Relation] | Relation,
                epsilon: float, accountant: Accountant | None = None, max_children: int,
                release: str | None = None, noise: Noise | None = None,
-               parent_share: float | None = None, on_out_of_domain: str = "error"
-               ) -> TablesModel:
+               parent_share: float | None = None, on_out_of_domain: str = "error",
+               max_child_rows: int | None = None) -> TablesModel:
     """Fit a parent/child pair as one release; see the module docstring."""
     from privsynth.engines.tables._model import TablesModel
 
@@ -123,6 +127,9 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
     if accountant is not None and not isinstance(accountant, Accountant):
         raise ParameterError("accountant must be a privsynth Accountant (or None)")
     unit = PrivacyUnit(rel.key, k)
+    k_child = k if max_child_rows is None else check_int("max_child_rows", max_child_rows,
+                                                         lo=1, hi=k)
+    child_unit = PrivacyUnit(rel.key, k_child)  # what one unit adds to the child model
     check_ledger_unit(accountant, unit)
     rid = check_release_id(release if release is not None else new_release_id(ENGINE))
     if not isinstance(tables, Mapping) or set(tables) != {rel.parent, rel.child}:
@@ -149,7 +156,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
 
     # ---- 3. bounding (units.py's uniform random choice, never random_state)
     rng = unit_generator(noise)
-    parent_rows, child_rows = bound_tables(parent, child, rel, k, rng)
+    parent_rows, child_rows = bound_tables(parent, child, rel, k, rng, k_child)
 
     # ---- 4./5. the two models, one release
     from privsynth.engines.privbayes import PrivBayes
@@ -166,14 +173,14 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                                   release=p_part, noise=noise, unit=PrivacyUnit(rel.key, 1))
     given = tuple(c_modelled.names.index(g) for g in plan.given)
     c_details = child_model._fit(child_rows[list(c_modelled.names)], schema=c_modelled,
-                                 release=c_part, noise=noise, unit=unit, given=given)
+                                 release=c_part, noise=noise, unit=child_unit, given=given)
 
     kind: LedgerKind = "none" if accountant is None else acct.kind
     ledger = LedgerRef(kind, str(getattr(acct, "path", "")) or None, acct.dataset.name or None,
                        acct.head)
     for sub, part, details, schema, table_unit in (
             (parent_model, p_part, p_details, plan.parent_schema, PrivacyUnit(rel.key, 1)),
-            (child_model, c_part, c_details, plan.child_schema, unit)):
+            (child_model, c_part, c_details, plan.child_schema, child_unit)):
         own = part.guarantee()
         sub.schema_ = schema
         sub.accountant_ = acct
@@ -191,12 +198,13 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
         delta=0.0, method=own.method, entries=whole.entries, release=rid, ledger=ledger,
         noisy_rows=p_details.noisy_rows, reproducible_noise=noise.reproducible,
         noise=p_details.noise, contents=CONTENTS, unit=unit,
-        description={"relation": rel.to_dict(), "max_children": k,
+        description={"relation": rel.to_dict(), "max_children": k, "max_child_rows": k_child,
                      "epsilon_split": {rel.parent: parent_model.record_.epsilon,
                                        rel.child: child_model.record_.epsilon},
                      "privacy_unit": _unit_words(rel, k),
                      "on_out_of_domain": on_out_of_domain})
-    model = TablesModel(rel, parent_model, child_model, record)
+    model = TablesModel(rel, parent_model, child_model, record,
+                        {rel.parent: schemas[rel.parent], rel.child: schemas[rel.child]})
     model.accountant_ = acct
     return model
 
@@ -227,19 +235,22 @@ def _check_key_prefix(keys: pd.Series, rel: Relation, parent_schema: Schema) -> 
 
 
 def bound_tables(parent: pd.DataFrame, child: pd.DataFrame, rel: Relation, k: int,
-                 rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 rng: np.random.Generator, child_rows: int | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The modelled rows: (parents with ``n_children``, kept children joined with their parent).
 
     One parent row per key (a random one when a key repeats); children whose
     key is missing or matches no kept parent are dropped; at most ``k``
-    children per parent, a uniform random choice. The parent's columns in the
-    joined rows are named ``"<parent>.<column>"``.
+    children per parent, a uniform random choice; ``n_children`` counts them.
+    The joined rows (for the child model) keep at most ``child_rows`` of those
+    per parent (a uniform random subset; default all ``k``) and carry the
+    parent's columns and ``n_children``, named ``"<parent>.<column>"``.
 
     >>> p = pd.DataFrame({"id": ["a", "b"], "x": [1, 2]})
     >>> c = pd.DataFrame({"id": ["a", "a", "a", "z", None], "y": [1, 2, 3, 4, 5]})
     >>> ps, cs = bound_tables(p, c, Relation("p", "c", "id"), 2, np.random.default_rng(0))
     >>> ps["n_children"].tolist(), sorted(cs.columns), len(cs)
-    ([2, 0], ['id', 'p.x', 'y'], 2)
+    ([2, 0], ['id', 'p.n_children', 'p.x', 'y'], 2)
     """
     parent = bound_units(parent, rel.key, 1, rng)
     keys = parent[rel.key].astype(str)
@@ -251,11 +262,14 @@ def bound_tables(parent: pd.DataFrame, child: pd.DataFrame, rel: Relation, k: in
     counts = kept_keys.value_counts()
     parent = parent.copy()
     parent[N_CHILDREN] = keys.map(counts).fillna(0).astype(np.int64).to_numpy()
+    if child_rows is not None and child_rows < k:  # a uniform subset of a uniform subset
+        kept = bound_units(kept, rel.key, child_rows, rng)
+        kept_keys = kept[rel.key].astype(str)
     pos = pd.Index(keys).get_indexer(kept_keys)  # keys are unique now
     out = kept.reset_index(drop=True).copy()
     out[rel.key] = kept_keys.to_numpy()
     for c in parent.columns:
-        if c not in (rel.key, N_CHILDREN):
+        if c != rel.key:
             out[f"{rel.parent}.{c}"] = parent[c].iloc[pos].reset_index(drop=True)
     return parent, out
 

@@ -111,7 +111,10 @@ class TablesModel:
     """
 
     def __init__(self, relation: Relation, parent_model: PrivBayes, child_model: PrivBayes,
-                 record: FitRecord) -> None:
+                 record: FitRecord, schemas: Mapping[str, Schema]) -> None:
+        if set(schemas) != {relation.parent, relation.child}:
+            raise ModelFileError("the schemas do not name the relation's two tables")
+        self._schemas = dict(schemas)
         self.relation_ = relation
         self.parent_model_ = parent_model
         self.child_model_ = child_model
@@ -127,15 +130,7 @@ class TablesModel:
     @property
     def schemas_(self) -> dict[str, Schema]:
         """The public schema of each table, as given to the fit."""
-        rel = self.relation_
-        parent = self.parent_model_.schema_
-        child = self.child_model_.schema_
-        parent_cols = tuple(c for c in parent.columns if c.name != N_CHILDREN)
-        given = {given_name(rel.parent, n) for n in parent.without_ids().names
-                 if n != N_CHILDREN}
-        child_cols = tuple(c for c in child.columns if c.name not in given)
-        return {rel.parent: Schema(parent_cols, source=parent.source),
-                rel.child: Schema(child_cols, source=child.source)}
+        return dict(self._schemas)
 
     # ------------------------------------------------------------------ sample
     def sample_tables(self, n: int | None = None, *, random_state: int | None = None
@@ -168,6 +163,7 @@ class TablesModel:
         pos = np.repeat(np.arange(n), counts)
         schemas = self.schemas_
         modelled = [c for c in schemas[rel.parent].without_ids().names]
+        modelled.append(N_CHILDREN)
         given = pd.DataFrame({given_name(rel.parent, c): parents[c].iloc[pos].to_numpy()
                               for c in modelled})
         for c in modelled:  # keep the parent model's column types (nullable integers...)
@@ -194,6 +190,7 @@ class TablesModel:
             parts[role] = {"schema": m.schema_.to_dict(), "record": m.record_.to_dict(),
                            **m._to_payload()}
         write_model(path, ENGINE, {"relation": self.relation_.to_dict(),
+                                   "schemas": {k: v.to_dict() for k, v in self._schemas.items()},
                                    "params": dict(self.record_.params),
                                    "record": self.record_.to_dict(), **parts})
 
@@ -206,11 +203,12 @@ class TablesModel:
             record = FitRecord.from_dict(p["record"])
             models = [_load_part(p["params"], p[role]) for role in ("parent", "child")]
             _check_parts(rel, record, *models)
+            schemas = {k: Schema.from_dict(v) for k, v in p["schemas"].items()}
         except ModelFileError as exc:
             raise ModelFileError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, ValueError, IndexError, PrivsynthError) as exc:
             raise ModelFileError(f"{path}: the tables model is malformed: {exc}") from exc
-        return cls(rel, models[0], models[1], record)
+        return cls(rel, models[0], models[1], record, schemas)
 
 
 def _load_part(params: Mapping[str, Any], part: Mapping[str, Any]) -> PrivBayes:

@@ -10,7 +10,7 @@ schemas the fit models:
   public-domain integer column ``0..k`` (``k = max_children``);
 - the *child model's* schema: the child's columns (its key not nullable:
   children without a key are dropped) followed by the parent's modelled
-  columns renamed ``"<parent>.<column>"``.
+  columns and ``n_children``, renamed ``"<parent>.<column>"``.
 
 >>> from privsynth.schema import SOURCES, Schema
 >>> planes = Schema.from_dict({"columns": [
@@ -24,7 +24,7 @@ schemas the fit models:
 >>> plan.parent_schema.names
 ('tailnum', 'seats', 'n_children')
 >>> plan.child_schema.names
-('tailnum', 'distance', 'planes.seats')
+('tailnum', 'distance', 'planes.seats', 'planes.n_children')
 >>> Relation(parent="planes", child="planes", key="tailnum")
 Traceback (most recent call last):
 ...
@@ -159,18 +159,20 @@ def plan_tables(schemas: Mapping[str, Schema], relations: Sequence[Relation] | R
                           "name fit_tables gives the number of children; rename that column")
     p_model = parent.without_ids()  # SchemaError when the parent has nothing to model
     child.without_ids()  # SchemaError when the child has nothing to model
-    given = tuple(given_name(rel.parent, n) for n in p_model.names)
+    given = tuple(given_name(rel.parent, n) for n in (*p_model.names, N_CHILDREN))
+    counts = IntegerColumn(N_CHILDREN, lower=0, upper=k, nullable=False,
+                           description=f"children in {rel.child!r} (at most {k})")
     clash = sorted(set(given) & set(child.names))
     if clash:
         raise SchemaError(f"the child table {rel.child!r} has column(s) {clash}, the names "
                           "its parent's columns take in the child model; rename them")
-    counts = IntegerColumn(N_CHILDREN, lower=0, upper=k, nullable=False,
-                           description=f"children in {rel.child!r} (at most {k})")
     parent_schema = Schema((*parent.columns, counts), source=parent.source)
     key_col = dataclasses.replace(child[rel.key], nullable=False)
     child_cols: list[Column] = [key_col if c.name == rel.key else c for c in child.columns]
+    # the child model conditions on every parent column and on the number of children
+    # (so keeping fewer children per parent for it, max_child_rows, biases nothing)
     renamed = [dataclasses.replace(c, name=given_name(rel.parent, c.name))
-               for c in p_model.columns]
+               for c in (*p_model.columns, counts)]
     # the joined schema is as public as the less public of the two
     source = max(parent.source, child.source, key=SOURCES.index)
     child_schema = Schema((*child_cols, *renamed), source=source)
