@@ -498,7 +498,9 @@ class PrivBayes(Synthesizer):
         }
 
     def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
-        bins = (payload.get("budget") or {}).get("max_bins") or self.max_bins or BINS
+        # the budget decision is checked first: a forged one is a ModelFileError
+        bins = _budget_from_payload(payload.get("budget")).get("max_bins") or self.max_bins \
+            or BINS
         if isinstance(bins, bool) or not isinstance(bins, int) or not 2 <= bins <= 1 << 20:
             raise ModelFileError("the model's number of public bins (budget.max_bins) is not "
                                  "an integer of at least 2")
