@@ -226,6 +226,46 @@ def test_a_ledger_of_another_unit_is_refused_before_spending(pf: dict[str, Any],
     assert acct.path.read_bytes() == before
 
 
+def test_children_matching_no_parent_are_refused_before_spending(pf: dict[str, Any],
+                                                                 tmp_path: Path) -> None:
+    """A failure after the parent's spend would leave half a release charged (review)."""
+    acct = FileAccountant.init(tmp_path / "ledger.json", 2.0, unit="tailnum")
+    before = acct.path.read_bytes()
+    orphans = pf["tables"]["flights"].assign(tailnum="N-NOT-A-PLANE")
+    with pytest.raises(DataValidationError, match="Nothing was spent"):
+        ps.PrivBayes().fit_tables({"planes": pf["tables"]["planes"], "flights": orphans},
+                                  schemas=pf["schemas"], relations=[REL], epsilon=1.0,
+                                  max_children=10, accountant=acct)
+    assert acct.path.read_bytes() == before
+
+
+def test_a_ledger_bound_to_other_tables_refuses_before_spending(pf: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    from privsynth.accounting.fingerprint import table_fingerprint
+
+    key = bytes(range(32))
+    planes, flights = pf["tables"]["planes"], pf["tables"]["flights"]
+    acct = FileAccountant.init(
+        tmp_path / "ledger.json", 2.0, unit="tailnum", key=key,
+        fingerprint=[table_fingerprint(planes, key), table_fingerprint(flights, key)])
+    before = acct.path.read_bytes()
+    with pytest.raises(LedgerError, match="is not the data set"):
+        ps.PrivBayes().fit_tables({"planes": planes, "flights": flights.iloc[1:]},
+                                  schemas=pf["schemas"], relations=[REL], epsilon=1.0,
+                                  max_children=10, accountant=acct)
+    assert acct.path.read_bytes() == before
+    _fit(pf, accountant=acct, epsilon=1.0)  # the bound tables themselves pass
+
+
+def test_a_real_parent_key_with_the_synthetic_prefix_is_refused(pf: dict[str, Any]) -> None:
+    planes = pf["tables"]["planes"].copy()
+    planes.loc[planes.index[0], "tailnum"] = "SYN-7"
+    with pytest.raises(DataValidationError, match="prefix of synthetic identifiers"):
+        ps.PrivBayes().fit_tables({"planes": planes, "flights": pf["tables"]["flights"]},
+                                  schemas=pf["schemas"], relations=[REL], epsilon=1.0,
+                                  max_children=10)
+
+
 def test_bad_schemas_are_refused(pf: dict[str, Any]) -> None:
     s = dict(pf["schemas"])
     nullable_parent = {**s, "planes": _with_id(s["planes"], nullable=True)}

@@ -236,6 +236,16 @@ MUTANTS: tuple[Mutant, ...] = (
           "    pass"),),
         "schema inference on a ledger bound to another data set spends",
         ("tests/test_dataset_binding.py::test_python_infer_dp_checks_the_bound_table",)),
+    Mutant(
+        "tables-binding-unchecked", "privsynth/engines/tables/_fit.py",
+        (("        engine._check_dataset(acct, tables[name], {})", "        pass"),),
+        "fit_tables spends from a ledger bound to other tables",
+        ("tests/test_tables.py::test_a_ledger_bound_to_other_tables_refuses_before_spending",)),
+    Mutant(
+        "tables-parent-fresh-prefix-unchecked", "privsynth/engines/tables/_fit.py",
+        (("    check_fresh_prefix(parent, parent_schema)\n", ""),),
+        "a real parent key could equal a synthetic one (a released key names a real unit)",
+        ("tests/test_tables.py::test_a_real_parent_key_with_the_synthetic_prefix_is_refused",)),
     # ------------------------------------------------------------------ engines: template
     Mutant(
         "record-states-half-epsilon", "privsynth/engines/base.py",

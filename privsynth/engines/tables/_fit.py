@@ -157,6 +157,14 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
     # ---- 3. bounding (units.py's uniform random choice, never random_state)
     rng = unit_generator(noise)
     parent_rows, child_rows = bound_tables(parent, child, rel, k, rng, k_child)
+    if len(child_rows) == 0:
+        # Refused here, before anything is spent: failing later would leave the parent's
+        # part of the release charged (found by review). The steward sees the error; nothing
+        # is released either way.
+        raise DataValidationError(
+            f"no {rel.child} row has a {rel.key!r} found among the {rel.parent} keys (rows "
+            "without a matching parent are dropped): check that the key columns hold the same "
+            "identifiers, read as text in both tables. Nothing was spent.")
 
     # ---- 4./5. the two models, one release
     from privsynth.engines.privbayes import PrivBayes
