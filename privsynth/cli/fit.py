@@ -37,8 +37,10 @@ def register(sub: Subparsers, common: Parser) -> None:
     p.add_argument("--schema", required=True, metavar="SCHEMA.json", help="the public schema")
     p.add_argument("--engine", default="privbayes", help="privbayes (default) or dpctgan")
     p.add_argument("--epsilon", type=positive_float, required=True, help="epsilon of this fit")
-    p.add_argument("--delta", type=delta, help="delta of this fit (DP-CTGAN; default: the "
-                   "ledger's)")
+    p.add_argument("--delta", type=delta,
+                   help="delta of this fit: DP-CTGAN needs one (default: the ledger's "
+                   "unused delta); PrivBayes is pure epsilon-DP unless a delta is given, "
+                   "which lets its tables take discrete Gaussian noise")
     p.add_argument("--ledger", required=True, metavar="LEDGER.json",
                    help="the data set's ledger (create it with `privsynth budget init`)")
     p.add_argument("--out", required=True, metavar="MODEL.json",
