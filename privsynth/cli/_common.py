@@ -272,6 +272,14 @@ def cli_logging(*, quiet: bool, debug: bool) -> Iterator[None]:
 # ---------------------------------------------------------------------------
 # files, schemas, engines
 # ---------------------------------------------------------------------------
+def note_unrefunded(exc: BaseException, acct: Any, before: int, ledger: object) -> None:
+    """Add to a failed spending command's error what it had already charged (never refunded)."""
+    if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
+        spent = acct.spent([e.event for e in acct.ledger.entries[before:]])
+        exc.add_note(f"epsilon {spent.epsilon:.4g} was already charged to {ledger} "
+                     "and is not refunded")
+
+
 def plural(n: int, word: str) -> str:
     """``plural(1, "release")`` is ``1 release``; otherwise ``n releases``.
 

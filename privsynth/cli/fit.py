@@ -18,6 +18,7 @@ from privsynth.cli._common import (
     make_engine,
     missing_tokens,
     need_file,
+    note_unrefunded,
     paid_output,
     param,
     positive_float,
@@ -114,10 +115,7 @@ def fit(args: argparse.Namespace) -> int:
                 # the data did not match the schema; nothing was spent (H10)
                 raise DataValidationError(f"data file {data_path}: {exc}",
                                           problems=exc.problems) from exc
-            if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
-                spent = acct.spent([e.event for e in acct.ledger.entries[before:]])
-                exc.add_note(f"epsilon {spent.epsilon:.4g} was already charged to {args.ledger} "
-                             "and is not refunded")
+            note_unrefunded(exc, acct, before, args.ledger)
             raise
         total, left = acct.spent(), acct.remaining()
     with progress.step(f"writing {out.name}"):

@@ -23,6 +23,7 @@ from privsynth.cli._common import (
     make_engine,
     missing_tokens,
     need_file,
+    note_unrefunded,
     output_path,
     paid_output,
     param,
@@ -176,10 +177,7 @@ def fit_tables(args: argparse.Namespace) -> int:
                                       on_out_of_domain=args.out_of_domain or "error",
                                       max_child_rows=args.max_child_rows)
         except BaseException as exc:
-            if len(acct.ledger) > before and not isinstance(exc, KeyboardInterrupt):
-                spent = acct.spent([e.event for e in acct.ledger.entries[before:]])
-                exc.add_note(f"epsilon {spent.epsilon:.4g} was already charged to {args.ledger} "
-                             "and is not refunded")
+            note_unrefunded(exc, acct, before, args.ledger)
             raise
         total, left = acct.spent(), acct.remaining()
     with progress.step(f"writing {out.name}"):
