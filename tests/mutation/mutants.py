@@ -246,6 +246,17 @@ MUTANTS: tuple[Mutant, ...] = (
         (("    check_fresh_prefix(parent, parent_schema)\n", ""),),
         "a real parent key could equal a synthetic one (a released key names a real unit)",
         ("tests/test_tables.py::test_a_real_parent_key_with_the_synthetic_prefix_is_refused",)),
+    Mutant(
+        "privbayes-consistency-from-exact-histograms", "privsynth/engines/privbayes/_engine.py",
+        (("                noisy_hists[j] = noisy\n", "                noisy_hists[j] = hists[j]\n"),),
+        "the tables are made consistent with the exact one-way histograms (post-processing of private data)",
+        ("tests/test_data_blind.py::test_privbayes_sees_data_only_through_its_mechanisms[network]",)),
+    Mutant(
+        "privbayes-noisy-rows-from-exact-tables", "privsynth/engines/privbayes/_engine.py",
+        (("            sum_num += float(noisy.sum()) * 2.0 * k ** 2 / variances[-1] / noisy.size",
+          "            sum_num += float(counts.sum()) * 2.0 * k ** 2 / variances[-1] / noisy.size"),),
+        "the recorded noisy row count (the default sample size) averages the exact table sums",
+        ("tests/test_data_blind.py::test_privbayes_sees_data_only_through_its_mechanisms[network]",)),
     # ------------------------------------------------------------------ engines: template
     Mutant(
         "record-states-half-epsilon", "privsynth/engines/base.py",
