@@ -483,6 +483,29 @@ def test_cli_fit_tables_and_sample_tables(pf: dict[str, Any], tmp_path: Path,
     assert code != 0 and "sample-tables" in err
 
 
+@pytest.mark.parametrize(("extra", "match"), [
+    (["--param", "degree=-3"], "degree"),
+    (["--max-child-rows", "11"], "max_child_rows"),
+    (["--param", "target='seats'"], "target"),
+], ids=["engine-parameter", "child-rows-above-k", "target"])
+def test_cli_fit_tables_checks_declarations_before_reading_data(
+        pf: dict[str, Any], tmp_path: Path, run: Callable[..., tuple[int, str, str]],
+        extra: list[str], match: str) -> None:
+    """Rule 8 in the shell: a bad declaration is named even though the data files are absent."""
+    for name in ("planes", "flights"):
+        pf["schemas"][name].to_json(tmp_path / f"{name}.schema.json")
+    ledger = tmp_path / "ledger.json"
+    assert run("budget", "init", ledger, "--epsilon", "2", "--unit", "tailnum")[0] == 0
+    code, _, err = run("fit-tables", "--table", f"planes={tmp_path / 'absent1.csv'}",
+                       "--table", f"flights={tmp_path / 'absent2.csv'}",
+                       "--schema", f"planes={tmp_path / 'planes.schema.json'}",
+                       "--schema", f"flights={tmp_path / 'flights.schema.json'}",
+                       "--relation", "planes:flights:tailnum", "--max-children", "10",
+                       "--epsilon", "1", "--ledger", ledger, "--out", tmp_path / "m.json",
+                       *extra)
+    assert code != 0 and match in err and "absent" not in err
+
+
 def test_audit_refuses_a_tables_model_and_audits_each_table(model: ps.TablesModel,
                                                            pf: dict[str, Any]) -> None:
     out = model.sample_tables(60, random_state=0)

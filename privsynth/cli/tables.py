@@ -133,7 +133,7 @@ def fit_tables(args: argparse.Namespace) -> int:
     """Check everything declared, then read the tables, charge the ledger and fit."""
     from privsynth.accounting.persistent import FileAccountant, read_ledger
     from privsynth.engines.record import PrivacyUnit
-    from privsynth.engines.tables import Relation, epsilon_split, plan_tables
+    from privsynth.engines.tables import Relation, check_public_tables
     from privsynth.engines.units import check_ledger_unit
 
     progress = Progress(3)
@@ -151,8 +151,10 @@ def fit_tables(args: argparse.Namespace) -> int:
     release = args.release or f"{out.name}@{utc_now()}"
     # every public check before a data row is read or anything is spent; the engine checks
     # again (and charges) under the ledger's lock
-    plan = plan_tables(schemas, [rel], max_children=args.max_children)
-    epsilon_split(plan, args.epsilon, args.parent_share)
+    check_public_tables(engine, schemas=schemas, relations=[rel], epsilon=args.epsilon,
+                        max_children=args.max_children, parent_share=args.parent_share,
+                        on_out_of_domain=args.out_of_domain or "error",
+                        max_child_rows=args.max_child_rows)
     ledger = read_ledger(args.ledger)
     check_new_release(ledger, release, args.ledger)
     check_ledger_unit(ledger, PrivacyUnit(key, args.max_children))

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -99,6 +100,45 @@ def epsilon_split(plan: TablesPlan, epsilon: float, parent_share: float | None
     return eps_parent, epsilon - eps_parent
 
 
+@dataclass(frozen=True)
+class CheckedTables:
+    """What :func:`check_public_tables` found: the plan and the split of the budget."""
+
+    plan: TablesPlan
+    epsilon: float
+    eps_parent: float
+    eps_child: float
+    k: int
+    k_child: int
+
+
+def check_public_tables(engine: PrivBayes, *, schemas: Mapping[str, Schema],
+                        relations: Sequence[Relation] | Relation, epsilon: float,
+                        max_children: int, parent_share: float | None = None,
+                        on_out_of_domain: str = "error",
+                        max_child_rows: int | None = None) -> CheckedTables:
+    """Every check of a parent/child fit that needs no data (the CLI runs it before reading).
+
+    Raises the error a fit would raise, before anything is read or spent.
+    """
+    engine._check_params()
+    if engine.target is not None:
+        raise ParameterError("fit_tables does not support PrivBayes(target=...) yet; leave "
+                             "target None. Nothing was spent.")
+    eps = check_epsilon(epsilon)
+    plan = plan_tables(schemas, relations, max_children=max_children)
+    k = plan.max_children
+    eps_parent, eps_child = epsilon_split(plan, eps, parent_share)
+    if on_out_of_domain not in ("error", "clip", "map_to_missing"):
+        raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
+                             "'clip', 'map_to_missing'")
+    engine._check_public(plan.parent_schema.without_ids(), eps_parent, 0.0, {})
+    engine._check_public(plan.child_schema.without_ids(), eps_child, 0.0, {})
+    k_child = k if max_child_rows is None else check_int("max_child_rows", max_child_rows,
+                                                         lo=1, hi=k)
+    return CheckedTables(plan, eps, eps_parent, eps_child, k, k_child)
+
+
 def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                schemas: Mapping[str, Schema], relations: Sequence[Relation] | Relation,
                epsilon: float, accountant: Accountant | None = None, max_children: int,
@@ -109,26 +149,18 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
     from privsynth.engines.tables._model import TablesModel
 
     # ---- 1. public checks (rule 8): nothing is read or spent before they pass
-    engine._check_params()
-    if engine.target is not None:
-        raise ParameterError("fit_tables does not support PrivBayes(target=...) yet; leave "
-                             "target None. Nothing was spent.")
-    eps = check_epsilon(epsilon)
-    plan = plan_tables(schemas, relations, max_children=max_children)
-    rel, k = plan.relation, plan.max_children
-    eps_parent, eps_child = epsilon_split(plan, eps, parent_share)
-    if on_out_of_domain not in ("error", "clip", "map_to_missing"):
-        raise ParameterError(f"on_out_of_domain={on_out_of_domain!r}; allowed: 'error', "
-                             "'clip', 'map_to_missing'")
-    engine._check_public(plan.parent_schema.without_ids(), eps_parent, 0.0, {})
-    engine._check_public(plan.child_schema.without_ids(), eps_child, 0.0, {})
+    checked = check_public_tables(engine, schemas=schemas, relations=relations,
+                                  epsilon=epsilon, max_children=max_children,
+                                  parent_share=parent_share,
+                                  on_out_of_domain=on_out_of_domain,
+                                  max_child_rows=max_child_rows)
+    plan, eps, rel, k = checked.plan, checked.epsilon, checked.plan.relation, checked.k
+    eps_parent, eps_child, k_child = checked.eps_parent, checked.eps_child, checked.k_child
     if noise is not None and not isinstance(noise, Noise):
         raise ParameterError("noise must be a privsynth Noise (or None)")
     if accountant is not None and not isinstance(accountant, Accountant):
         raise ParameterError("accountant must be a privsynth Accountant (or None)")
     unit = PrivacyUnit(rel.key, k)
-    k_child = k if max_child_rows is None else check_int("max_child_rows", max_child_rows,
-                                                         lo=1, hi=k)
     child_unit = PrivacyUnit(rel.key, k_child)  # what one unit adds to the child model
     check_ledger_unit(accountant, unit)
     rid = check_release_id(release if release is not None else new_release_id(ENGINE))
@@ -282,4 +314,5 @@ def bound_tables(parent: pd.DataFrame, child: pd.DataFrame, rel: Relation, k: in
     return parent, out
 
 
-__all__ = ["ENGINE", "bound_tables", "epsilon_split", "fit_tables"]
+__all__ = ["ENGINE", "CheckedTables", "bound_tables", "check_public_tables", "epsilon_split",
+           "fit_tables"]
