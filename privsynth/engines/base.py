@@ -83,7 +83,7 @@ from privsynth.engines._sampling import (
     apply_unique_keys,
     rejection_sample,
 )
-from privsynth.engines.record import FitRecord, LedgerKind, LedgerRef, PrivacyUnit
+from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
 from privsynth.engines.units import check_ledger_unit, check_unit, modelled_rows, with_fresh_ids
 from privsynth.errors import (
     ConstraintError,
@@ -362,7 +362,6 @@ class Synthesizer(ABC):
         stated = min(own.epsilon, eps)
         self.schema_ = schema
         self.accountant_ = acct
-        kind: LedgerKind = "none" if accountant is None else acct.kind
         self.record_ = FitRecord(
             engine=self.name,
             params=_jsonable_params(self.get_params()),
@@ -371,8 +370,7 @@ class Synthesizer(ABC):
             method=own.method,
             entries=rel.entries,
             release=rel.release,
-            ledger=LedgerRef(kind, str(getattr(acct, "path", "")) or None,
-                             acct.dataset.name or None, acct.head),
+            ledger=LedgerRef.of(acct, recorded=accountant is not None),
             noisy_rows=details.noisy_rows,
             reproducible_noise=noise.reproducible,
             hazards=details.hazards,

@@ -53,6 +53,13 @@ class LedgerRef:
     dataset: str | None = None
     head: str | None = None
 
+    @classmethod
+    def of(cls, acct: Any, *, recorded: bool) -> LedgerRef:
+        """The reference to ``acct`` right after a fit (``recorded=False``: ``accountant=None``)."""
+        kind: LedgerKind = acct.kind if recorded else "none"
+        return cls(kind, str(getattr(acct, "path", "")) or None, acct.dataset.name or None,
+                   acct.head)
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": self.path, "dataset": self.dataset,
                 "head": self.head}

@@ -54,7 +54,7 @@ from privsynth._checks import check_epsilon, check_int, check_number
 from privsynth.accounting import Accountant, check_release_id
 from privsynth.columns import IdColumn
 from privsynth.engines.base import _conform, _jsonable_params, new_release_id
-from privsynth.engines.record import FitRecord, LedgerKind, LedgerRef, PrivacyUnit
+from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
 from privsynth.engines.tables._part import ReleasePart
 from privsynth.engines.tables._relation import N_CHILDREN, Relation, TablesPlan, plan_tables
 from privsynth.engines.units import (
@@ -215,9 +215,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
     c_details = child_model._fit(child_rows[list(c_modelled.names)], schema=c_modelled,
                                  release=c_part, noise=noise, unit=child_unit, given=given)
 
-    kind: LedgerKind = "none" if accountant is None else acct.kind
-    ledger = LedgerRef(kind, str(getattr(acct, "path", "")) or None, acct.dataset.name or None,
-                       acct.head)
+    ledger = LedgerRef.of(acct, recorded=accountant is not None)
     for sub, part, details, schema, table_unit in (
             (parent_model, p_part, p_details, plan.parent_schema, PrivacyUnit(rel.key, 1)),
             (child_model, c_part, c_details, plan.child_schema, child_unit)):
