@@ -66,6 +66,9 @@ from privsynth.errors import InsecureNoiseWarning, ParameterError
 _EPS_DENOM = 1_000_000
 # Score grid of the exponential mechanism, in units of the sensitivity.
 _SCORE_GRID = 1024
+#: Largest sigma :func:`discrete_gaussian` accepts (its exact sampler's integers stay within
+#: int64 up to it); engines skip or fall back to Laplace beyond it.
+MAX_GAUSSIAN_SIGMA = 1e4
 
 
 class RandomSource(Protocol):
@@ -315,8 +318,10 @@ def discrete_gaussian(
 ) -> IntArray:
     """Integer values plus exact discrete Gaussian noise of parameter ``sigma`` (L2 sensitivity)."""
     counts = _as_int_counts(values, "discrete_gaussian")
-    if not (isinstance(sigma, int | float) and math.isfinite(sigma) and 0 < sigma <= 1e4):
-        raise ParameterError(f"discrete_gaussian: sigma must be in (0, 1e4], got {sigma!r}")
+    if not (isinstance(sigma, int | float) and math.isfinite(sigma)
+            and 0 < sigma <= MAX_GAUSSIAN_SIGMA):
+        raise ParameterError(f"discrete_gaussian: sigma must be in (0, {MAX_GAUSSIAN_SIGMA:g}], "
+                             f"got {sigma!r}")
     # sigma^2 rounded up: at least the noise that was charged. The grid is
     # coarser for large sigma (relative change < 1e-4) to keep the sampler's
     # integers within int64.

@@ -276,6 +276,11 @@ def test_fine_bins_follow_the_noisy_count_not_the_exact_one() -> None:
         {"name": "x", "kind": "integer", "lower": 0, "upper": 99_999}]})
     df = pd.DataFrame({"x": np.random.default_rng(11).integers(0, 100_000, 7_240)})
     assert fine_bins(7_240, 0.1) == 128 and fine_bins(7_241, 0.1) == 256
-    bins = {PrivBayes().fit(df, schema=schema, epsilon=1.0).describe()["budget"]["max_bins"]
-            for _ in range(12)}
+    # each secure fit chooses either side with probability about 1/2: up to 40 fits see both
+    # (a false failure 1 run in 2^39), and no fit can choose anything else
+    bins: set[int] = set()
+    for _ in range(40):
+        bins.add(PrivBayes().fit(df, schema=schema, epsilon=1.0).describe()["budget"]["max_bins"])
+        if len(bins) > 1:
+            break
     assert bins == {128, 256}, bins

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from privsynth.accounting import Accountant
 from privsynth.accounting.events import DiscreteGaussianEvent, DiscreteLaplaceEvent
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.privbayes._tables import conditional, consistent_counts
@@ -195,6 +196,17 @@ def test_few_tables_keep_laplace_even_with_delta() -> None:
     model = PrivBayes(degree=1).fit(_wide()[["c0", "c1"]], schema=two, epsilon=1.0, delta=1e-6)
     assert model.budget_["table_noise"] == "discrete_laplace"
     assert all(isinstance(e, DiscreteLaplaceEvent) for e in _table_events(model))
+
+
+def test_a_delta_not_below_one_over_n_is_refused_after_the_count_only() -> None:
+    """3,000 rows: delta 1e-3 is above 1/n; the refusal comes before anything but the count."""
+    acct = Accountant(epsilon=5.0, delta=1e-2)
+    with pytest.raises(ParameterError, match="not below 1/n"):
+        PrivBayes(degree=2).fit(_wide(), schema=WIDE, epsilon=1.0, delta=1e-3, accountant=acct)
+    assert [e.label for e in acct.history] == ["privbayes/row_count"]
+    # a delta below 1/n is used (Gaussian tables): the rule is 1/n, not stricter
+    model = PrivBayes(degree=2).fit(_wide(), schema=WIDE, epsilon=1.0, delta=1e-4)
+    assert model.budget_["table_noise"] == "discrete_gaussian"
 
 
 @pytest.mark.parametrize("delta", [1.0, -1e-6, True, "1e-6", float("nan")])

@@ -362,6 +362,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "the tables' sigma calibrated for one row when a privacy unit has k rows",
         ("tests/test_privbayes_tables.py::test_gaussian_tables_of_a_privacy_unit_have_its_sensitivity",)),
     Mutant(
+        "privbayes-delta-above-1-over-n", "privsynth/engines/privbayes/_engine.py",
+        (("        if release.delta * max(n_count, 1.0) >= 1.0:", "        if False:"),),
+        "PrivBayes states a delta at or above 1/n (whole records may be published)",
+        ("tests/test_privbayes_tables.py::test_a_delta_not_below_one_over_n_is_refused_after_the_count_only",)),
+    Mutant(
         "calibrate-dgauss-drops-prior", "privsynth/accounting/calibrate.py",
         (("        lambda s: [*before, *[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,",
           "        lambda s: [*[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,"),),

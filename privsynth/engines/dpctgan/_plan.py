@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from privsynth.accounting import DiscreteGaussianEvent, DiscreteLaplaceEvent, Event
 from privsynth.accounting.calibrate import discrete_gaussian_sigma, dpsgd_noise_multiplier
 from privsynth.errors import ParameterError
+from privsynth.mechanisms import MAX_GAUSSIAN_SIGMA
 
 #: Below this :func:`learnability`, DP-SGD is not expected to learn. Measured on
 #: UCI Adult (``benchmarks/bench_dpctgan_learn.py``, docs/dpctgan.md): with about
@@ -42,7 +43,7 @@ MIN_STEPS = 250
 DEFAULT_EPOCHS = 10
 DEFAULT_MIN_STEPS = 300
 #: Largest useful discrete Gaussian sigma of the pair tables; beyond it they are skipped.
-MAX_MARGINAL_SIGMA = 1e4
+MAX_MARGINAL_SIGMA = MAX_GAUSSIAN_SIGMA
 
 
 def round_rate(q: float) -> float:

@@ -259,6 +259,14 @@ class PrivBayes(Synthesizer):
         n_count = float(mechanisms.discrete_laplace(
             [int(hists[0].sum())], epsilon=eps_n, accountant=release, sensitivity=k,
             label="privbayes/row_count", noise=noise)[0])
+        if release.delta * max(n_count, 1.0) >= 1.0:
+            # a delta that would let a mechanism publish about delta * n whole records:
+            # refused as DP-CTGAN refuses it (n is known only now, from the 1 % noisy count)
+            raise ParameterError(
+                f"PrivBayes: delta={release.delta:g} is not below 1/n (the noisy row count "
+                f"is about {round(max(n_count, 1.0)):,}). Use delta=0 (pure epsilon-DP, the "
+                f"default) or a delta well below 1/n, e.g. 1e-6 for 30,000 rows. Only the "
+                f"noisy row count was charged (epsilon {eps_n:.3g}).")
         # given columns get no structure step and no table: the rule sees the others and
         # one given column (its d - 1 structure steps are then exactly the steps taken)
         modelled_sizes = [sz for j, sz in enumerate(disc.sizes) if j not in given]

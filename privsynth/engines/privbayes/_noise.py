@@ -41,10 +41,7 @@ from collections.abc import Sequence
 from privsynth.accounting.calibrate import discrete_gaussian_sigma
 from privsynth.accounting.events import Event
 from privsynth.errors import ParameterError
-
-#: Largest sigma :func:`privsynth.mechanisms.discrete_gaussian` accepts; beyond it the
-#: tables keep Laplace noise.
-MAX_SIGMA = 1e4
+from privsynth.mechanisms import MAX_GAUSSIAN_SIGMA
 
 
 def gaussian_table_sigma(prior: Sequence[Event], *, cells: Sequence[int],
@@ -81,11 +78,11 @@ def gaussian_table_sigma(prior: Sequence[Event], *, cells: Sequence[int],
                                         count=len(cells), prior=prior)
     except ParameterError:  # no sigma reaches the target: keep Laplace
         return None
-    if sigma > MAX_SIGMA:
+    if sigma > MAX_GAUSSIAN_SIGMA:  # beyond the exact sampler: keep Laplace
         return None
     gauss_l1 = sigma * math.sqrt(2.0 / math.pi) * math.fsum(cells)
     laplace_l1 = math.fsum(c * max_rows / e for c, e in zip(cells, eps_each, strict=True))
     return float(sigma) if gauss_l1 < laplace_l1 else None
 
 
-__all__ = ["MAX_SIGMA", "gaussian_table_sigma"]
+__all__ = ["gaussian_table_sigma"]
