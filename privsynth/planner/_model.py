@@ -286,6 +286,7 @@ class Rules:
     max_parent_levels: int
     independent: bool = False  # independent marginals only (no structure, no tables)
     max_rows: int = 1  # sensitivity of every count: the most rows of one privacy unit
+    max_bins: int = 128  # public bins of numeric columns (the fit's ``fine_bins``)
 
 
 def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
@@ -303,6 +304,8 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
                                                   "max_parent_levels", "max_degree")
                   if getattr(model, k, None) is not None}
     fixed_caps["marginal_share"] = model.marginal_share
+    if getattr(model, "max_bins", None) is not None:
+        fixed_caps["max_bins"] = model.max_bins
     plan = plan_budget(n, epsilon, list(sizes), theta=model.theta, fixed=fixed_caps,
                        max_rows=max_rows)
     independent = plan.mode == "independent"
@@ -317,7 +320,7 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
                  eps_tables=split.eps_tables, cap=model.max_clique_cells if fixed else cap,
                  k_max=model.degree if fixed else plan.max_degree, fixed_degree=fixed,
                  max_levels=plan.max_levels, max_parent_levels=plan.max_parent_levels,
-                 independent=independent, max_rows=max_rows)
+                 independent=independent, max_rows=max_rows, max_bins=plan.max_bins)
 
 
 def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float, model: Any,

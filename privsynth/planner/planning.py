@@ -26,7 +26,13 @@ from privsynth._checks import check_int, check_number
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.privbayes._budget import BINS
 from privsynth.errors import ParameterError
-from privsynth.planner._model import ColumnFacts, TableNoise, column_facts, predict
+from privsynth.planner._model import (
+    ColumnFacts,
+    TableNoise,
+    column_facts,
+    engine_rules,
+    predict,
+)
 from privsynth.schema import Schema
 
 #: Epsilons planned when none are given.
@@ -257,9 +263,15 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
                                  "parameters") from None
         model._check_params()
     facts = column_facts(schema, max_bins=model.max_bins or BINS)
+    by_bins = {model.max_bins or BINS: facts}
 
     def at(eps: float) -> EpsilonPlan:
-        one = _one(facts, eps, n, m, model, unit_rows)
+        # the fit reads its rule at the first bins and re-bins numeric columns when the
+        # rule asks for finer ones (fine_bins); the plan predicts at the bins the fit uses
+        bins = engine_rules(model, [f.codes for f in facts], eps, float(n), unit_rows).max_bins
+        if bins not in by_bins:
+            by_bins[bins] = column_facts(schema, max_bins=bins)
+        one = _one(by_bins[bins], eps, n, m, model, unit_rows)
         if gan is None:
             return one
         return _with_gan(one, schema, eps, float(delta or 0.0), n, gan)
