@@ -22,15 +22,22 @@ from privsynth.cli._common import (
     risk_options,
     seed,
 )
+from privsynth.cli.tables import named_path
 from privsynth.errors import ModelFileError
+
+TABLES_ENGINE = "privbayes-tables"
 
 
 def register(sub: Subparsers, common: Parser) -> None:
     """Add ``audit``."""
     p = sub.add_parser("audit", parents=[common], help="write the audit report",
                        description="Utility, privacy attacks and the ledger, as HTML (+ JSON).")
-    p.add_argument("--real", required=True, help="the private training data (CSV or Parquet)")
-    p.add_argument("--synthetic", required=True, help="the synthetic data (CSV or Parquet)")
+    p.add_argument("--real", required=True, action="append", metavar="PATH",
+                   help="the private training data (CSV or Parquet); for a fit-tables model "
+                        "NAME=PATH, once per table")
+    p.add_argument("--synthetic", required=True, action="append", metavar="PATH",
+                   help="the synthetic data (CSV or Parquet); for a fit-tables model "
+                        "NAME=PATH, once per table")
     p.add_argument("--holdout", help="real rows NOT used in training (for TSTR and attacks)")
     p.add_argument("--model", help="the model file")
     p.add_argument("--ledger", help="the data set's ledger")
@@ -70,8 +77,18 @@ def _text(value: str) -> str:
 def audit(args: argparse.Namespace) -> int:
     """Read the three tables, evaluate, write the report."""
     from privsynth import engines
+    from privsynth._modelfile import peek_engine
     from privsynth.accounting.persistent import read_ledger
 
+    if args.model is not None and peek_engine(
+            need_file(args.model, "model file", ModelFileError)) == TABLES_ENGINE:
+        return audit_tables(args)
+    for option, given in (("--real", args.real), ("--synthetic", args.synthetic)):
+        if len(given) != 1:
+            raise UsageError(f"{option} is given {len(given)} times; give it once (several "
+                             "tables are audited together only with the --model of a "
+                             "fit-tables release)")
+    args.real, args.synthetic = args.real[0], args.synthetic[0]
     if args.schema is None and args.model is None:
         raise UsageError("audit needs the public schema: give --schema or --model")
     out = output_path(args.out, "report output")
@@ -112,5 +129,73 @@ def audit(args: argparse.Namespace) -> int:
         if json_out is not None:
             rep.to_json(json_out, public=args.public)
     print(f"wrote the {edition} edition of the report: {out}"
+          + (f" and {json_out}" if json_out else ""))
+    return EXIT_OK
+
+
+def _tables_by_name(values: list[str], option: str, names: tuple[str, str]) -> dict[str, str]:
+    """``NAME=PATH`` values of ``option``, exactly one per table of the relation."""
+    out: dict[str, str] = {}
+    for value in values:
+        try:
+            name, path = named_path(value)
+        except argparse.ArgumentTypeError:
+            raise UsageError(f"{option}: a fit-tables release has one file per table; give "
+                             f"{option} {names[0]}=PATH and {option} {names[1]}=PATH, got "
+                             f"{value!r}") from None
+        if name in out:
+            raise UsageError(f"{option}: the table {name!r} is given more than once")
+        out[name] = path
+    if set(out) != set(names):
+        raise UsageError(f"{option}: give exactly the tables of the release, "
+                         f"{names[0]}=PATH and {names[1]}=PATH; got {sorted(out)}")
+    return out
+
+
+def audit_tables(args: argparse.Namespace) -> int:
+    """The audit of a fit-tables release: both tables and their relation, one report."""
+    from privsynth.accounting.persistent import read_ledger
+    from privsynth.engines.tables import TablesModel
+
+    refused = [o for o, v in (("--holdout", args.holdout), ("--target", args.target),
+                              ("--schema", args.schema), ("--max-records", args.max_records))
+               if v is not None]
+    if refused:
+        raise UsageError(f"{', '.join(refused)}: not used by the audit of a fit-tables release "
+                         "(the schemas are the model's; no attack or classifier runs on "
+                         "related tables); leave them out")
+    out = output_path(args.out, "report output")
+    json_out = output_path(args.json, "JSON report output") if args.json else None
+    report_mod = import_report()
+    model = TablesModel.load(args.model)
+    names = (model.relation_.parent, model.relation_.child)
+    real_paths = _tables_by_name(args.real, "--real", names)
+    syn_paths = _tables_by_name(args.synthetic, "--synthetic", names)
+    accountant = read_ledger(args.ledger) if args.ledger else None
+    name = accountant.dataset.name if accountant is not None else ""
+    if args.dataset is not None and name and args.dataset != name:
+        raise UsageError(f"--dataset {args.dataset!r}, but the ledger {args.ledger} belongs to "
+                         f"data set {name!r}; audit the release against its own data set's "
+                         f"ledger, or leave --dataset out")
+    missing = missing_tokens(args)
+    schemas = model.schemas_
+    progress = Progress(3)
+    with progress.step(f"reading the real and synthetic {names[0]} and {names[1]} tables"):
+        real = {t: read_data(real_paths[t], f"real {t} data file", schema=schemas[t],
+                             missing_values=missing) for t in names}
+        synthetic = {t: read_data(syn_paths[t], f"synthetic {t} data file", schema=schemas[t],
+                                  missing_values=missing) for t in names}
+    with progress.step("measuring the utility of each table and of the relation"):
+        rep = report_mod.audit_tables(
+            real, synthetic, model=model, accountant=accountant, synthetic_paths=syn_paths,
+            model_path=args.model, release_id=args.release, random_state=args.seed,
+            purpose=args.purpose, audience=args.audience, controller=args.controller,
+            approver=args.approver, dataset=args.dataset)
+    edition = "public" if args.public else "steward's"
+    with progress.step(f"writing {out.name}" + (f" and {json_out.name}" if json_out else "")):
+        rep.to_html(out, public=args.public)
+        if json_out is not None:
+            rep.to_json(json_out, public=args.public)
+    print(f"wrote the {edition} edition of the report of {names[0]} -> {names[1]}: {out}"
           + (f" and {json_out}" if json_out else ""))
     return EXIT_OK

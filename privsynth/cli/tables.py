@@ -35,6 +35,7 @@ from privsynth.cli._common import (
     write_output,
 )
 from privsynth.errors import DataValidationError, ModelFileError
+from privsynth.release.manifest import check_manifest_folder, write_manifest
 
 
 def named_path(text: str) -> tuple[str, str]:
@@ -147,6 +148,7 @@ def fit_tables(args: argparse.Namespace) -> int:
             raise UsageError(f"{option}: give exactly the tables of the relation, {parent!r} "
                              f"and {child!r}; got {sorted(given)}")
     out = paid_output(args.out, "model output")  # absent and writable, before any spend
+    check_manifest_folder(out.parent)  # the release manifest: updatable, before any spend
     schemas = {name: load_schema(path) for name, path in schema_files.items()}
     release = args.release or f"{out.name}@{utc_now()}"
     # every public check before a data row is read or anything is spent; the engine checks
@@ -184,10 +186,12 @@ def fit_tables(args: argparse.Namespace) -> int:
         total, left = acct.spent(), acct.remaining()
     with progress.step(f"writing {out.name}"):
         model.save(out)
+        manifest = write_manifest(out.parent, model=model, model_file=out, accountant=acct)
     print(f"fitted {parent} -> {child}: release {release!r}, its own guarantee epsilon "
           f"{model.epsilon_:.4g} (privacy unit: {model.record_.description['privacy_unit']}); "
           f"the data set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of "
-          f"{acct.epsilon:g} (remaining {left.epsilon:.4g}); model written to {out}")
+          f"{acct.epsilon:g} (remaining {left.epsilon:.4g}); model written to {out}, listed "
+          f"in {manifest}")
     return EXIT_OK
 
 
@@ -199,6 +203,7 @@ def sample_tables(args: argparse.Namespace) -> int:
     folder = Path(args.out)
     if not folder.is_dir():
         raise UsageError(f"--out {folder}: not a folder; create it first")
+    check_manifest_folder(folder)  # the release manifest: updatable, before sampling
     model = TablesModel.load(path)
     names = (model.relation_.parent, model.relation_.child)
     outs = {name: output_path(str(folder / f"{name}.{args.format}"), f"output of {name!r}")
@@ -206,8 +211,13 @@ def sample_tables(args: argparse.Namespace) -> int:
     out = model.sample_tables(args.n, random_state=args.seed)
     for name in names:
         write_output(out[name], outs[name], na_rep=args.na_rep)
+    same = path.resolve().parent == folder.resolve()
+    for name in names:  # each synthetic table listed with its rows and seed, as `sample` does
+        manifest = write_manifest(folder, model=model, model_file=path if same else None,
+                                  synthetic_file=outs[name], rows=len(out[name]),
+                                  seed=args.seed)
     count = " (the model's noisy parent count)" if args.n is None else ""
     print(f"wrote {len(out[names[0]])} {names[0]} rows{count} to {outs[names[0]]} and "
           f"{len(out[names[1]])} {names[1]} rows (their children) to {outs[names[1]]} "
-          "(sampling is post-processing: no privacy cost)")
+          f"(sampling is post-processing: no privacy cost); listed in {manifest}")
     return EXIT_OK

@@ -8,7 +8,10 @@ model, the privacy ledger, the two guarantees (this release's own and the data
 set's total, the model linked to the ledger by entry ids), a plain-language
 reading of the total, a hazards checklist, the empirical attacks of
 :mod:`privsynth.risk`, utility metrics of :mod:`privsynth.metrics`, a
-residual-risk statement and the full configuration.
+residual-risk statement and the full configuration. A release of related
+tables (``fit_tables``) gets one report of both tables and their relation
+(:func:`audit_tables`, also reached through :func:`audit` with mappings of
+tables).
 
 The report is computed by the data steward *from the private data*, so it is
 itself an output that must not leak:
@@ -58,8 +61,11 @@ from privsynth.report.document import (
     REPORT_FORMAT,
     REPORT_VERSION,
     SECTIONS,
+    TABLES_SECTIONS,
     AuditReport,
     schema_path,
 )
+from privsynth.report.tables import audit_tables
 
-__all__ = ["REPORT_FORMAT", "REPORT_VERSION", "SECTIONS", "AuditReport", "audit", "schema_path"]
+__all__ = ["REPORT_FORMAT", "REPORT_VERSION", "SECTIONS", "TABLES_SECTIONS", "AuditReport",
+           "audit", "audit_tables", "schema_path"]

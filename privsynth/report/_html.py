@@ -192,9 +192,11 @@ def _identity(doc: Mapping[str, Any]) -> str:
         ("Release id", _e(idt["release_id"])),
         ("Created (UTC)", _e(idt["created"])),
         ("privsynth version", _e(idt["privsynth_version"])),
-        ("Synthetic data", f"{_num(syn['rows'])} rows, {_num(syn['columns'])} columns"
-         + (f" — file {_e(syn['file_name'])}" if syn.get("file_name") else "")),
-        ("Synthetic data SHA-256", f'<span class="hash">{_e(syn["sha256"])}</span>'),
+        *([(f"Synthetic data: {t['table']}" if "table" in t else "Synthetic data",
+            f"{_num(t['rows'])} rows, {_num(t['columns'])} columns"
+            + (f" — file {_e(t['file_name'])}" if t.get("file_name") else "")
+            + f'<br><span class="hash">SHA-256 {_e(t["sha256"])}</span>')
+           for t in idt.get("tables") or [syn]]),
         ("Hash of", _e(idt["hash_note"])),
         ("Engine", _e(mod["engine"] or "not given")),
         ("Model file SHA-256", f'<span class="hash">{_e(mod["sha256"])}</span>'
@@ -605,9 +607,12 @@ def render(doc: Mapping[str, Any]) -> str:
     nav = "<nav><b>Contents</b><ol>" + "".join(
         f'<li><a href="#{_e(s["id"])}">{_e(s["title"])}</a></li>' for s in doc["sections"]
     ) + "</ol></nav>"
+    from privsynth.report._html_tables import TABLE_RENDERERS
+
+    renderers = {**_RENDERERS, **TABLE_RENDERERS}
     body = []
     for s in doc["sections"]:
-        render_section = _RENDERERS[s["id"]]
+        render_section = renderers[s["id"]]
         cls = ' class="major"' if s["id"] in ("identity", "attacks", "ledger-entries",
                                                "configuration") else ""
         body.append(f'<section><h2 id="{_e(s["id"])}"{cls}>{_e(s["title"])}</h2>'

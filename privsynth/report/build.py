@@ -30,20 +30,21 @@ from privsynth.report.ledger import ledger_section
 from privsynth.report.model_facts import model_facts
 from privsynth.report.residual_risk import residual_risk_section
 from privsynth.report.sign_off import check_release_info, release_info, sign_off_section
+from privsynth.report.tables import audit_tables, is_tables_model
 from privsynth.report.threat_model import threat_model_section
 from privsynth.schema import Schema
 
 
 def audit(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
+    real: pd.DataFrame | Mapping[str, pd.DataFrame],
+    synthetic: pd.DataFrame | Mapping[str, pd.DataFrame],
     *,
     schema: Schema | None = None,
     holdout: pd.DataFrame | None = None,
     model: object = None,
     accountant: Any = None,
     target: str | None = None,
-    synthetic_path: str | Path | None = None,
+    synthetic_path: str | Path | Mapping[str, str | Path] | None = None,
     model_path: str | Path | None = None,
     release_id: str | None = None,
     attacks: bool = True,
@@ -120,6 +121,11 @@ def audit(
         Identifier of the source data set; defaults to the ledger's data-set
         name, and must agree with it.
 
+    A release of related tables (a model of ``PrivBayes().fit_tables``) is
+    audited as one: ``real`` and ``synthetic`` are then mappings ``{table
+    name: DataFrame}`` and ``synthetic_path`` a mapping of paths; see
+    :func:`~privsynth.report.tables.audit_tables`.
+
     Returns
     -------
     AuditReport
@@ -135,6 +141,34 @@ def audit(
         ``real`` or ``holdout`` lack schema columns or hold values outside the
         schema (the message names columns and counts, never values).
     """
+    if is_tables_model(model):  # a release of related tables: one report of both
+        unused = {"schema": schema, "holdout": holdout, "target": target,
+                  "risk_options": risk_options}
+        given_unused = sorted(k for k, v in unused.items() if v is not None)
+        if given_unused:
+            raise ParameterError(
+                f"audit() of a release of related tables takes no {given_unused}: the schemas "
+                "are the model's, and no attack or classifier runs on related tables "
+                "(see audit_tables)")
+        if not isinstance(real, Mapping) or not isinstance(synthetic, Mapping):
+            names = [model.relation_.parent, model.relation_.child]  # type: ignore[attr-defined]
+            raise ParameterError(
+                "this model is a release of two related tables: its audit covers both tables "
+                "and their relation, not one table. Give real= and synthetic= as mappings "
+                f"{{{names[0]!r}: DataFrame, {names[1]!r}: DataFrame}} (synthetic: "
+                "model.sample_tables(...))")
+        if synthetic_path is not None and not isinstance(synthetic_path, Mapping):
+            raise ParameterError("synthetic_path of a release of related tables is a mapping "
+                                 "{table name: path}")
+        return audit_tables(real, synthetic, model=model,
+                            accountant=accountant, synthetic_paths=synthetic_path,
+                            model_path=model_path, release_id=release_id,
+                            random_state=random_state, n_jobs=n_jobs, max_records=max_records,
+                            purpose=purpose, audience=audience, controller=controller,
+                            approver=approver, dataset=dataset)
+    if isinstance(synthetic_path, Mapping) or isinstance(synthetic, Mapping):
+        raise ParameterError("mappings of tables (and of synthetic paths) are for a release of "
+                             "related tables: pass its fit_tables model as model=")
     facts = model_facts(model)
     schema = resolve_schema(schema, facts)
     if target is not None and target not in schema.without_ids().names:

@@ -42,6 +42,13 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("configuration", "Appendix: configuration"),
 )
 
+#: The sections of the report of a release of related tables (``audit_tables``): the
+#: single-table utility section is replaced by one per table and one for the relation.
+TABLES_SECTIONS: tuple[tuple[str, str], ...] = tuple(
+    item for s in SECTIONS for item in (
+        (("tables", "Utility of each table"), ("relation", "The parent-child relation"))
+        if s[0] == "utility" else (s,)))
+
 PUBLIC_OMISSION = (
     "Omitted from the public edition: these numbers are computed on the private data "
     "without differential privacy."
@@ -93,6 +100,7 @@ class AuditReport:
         for key in ("attacks", "utility"):
             doc[key] = {"included": False, "reason": PUBLIC_OMISSION}
         doc["criteria"] = public_criteria(doc["criteria"], PUBLIC_OMISSION)
+        _public_tables(doc)
         doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
         doc["hazard_counts"] = count(doc["hazards"])
         doc["residual_risk"] = residual_risk_section(doc)
@@ -118,13 +126,18 @@ class AuditReport:
         return text
 
     def summary(self) -> dict[str, Any]:
-        """Headline numbers (for the command line), from the steward's edition."""
+        """Headline numbers (for the command line), from the steward's edition.
+
+        A report of related tables adds ``tables`` (``tvd1`` and ``tvd2`` of
+        each table) and ``relation`` (key integrity, the TVD of children per
+        parent, the mean TVD of the parent x child pairs).
+        """
         doc = self.content
         utility = doc["utility"]
         attacks = doc["attacks"]
         fid = utility.get("fidelity", {}) if utility.get("included") else {}
         ml = utility.get("ml_efficacy") if utility.get("included") else None
-        return {
+        out: dict[str, Any] = {
             "release_id": doc["identity"]["release_id"],
             "epsilon": doc["epsilon"]["epsilon"],
             "delta": doc["epsilon"]["delta"],
@@ -140,6 +153,9 @@ class AuditReport:
             "hazards_fail": doc["hazard_counts"]["fail"],
             "hazards_warn": doc["hazard_counts"]["warn"],
         }
+        if "relation" in doc:
+            out.update(_tables_summary(doc))
+        return out
 
     # -- reading back -----------------------------------------------------------
     @classmethod
@@ -165,6 +181,33 @@ class AuditReport:
         except json.JSONDecodeError as exc:
             raise DataValidationError(f"an audit report is not valid JSON: {exc.msg}") from exc
         return cls.from_dict(data)
+
+
+def _public_tables(doc: dict[str, Any]) -> None:
+    """The public edition of the sections of related tables: evaluation numbers dropped.
+
+    Each table keeps its part of the release (epsilon, ledger entries, noisy
+    row count: DP outputs) and its synthetic row count; the relation keeps its
+    key integrity (computed on the synthetic tables only).
+    """
+    omitted = {"included": False, "reason": PUBLIC_OMISSION}
+    for table in (doc.get("tables") or {}).get("tables", []):
+        table["utility"] = dict(omitted)
+    if "relation" in doc:
+        doc["relation"]["evaluation"] = dict(omitted)
+
+
+def _tables_summary(doc: Mapping[str, Any]) -> dict[str, Any]:
+    tables = {}
+    for t in doc["tables"]["tables"]:
+        fid = t["utility"].get("fidelity", {}) if t["utility"].get("included") else {}
+        tables[t["table"]] = {"tvd1": fid.get("tvd1"), "tvd2": fid.get("tvd2")}
+    rel = doc["relation"]
+    ev = rel["evaluation"] if rel["evaluation"].get("included") else {}
+    return {"tables": tables, "relation": {
+        "key_integrity": rel["key_integrity"]["share"],
+        "children_tvd": ev.get("children", {}).get("tvd"),
+        "mean_pair_tvd": ev.get("mean_pair_tvd")}}
 
 
 def schema_path() -> Path:

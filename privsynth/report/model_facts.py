@@ -104,10 +104,9 @@ def model_facts(model: object) -> ModelFacts | None:
     record = getattr(model, "record_", None)
     if isinstance(record, FitRecord) and record.engine == "privbayes-tables":
         raise ParameterError(
-            "audit() reports on one table; a parent/child tables model (fit_tables) has two. "
-            "Audit each table on its own without model=: audit(real=<the table>, "
-            "synthetic=<its synthetic table>, schema=model.schemas_[<name>], accountant=<the "
-            "ledger>); a report covering both tables and their relation is not built yet")
+            "a parent/child tables model (fit_tables) is a release of two tables: audit it "
+            "with audit(real={<parent>: ..., <child>: ...}, synthetic=model.sample_tables(...), "
+            "model=model, accountant=<the ledger>) or privsynth.report.audit_tables")
     if schema is None or record is None:
         raise NotFittedError("the model given to audit() is not fitted (it has no schema_ or "
                              "record_); fit it or load a saved model first")

@@ -6,6 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from privsynth.report._values import fmt
+from privsynth.report.threat_model import ROW_UNIT
+
+
+def _several(unit: str) -> str:
+    """What the privacy unit leaves open about people with several records."""
+    if unit == ROW_UNIT:
+        return ("A person who contributes several records is protected at a multiple of "
+                "epsilon (k records: k times epsilon).")
+    return (f"The guarantee protects one privacy unit ({unit}); a person who appears as "
+            "several units (under several identifiers) is protected at a multiple of epsilon.")
 
 
 def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,8 +43,7 @@ def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
         "hide facts about the population that many records share, which is what the release "
         "is for. Inferences about a person from such facts (for example from their group's "
         "statistics) remain possible.",
-        "A person who contributes several records is protected at a multiple of epsilon "
-        "(k records: k times epsilon).",
+        _several(doc["threat_model"]["privacy_unit"]),
     ]
     if delta:
         points.append(f"With probability up to delta = {delta:.3g} the epsilon bound may not "

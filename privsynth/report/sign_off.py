@@ -98,8 +98,11 @@ def release_info(given: Mapping[str, str | None],
 def _released_files(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     idt = doc["identity"]
     syn, mod = idt["synthetic"], idt["model"]
-    files = [{"what": "synthetic data", "file_name": syn.get("file_name"),
-              "sha256": syn["sha256"], "hashed": syn["hashed"]}]
+    files = [{"what": f"synthetic table {t['table']}", "file_name": t.get("file_name"),
+              "sha256": t["sha256"], "hashed": t["hashed"]}
+             for t in idt["tables"]] if idt.get("tables") else [
+        {"what": "synthetic data", "file_name": syn.get("file_name"),
+         "sha256": syn["sha256"], "hashed": syn["hashed"]}]
     if mod.get("sha256"):
         files.append({"what": "model file", "file_name": mod.get("file_name"),
                       "sha256": mod["sha256"], "hashed": "file"})

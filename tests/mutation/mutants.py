@@ -41,6 +41,8 @@ T_INV = "tests/test_privacy_invariants.py"
 T_UNITS = "tests/test_units.py"
 T_TABLES = "tests/test_tables.py"
 TABLES_FIT = "privsynth/engines/tables/_fit.py"
+T_TABLES_REPORT = "tests/test_tables_report.py"
+TABLES_RELATION = "privsynth/report/evaluation/relation.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ mechanisms
@@ -575,6 +577,33 @@ MUTANTS: tuple[Mutant, ...] = (
           "        if False:\n"),),
         "one table's model may spend beyond its share of the release",
         (f"{T_TABLES}::test_a_part_cannot_spend_beyond_its_share",)),
+    # ------------------------------------------------- report of related tables (issue 22)
+    Mutant(
+        "tables-report-public-keeps-relation", "privsynth/report/document.py",
+        (('        doc["relation"]["evaluation"] = dict(omitted)\n',
+          '        doc["relation"]["evaluation"] = doc["relation"]["evaluation"]\n'),),
+        "the public edition keeps the relation's evaluation numbers (computed on private data "
+        "without DP)",
+        (f"{T_TABLES_REPORT}::test_the_public_edition_holds_no_evaluation_number",)),
+    Mutant(
+        "tables-report-public-keeps-table-utility", "privsynth/report/document.py",
+        (('        table["utility"] = dict(omitted)\n', '        table["utility"] = table["utility"]\n'),),
+        "the public edition keeps each table's utility numbers (computed on private data "
+        "without DP)",
+        (f"{T_TABLES_REPORT}::test_the_public_edition_holds_no_evaluation_number",)),
+    Mutant(
+        "tables-report-real-shares-exact", TABLES_RELATION,
+        (('        "real": [rounded(v, REAL_SHARE_DECIMALS) for v in pr],\n',
+          '        "real": [rounded(v, 8) for v in pr],\n'),),
+        "the real shares of children per parent are shown unrounded (share times the noisy "
+        "parent count gives back exact counts)",
+        (f"{T_TABLES_REPORT}::test_children_per_parent_are_the_real_capped_counts",)),
+    Mutant(
+        "tables-report-real-mean-exact", TABLES_RELATION,
+        (('        "real_mean": rounded(real_mean, 1),\n', '        "real_mean": rounded(real_mean, 8),\n'),),
+        "the real mean number of children is shown unrounded (times the noisy parent count it "
+        "gives back the exact number of child rows)",
+        (f"{T_TABLES_REPORT}::test_children_per_parent_are_the_real_capped_counts",)),
 )
 
 
