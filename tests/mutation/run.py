@@ -122,8 +122,12 @@ def _preload() -> None:
         "the runner must not import privsynth (children import the mutated copy)"
 
 
-def _pytest_args(tests: Sequence[str]) -> list[str]:
+def _pytest_args(copy: Path, tests: Sequence[str]) -> list[str]:
+    # each copy its own temporary root: two mutants' pytest runs at once must not clean up
+    # each other's numbered tmp_path folders (a race that left a scandir iterator open in
+    # one child, a ResourceWarning the suite's filterwarnings turns into an error)
     return ["-q", "-x", "-rf", "--no-header", "-p", "no:cacheprovider",
+            f"--basetemp={copy / '.pytest-tmp'}",
             # the whole selection runs, slow-marked or not; doctests may be selected by file
             "-o", "addopts=--import-mode=importlib --doctest-modules", *tests]
 
@@ -159,7 +163,7 @@ def _child(copy: Path, tests: Sequence[str], out: Path) -> None:
         else:
             import pytest
 
-            code = int(pytest.main(_pytest_args(tests)))
+            code = int(pytest.main(_pytest_args(copy, tests)))
     except BaseException:  # report anything and exit: a child must never return
         import traceback
 
@@ -185,7 +189,7 @@ class _Job:
         else:
             with open(out, "wb") as fh:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "pytest", *_pytest_args(tests)], cwd=copy,
+                    [sys.executable, "-m", "pytest", *_pytest_args(copy, tests)], cwd=copy,
                     env=_env(copy), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
             self.pid = self.proc.pid
 
