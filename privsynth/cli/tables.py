@@ -81,7 +81,7 @@ def register(sub: Subparsers, common: Parser) -> None:
                         "keeps a random K); public, chosen by the steward")
     p.add_argument("--max-child-rows", type=positive_int, metavar="K2",
                    help="the child model learns from at most K2 <= K children per parent (less "
-                        "noise; default K)")
+                        "noise; default 1)")
     p.add_argument("--epsilon", type=positive_float, required=True,
                    help="epsilon of this release (both tables)")
     p.add_argument("--ledger", required=True, metavar="LEDGER.json",
@@ -92,7 +92,7 @@ def register(sub: Subparsers, common: Parser) -> None:
                    help="PrivBayes parameter (repeatable), e.g. --param degree=2")
     p.add_argument("--parent-share", type=positive_float, metavar="SHARE",
                    help="the parent model's share of epsilon (default: its share of the "
-                        "modelled columns)")
+                        "noisy measurements)")
     p.add_argument("--release", help="release id recorded in the ledger, new to it (default: "
                    "model file name and time)")
     p.add_argument("--key-file", metavar="KEY",

@@ -540,8 +540,8 @@ MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------ parent/child tables
     Mutant(
         "tables-child-sensitivity-1", TABLES_FIT,
-        (("release=c_part, noise=noise, unit=child_unit, given=given)",
-          "release=c_part, noise=noise, unit=PrivacyUnit(rel.key, 1), given=given)"),),
+        (("release=c_part, noise=noise, unit=child_unit, given=given,",
+          "release=c_part, noise=noise, unit=PrivacyUnit(rel.key, 1), given=given,"),),
         "the child model's counts are noised for one row, though one unit adds up to k",
         (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
     Mutant(
@@ -554,6 +554,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "tables-child-rows-not-bounded", TABLES_FIT,
         (("    if child_rows is not None and child_rows < k:", "    if False:"),),
         "the child model is noised for max_child_rows rows per unit but learns from up to k",
+        (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
+    Mutant(
+        "tables-default-child-rows-not-bounded", TABLES_FIT,
+        (("    parent_rows, child_rows = bound_tables(parent, child, rel, k, rng, k_child)",
+          "    parent_rows, child_rows = bound_tables(parent, child, rel, k, rng, max_child_rows)"),),
+        "by default the child model is noised for one row per unit (max_child_rows 1) but learns from up to k",
         (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
     Mutant(
         "tables-parent-keys-not-deduplicated", TABLES_FIT,

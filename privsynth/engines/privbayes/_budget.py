@@ -123,6 +123,8 @@ BINS, MAX_BINS = 128, 1024
 #: Floors (the fixed caps of PrivBayes 0.1) and ceilings of the caps.
 LEVELS, MAX_LEVELS = 16, 64
 PARENT_LEVELS, MAX_PARENT_LEVELS = 8, 16
+#: The floors of (max_levels, max_parent_levels) a fit uses unless told otherwise.
+LEVEL_FLOORS = (LEVELS, PARENT_LEVELS)
 DEGREE, MAX_DEGREE = 3, 5
 #: Weight of the structure score's size penalty: a candidate's score is G minus
 #: PENALTY times the expected L1 noise (halved, as G is) its table adds, with the
@@ -167,7 +169,8 @@ def _pow2(x: float, lo: int, hi: int) -> int:
 
 def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
                 theta: float = THETA, fixed: dict[str, Any] | None = None,
-                max_rows: int = 1) -> BudgetPlan:
+                max_rows: int = 1, level_floors: tuple[int, int] = LEVEL_FLOORS
+                ) -> BudgetPlan:
     """The plan of one fit from public quantities (no data is read).
 
     Parameters
@@ -188,6 +191,12 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
     max_rows : int, default 1
         Most rows of one privacy unit: every count's noise is ``max_rows`` times
         larger, so the rule sees ``n_hat / max_rows`` units of signal.
+    level_floors : (int, int), default ``(LEVELS, PARENT_LEVELS)``
+        The smallest ``max_levels`` and ``max_parent_levels`` the rule may
+        choose (public constants). The child model of a parent/child fit
+        (:mod:`privsynth.engines.tables`) passes smaller ones: its tables must
+        hold a child column and one of its parent's columns at a cap of a few
+        dozen cells, below the single-table floors of 16 x 8.
 
     Returns
     -------
@@ -199,6 +208,12 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
     >>> b = plan_budget(5_000, 3.0, [16, 16, 2])
     >>> a.mode, b.cell_cap > a.cell_cap
     ('network', True)
+    >>> c = plan_budget(3_000, 0.7, [16] * 9)
+    >>> c.cell_cap, (c.max_levels, c.max_parent_levels)
+    (34, (16, 8))
+    >>> p = plan_budget(3_000, 0.7, [16] * 9, level_floors=(2, 2))
+    >>> p.max_levels, p.max_parent_levels
+    (8, 4)
     """
     fixed = dict(fixed or {})
     rows = max(float(n_hat), 1.0)
@@ -252,8 +267,8 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
                           max_bins=fine_bins(n, epsilon * (1.0 - count) / max(d, 1), fixed,
                                              theta=theta))
 
-    levels = fixed.get("max_levels") or _pow2(math.sqrt(cap), LEVELS, MAX_LEVELS)
-    parent = fixed.get("max_parent_levels") or _pow2(cap ** (1 / 3), PARENT_LEVELS,
+    levels = fixed.get("max_levels") or _pow2(math.sqrt(cap), level_floors[0], MAX_LEVELS)
+    parent = fixed.get("max_parent_levels") or _pow2(cap ** (1 / 3), level_floors[1],
                                                            MAX_PARENT_LEVELS)
     if fixed.get("max_degree") is not None:
         degree = int(fixed["max_degree"])
@@ -372,5 +387,5 @@ def table_budgets(cells: Sequence[int], eps_tables: float) -> list[float]:
     return [float(e) for e in eps_each]
 
 
-__all__ = ["BudgetPlan", "BudgetSplit", "clique_cap", "fine_bins", "plan_budget",
+__all__ = ["LEVEL_FLOORS", "BudgetPlan", "BudgetSplit", "clique_cap", "fine_bins", "plan_budget",
            "split_budget", "table_budgets"]

@@ -70,6 +70,7 @@ from privsynth.engines.base import FitDetails, Synthesizer
 from privsynth.engines.privbayes._budget import (
     BINS,
     COUNT_SHARE,
+    LEVEL_FLOORS,
     clique_cap,
     plan_budget,
     split_budget,
@@ -231,14 +232,15 @@ class PrivBayes(Synthesizer):
     # --------------------------------------------------------------------- fit
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
              unit: PrivacyUnit | None = None, given: tuple[int, ...] = (),
-             **options: Any) -> FitDetails:
+             level_floors: tuple[int, int] = LEVEL_FLOORS, **options: Any) -> FitDetails:
         # Neighbours differ by one unit of at most k rows (the template bounded the units,
         # engines/units.py). Every row adds 1 to exactly one cell of each histogram and
         # joint table, so one unit moves a table by at most k in L1 (sensitivity k for
         # discrete Laplace), the row count by at most k, and the structure score by at
         # most 2k (_structure.score_sensitivity). k = 1: one row (docs/units.md).
         # ``given`` (public column indices; child models of privsynth.engines.tables) are
-        # the network's first columns, parents of the rest but children of none.
+        # the network's first columns, parents of the rest but children of none;
+        # ``level_floors`` (public constants) replace the budget rule's smallest levels.
         k = 1 if unit is None else unit.max_rows
         backend: str | None = options.get("backend")
         backend_options: dict[str, Any] | None = options.get("backend_options")
@@ -273,7 +275,7 @@ class PrivBayes(Synthesizer):
         if given:
             modelled_sizes.append(max(disc.sizes[j] for j in given))
         plan = plan_budget(n_count, eps, modelled_sizes, theta=self.theta,
-                           fixed=self._fixed_caps(), max_rows=k)
+                           fixed=self._fixed_caps(), max_rows=k, level_floors=level_floors)
         log.info("budget rule: %s (%s)", plan.mode, plan.reason)
         if plan.max_bins != disc.max_bins:  # finer public bins (from public numbers only)
             counter.close()
@@ -450,15 +452,16 @@ class PrivBayes(Synthesizer):
         noise : Noise, optional
             Source of privacy noise (``Noise.insecure_for_tests`` for tests).
         parent_share : float, optional
-            The parent model's share of epsilon; default the parent's share of
-            the modelled columns (the child model gets the rest).
+            The parent model's share of epsilon; default its share of the noisy
+            measurements, ``p / (p + c + p)`` for ``p`` parent columns (with
+            ``n_children``) and ``c`` child columns (the child model gets the rest).
         on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
             What to do with values outside the schemas' domains.
         max_child_rows : int, optional
             ``k' <= k``: the child model learns from at most ``k'`` of each
             parent's children (a uniform random subset; its noise is ``k'``-fold,
-            not ``k``-fold); default ``max_children``. ``n_children`` still
-            counts up to ``k``.
+            not ``k``-fold); default 1 (least noise per unit of signal at
+            moderate epsilon). ``n_children`` still counts up to ``k``.
         """
         from privsynth.engines.tables import fit_tables
 

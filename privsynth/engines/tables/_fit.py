@@ -25,19 +25,23 @@ its parent row and all its child rows. What the fit does, in order:
    parent's columns (named ``"<parent>.<column>"``). The parent's columns are
    the network's first columns and no child column is a parent of them
    (``given``), so sampling fixes them and draws the child's columns exactly
-   given them; ``n_children`` is one of these given columns. One unit adds up
-   to ``k`` rows: every sensitivity is ``k`` times a row's (docs/units.md).
-   With ``max_child_rows = k' < k`` the child model keeps only a uniform
-   random ``k'`` of each parent's kept children (sensitivity ``k'``, less
-   noise); because it conditions on ``n_children``, the within-parent
-   subsample leaves its conditional distribution unbiased.
+   given them; ``n_children`` is one of these given columns. It learns from
+   ``max_child_rows = k'`` (default 1, at most ``k``) uniform random children
+   of each parent: one unit adds up to ``k'`` rows, every sensitivity is
+   ``k'`` times a row's (docs/units.md); because the model conditions on
+   ``n_children``, the within-parent subsample leaves its conditional
+   distribution unbiased. Its budget rule may choose coarser levels than a
+   single table's (``CHILD_LEVEL_FLOORS``), so that a child column with one of
+   its parent's columns as a parent fits the cell cap.
 
 The two models spend through :class:`~._part.ReleasePart` objects of one
 release: sequential composition, the release's epsilon is the sum of its
 events. The split: the parent model gets ``parent_share`` of epsilon,
-default the parent's share of the modelled columns
-``(p + 1) / (p + 1 + c)`` (``p`` parent columns plus ``n_children``, ``c``
-child columns), a function of public sizes only.
+default its share of the noisy measurements ``p / (p + c + g)``: ``p``
+parent columns plus ``n_children`` (one table each in the parent model);
+``c`` child columns (one table each in the child model) and the ``g = p``
+given columns (the child model measures their one-way histograms for their
+levels). A function of public sizes only.
 """
 
 from __future__ import annotations
@@ -75,6 +79,17 @@ log = logging.getLogger("privsynth.engines.tables")
 
 ENGINE = "privbayes-tables"
 
+#: Smallest (max_levels, max_parent_levels) the child model's budget rule may choose. The
+#: single-table floors (16 x 8) exceed the child model's cell cap at epsilon 1 (a few dozen
+#: cells on planes -> flights), so no child column could take a parent column: the rule's
+#: own choice from the cap (8 x 4 there) is used instead.
+CHILD_LEVEL_FLOORS = (2, 2)
+#: Default ``max_child_rows``: each unit adds one child row to the child model. The child
+#: model's noise grows k'-fold with k' rows per unit, its signal at most k'-fold (parents
+#: with fewer children add fewer), so at the budgets this tool is meant for the noise per
+#: unit of signal is smallest at k' = 1 (docs/units.md, "Related tables", measured).
+CHILD_ROWS = 1
+
 
 def epsilon_split(plan: TablesPlan, epsilon: float, parent_share: float | None
                   ) -> tuple[float, float]:
@@ -86,13 +101,13 @@ def epsilon_split(plan: TablesPlan, epsilon: float, parent_share: float | None
     >>> c = Schema.from_dict({"columns": [{"name": "k", "kind": "id"},
     ...     {"name": "b", "kind": "boolean"}, {"name": "x", "kind": "boolean"}]})
     >>> plan = plan_tables({"p": p, "c": c}, [Relation("p", "c", "k")], max_children=3)
-    >>> epsilon_split(plan, 1.0, None)    # 2 parent columns (a, n_children), 2 child columns
-    (0.5, 0.5)
+    >>> epsilon_split(plan, 1.0, None)  # 2 + 2 measured by the child model (b, x; a, n_children)
+    (0.3333333333333333, 0.6666666666666667)
     """
     if parent_share is None:
         p = len(plan.parent_schema.without_ids().columns)
         c = len(plan.child_schema.without_ids().columns) - len(plan.given)
-        share = p / (p + c)
+        share = p / (p + c + len(plan.given))
     else:
         share = check_number("parent_share", parent_share, lo=0, hi=1, lo_open=True,
                              hi_open=True)
@@ -134,8 +149,8 @@ def check_public_tables(engine: PrivBayes, *, schemas: Mapping[str, Schema],
                              "'clip', 'map_to_missing'")
     engine._check_public(plan.parent_schema.without_ids(), eps_parent, 0.0, {})
     engine._check_public(plan.child_schema.without_ids(), eps_child, 0.0, {})
-    k_child = k if max_child_rows is None else check_int("max_child_rows", max_child_rows,
-                                                         lo=1, hi=k)
+    k_child = min(k, CHILD_ROWS) if max_child_rows is None else check_int(
+        "max_child_rows", max_child_rows, lo=1, hi=k)
     return CheckedTables(plan, eps, eps_parent, eps_child, k, k_child)
 
 
@@ -213,7 +228,8 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                                   release=p_part, noise=noise, unit=PrivacyUnit(rel.key, 1))
     given = tuple(c_modelled.names.index(g) for g in plan.given)
     c_details = child_model._fit(child_rows[list(c_modelled.names)], schema=c_modelled,
-                                 release=c_part, noise=noise, unit=child_unit, given=given)
+                                 release=c_part, noise=noise, unit=child_unit, given=given,
+                                 level_floors=CHILD_LEVEL_FLOORS)
 
     ledger = LedgerRef.of(acct, recorded=accountant is not None)
     for sub, part, details, schema, table_unit in (
