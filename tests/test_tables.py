@@ -294,7 +294,7 @@ def test_a_ledger_bound_to_other_tables_refuses_before_spending(pf: dict[str, An
         tmp_path / "ledger.json", 2.0, unit="tailnum", key=key,
         fingerprint=[table_fingerprint(planes, key), table_fingerprint(flights, key)])
     before = acct.path.read_bytes()
-    with pytest.raises(LedgerError, match="is not the data set"):
+    with pytest.raises(LedgerError, match=r"^table 'flights': .*is not the data set"):
         ps.PrivBayes().fit_tables({"planes": planes, "flights": flights.iloc[1:]},
                                   schemas=pf["schemas"], relations=[REL], epsilon=1.0,
                                   max_children=10, accountant=acct)
@@ -305,10 +305,25 @@ def test_a_ledger_bound_to_other_tables_refuses_before_spending(pf: dict[str, An
 def test_a_real_parent_key_with_the_synthetic_prefix_is_refused(pf: dict[str, Any]) -> None:
     planes = pf["tables"]["planes"].copy()
     planes.loc[planes.index[0], "tailnum"] = "SYN-7"
-    with pytest.raises(DataValidationError, match="prefix of synthetic identifiers"):
+    with pytest.raises(DataValidationError,
+                       match=r"^table 'planes': .*prefix of synthetic identifiers"):
         ps.PrivBayes().fit_tables({"planes": planes, "flights": pf["tables"]["flights"]},
                                   schemas=pf["schemas"], relations=[REL], epsilon=1.0,
                                   max_children=10)
+
+
+def test_a_value_outside_its_domain_names_its_table_and_keeps_the_problems(
+        pf: dict[str, Any], tmp_path: Path) -> None:
+    acct = FileAccountant.init(tmp_path / "ledger.json", 2.0, unit="tailnum")
+    flights = pf["tables"]["flights"].copy()
+    flights.loc[flights.index[:3], "origin"] = "BOS"
+    with pytest.raises(DataValidationError, match=r"^table 'flights': ") as err:
+        ps.PrivBayes().fit_tables({"planes": pf["tables"]["planes"], "flights": flights},
+                                  schemas=pf["schemas"], relations=[REL], epsilon=1.0,
+                                  max_children=5, accountant=acct)
+    assert "BOS" not in str(err.value)  # counts, never the values
+    assert [p["column"] for p in err.value.problems] == ["origin"]
+    assert FileAccountant.open(acct.path).history == []
 
 
 def test_bad_schemas_are_refused(pf: dict[str, Any]) -> None:

@@ -146,6 +146,16 @@ def bound_units(df: pd.DataFrame, column: str, k: int, rng: np.random.Generator
     return df[keep]
 
 
+def count_prefixed(values: pd.Series, prefix: str) -> int:
+    """How many present identifiers start with ``prefix`` (a count, never a value).
+
+    >>> count_prefixed(pd.Series(["SYN-1", "N1", None]), "SYN-")
+    1
+    """
+    present = values.dropna().astype(str)
+    return int(present.str.startswith(prefix).sum())
+
+
 def check_fresh_prefix(data: pd.DataFrame, schema: Schema) -> None:
     """Refuse real identifiers that start with their column's synthetic prefix.
 
@@ -155,9 +165,7 @@ def check_fresh_prefix(data: pd.DataFrame, schema: Schema) -> None:
     for name in schema.id_columns:
         col = schema[name]
         assert isinstance(col, IdColumn)
-        values = data[name]
-        clash = int(values.notna().to_numpy(dtype=bool).sum()
-                    - (~values.dropna().astype(str).str.startswith(col.prefix)).sum())
+        clash = count_prefixed(data[name], col.prefix)
         if clash:
             raise DataValidationError(
                 f"column {name!r}: {clash} identifier(s) start with {col.prefix!r}, the prefix "
@@ -201,4 +209,4 @@ def with_fresh_ids(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 
 __all__ = ["bound_units", "check_fresh_prefix", "check_ledger_unit", "check_unit",
-           "modelled_rows", "unit_generator", "with_fresh_ids"]
+           "count_prefixed", "modelled_rows", "unit_generator", "with_fresh_ids"]

@@ -245,7 +245,7 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_tables.py::test_a_ledger_bound_to_other_tables_refuses_before_spending",)),
     Mutant(
         "tables-parent-fresh-prefix-unchecked", "privsynth/engines/tables/_fit.py",
-        (("    check_fresh_prefix(parent, parent_schema)\n", ""),),
+        (("        check_fresh_prefix(parent, parent_schema)\n", ""),),
         "a real parent key could equal a synthetic one (a released key names a real unit)",
         ("tests/test_tables.py::test_a_real_parent_key_with_the_synthetic_prefix_is_refused",)),
     Mutant(
@@ -572,6 +572,13 @@ MUTANTS: tuple[Mutant, ...] = (
           "    known = ckeys.notna().to_numpy(dtype=bool)\n"),),
         "children whose key matches no parent are used (they belong to no unit in the data)",
         (f"{T_TABLES}::test_children_of_no_parent_and_without_key_are_not_used",)),
+    Mutant(
+        "units-prefixed-ids-not-counted", "privsynth/engines/units.py",
+        (("    return int(present.str.startswith(prefix).sum())\n", "    return 0\n"),),
+        "real identifiers starting with the synthetic prefix go uncounted (one could equal a fresh id)",
+        (f"{T_UNITS}::test_real_identifiers_with_the_synthetic_prefix_are_refused_before_spending",
+         f"{T_TABLES}::test_a_real_parent_key_with_the_synthetic_prefix_is_refused",
+         f"{T_TABLES}::test_real_keys_with_the_synthetic_prefix_are_refused_before_spending")),
     Mutant(
         "tables-key-prefix-unchecked", TABLES_FIT,
         (("    _check_key_prefix(child[rel.key], rel, parent_schema)\n", ""),),

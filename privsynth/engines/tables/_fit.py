@@ -46,8 +46,10 @@ levels). A function of public sizes only.
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,9 +67,10 @@ from privsynth.engines.units import (
     bound_units,
     check_fresh_prefix,
     check_ledger_unit,
+    count_prefixed,
     unit_generator,
 )
-from privsynth.errors import DataValidationError, ParameterError
+from privsynth.errors import DataValidationError, LedgerError, ParameterError, SchemaError
 from privsynth.mechanisms import Noise
 from privsynth.schema import Schema
 
@@ -193,12 +196,15 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
 
     # ---- 2. data checks (the steward's errors; nothing spent yet)
     for name in (rel.parent, rel.child):
-        engine._check_dataset(acct, tables[name], {})
+        with naming_table(name):
+            engine._check_dataset(acct, tables[name], {})
     parent_schema = schemas[rel.parent]
-    parent = _conform(tables[rel.parent], parent_schema, on_out_of_domain)
-    child = _conform(tables[rel.child], schemas[rel.child], on_out_of_domain)
-    check_fresh_prefix(parent, parent_schema)
-    check_fresh_prefix(child, schemas[rel.child])
+    with naming_table(rel.parent):
+        parent = _conform(tables[rel.parent], parent_schema, on_out_of_domain)
+        check_fresh_prefix(parent, parent_schema)
+    with naming_table(rel.child):
+        child = _conform(tables[rel.child], schemas[rel.child], on_out_of_domain)
+        check_fresh_prefix(child, schemas[rel.child])
     _check_key_prefix(child[rel.key], rel, parent_schema)
 
     # ---- 3. bounding (units.py's uniform random choice, never random_state)
@@ -268,6 +274,31 @@ CONTENTS = ("the public schemas and relation, the engine's parameters, and for e
             "conditional tables (all DP outputs)")
 
 
+@contextmanager
+def naming_table(name: str) -> Iterator[None]:
+    """Re-raise a data or ledger error of one table with the table's name in front.
+
+    The error keeps its class and attributes (``problems``); its message gains
+    ``"table 'name': "``, so a steward fitting two tables knows which one to fix.
+
+    >>> with naming_table("planes"):
+    ...     raise DataValidationError("the data has no rows")
+    Traceback (most recent call last):
+    ...
+    privsynth.errors.DataValidationError: table 'planes': the data has no rows
+    """
+    try:
+        yield
+    except (DataValidationError, LedgerError, SchemaError) as exc:
+        prefix = f"table {name!r}"
+        text = str(exc)
+        if text.startswith(prefix):
+            raise
+        named = copy.copy(exc)
+        named.args = (f"{prefix}: {text}", *exc.args[1:])
+        raise named from exc
+
+
 def _unit_words(rel: Relation, k: int) -> str:
     return (f"one {rel.parent} row (one value of {rel.key!r}) with up to {k} of its "
             f"{rel.child} rows")
@@ -277,8 +308,7 @@ def _check_key_prefix(keys: pd.Series, rel: Relation, parent_schema: Schema) -> 
     """Refuse child keys starting with the parent key's synthetic prefix (counts only)."""
     col = parent_schema[rel.key]
     assert isinstance(col, IdColumn)
-    present = keys.dropna().astype(str)
-    clash = int(present.str.startswith(col.prefix).sum())
+    clash = count_prefixed(keys, col.prefix)
     if clash:
         raise DataValidationError(
             f"table {rel.child!r}, column {rel.key!r}: {clash} key(s) start with "
@@ -329,4 +359,4 @@ def bound_tables(parent: pd.DataFrame, child: pd.DataFrame, rel: Relation, k: in
 
 
 __all__ = ["ENGINE", "CheckedTables", "bound_tables", "check_public_tables", "epsilon_split",
-           "fit_tables"]
+           "fit_tables", "naming_table"]
