@@ -442,6 +442,59 @@ def test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity(
     assert [m[1:] for m in child if m[0].endswith("/kind")] == [(kc, kc)]
 
 
+@pytest.mark.parametrize("child_rows", [None, 3])
+def test_network_path_structure_scores_move_within_the_units_sensitivity(
+        monkeypatch: pytest.MonkeyPatch, child_rows: int | None) -> None:
+    """Paired runs through the child model's structure search (degree 1): D is 100 big
+    planes with one long flight each, D' adds a small plane with k' short flights (the
+    worst case of the score G). Every exponential-mechanism call must declare the unit's
+    sensitivity, 2 k' (k' = max_child_rows, default 1), and its scores move by at most that;
+    the worst move is close to it, so a sensitivity declared for one row would be seen."""
+    k = 3
+    kc = 1 if child_rows is None else child_rows
+    keys = [f"P{i}" for i in range(100)]
+    planes = pd.DataFrame({"pid": keys, "big": [True] * 100})
+    flights = pd.DataFrame({"pid": keys, "long": [True] * 100})
+    bigger = {"p": pd.concat([planes, pd.DataFrame({"pid": ["NEW"], "big": [False]})],
+                             ignore_index=True),
+              "c": pd.concat([flights, pd.DataFrame({"pid": ["NEW"] * kc, "long": [False] * kc})],
+                             ignore_index=True)}
+    schemas = {"p": Schema.from_dict({"columns": [
+        {"name": "pid", "kind": "id"}, {"name": "big", "kind": "boolean"}]}),
+        "c": Schema.from_dict({"columns": [
+            {"name": "pid", "kind": "id"}, {"name": "long", "kind": "boolean"}]})}
+    calls: list[tuple[str, np.ndarray, float]] = []
+    honest = mechanisms.exponential
+
+    def wrapped(scores: Any, **kw: Any) -> int:
+        out = honest(scores, **kw)
+        calls.append((kw["label"], np.asarray(scores, dtype=np.float64),
+                      float(kw["sensitivity"])))
+        return out
+
+    monkeypatch.setattr(mechanisms, "exponential", wrapped)
+    runs = []
+    for data in ({"p": planes, "c": flights}, bigger):
+        ps.PrivBayes(degree=1).fit_tables(data, schemas=schemas,
+                                          relations=[ps.Relation("p", "c", "pid")],
+                                          epsilon=1.0, max_children=k, noise=_seeded(3),
+                                          max_child_rows=child_rows)
+        runs.append(list(calls))
+        calls.clear()
+    on_d, on_d2 = runs
+    # the parent model (big, n_children: one step) draws first, then the child model's
+    # one step (long, after its two given columns big and n_children)
+    assert ([c[0] for c in on_d] == [c[0] for c in on_d2]
+            == ["privbayes/structure/step1", "privbayes/structure/step2"])
+    for model, (a, b), rows in (("parent", (on_d[0], on_d2[0]), 1),
+                                ("child", (on_d[1], on_d2[1]), kc)):
+        assert a[2] == b[2] == 2.0 * rows, f"{model}: declared {a[2]}, the unit's is {2 * rows}"
+        move = float(np.abs(b[1] - a[1]).max())
+        assert move <= a[2] + 1e-9, f"{model}: scores moved by {move}, declared {a[2]}"
+    # the worst case is sharp: the child's scores move by almost 2 k'
+    assert float(np.abs(on_d2[1][1] - on_d[1][1]).max()) > 0.9 * 2 * kc
+
+
 def test_children_of_no_parent_and_without_key_are_not_used(
         monkeypatch: pytest.MonkeyPatch) -> None:
     tables, schemas = _unit_data(30, lambda i: 2)

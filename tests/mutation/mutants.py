@@ -543,7 +543,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (("release=c_part, noise=noise, unit=child_unit, given=given,",
           "release=c_part, noise=noise, unit=PrivacyUnit(rel.key, 1), given=given,"),),
         "the child model's counts are noised for one row, though one unit adds up to k",
-        (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",)),
+        (f"{T_TABLES}::test_one_more_unit_moves_every_count_by_at_most_its_recorded_sensitivity",
+         f"{T_TABLES}::test_network_path_structure_scores_move_within_the_units_sensitivity")),
     Mutant(
         "tables-children-not-capped", TABLES_FIT,
         (("    kept = bound_units(child[known], rel.key, k, rng)\n", "    kept = child[known]\n"),),
