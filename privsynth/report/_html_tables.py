@@ -74,6 +74,18 @@ def _relation(doc: Mapping[str, Any]) -> str:
                f"{_e(r['child'])} column, over {_e(r['child'])} rows carrying their parent's "
                f"values, on the public bins: mean {_num(ev['mean_pair_tvd'])}, largest "
                f"{_num(ev['max_pair_tvd'])} ({len(pairs)} pairs; all are in the JSON).</p>")
+    parents = list(dict.fromkeys(p["parent_column"] for p in pairs))
+    children = list(dict.fromkeys(p["child_column"] for p in pairs))
+    tvd = {(p["parent_column"], p["child_column"]): p["tvd"] or 0.0 for p in pairs}
+    if parents and children:
+        out.append('<div class="figures">' + _figure(
+            _plots.heatmap(children, [[tvd[(a, b)] for b in children] for a in parents],
+                           rows=parents, title=f"TVD of {r['parent']} x {r['child']} pairs",
+                           label=f"Heatmap of the TVD of each {r['parent']} column with "
+                                 f"each {r['child']} column"),
+            f"TVD of the 2-way marginal of each {r['parent']} column (rows) with each "
+            f"{r['child']} column (columns), real against synthetic; white is a pair "
+            "reproduced exactly.") + "</div>")
     worst = sorted(pairs, key=lambda p: -(p["tvd"] or 0.0))[:N_WORST_PAIRS]
     out.append(_table(["Parent column", "Child column", "TVD"],
                       [[_e(p["parent_column"]), _e(p["child_column"]), _num(p["tvd"])]

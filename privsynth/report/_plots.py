@@ -166,30 +166,40 @@ def _heat_colour(v: float) -> str:
 
 
 def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float]], *,
-            title: str = "Association difference |V real - V synthetic|") -> str:
-    """A square heatmap of values in [0, 1] with labelled rows and columns.
+            title: str = "Association difference |V real - V synthetic|",
+            rows: Sequence[str] | None = None,
+            label: str = "Heatmap of the association difference between columns") -> str:
+    """A heatmap of values in [0, 1] with labelled rows and columns.
+
+    Square (one row per column) by default; with ``rows``, ``matrix`` has one
+    row per entry of ``rows`` and one value per entry of ``columns``.
 
     >>> svg = heatmap(["a", "b"], [[0.0, 0.5], [0.5, 0.0]])
     >>> svg.count('class="cell"')
     4
+    >>> heatmap(["a", "b", "c"], [[0.1, 0.2, 0.3]], rows=["x"]).count('class="cell"')
+    3
     """
-    d = len(columns)
-    if any(len(row) != d for row in matrix) or len(matrix) != d:
-        raise ParameterError("matrix must be square with one row per column")
+    names = list(columns) if rows is None else list(rows)
+    d, r = len(columns), len(names)
+    if len(matrix) != r or any(len(row) != d for row in matrix):
+        raise ParameterError("matrix must have one row per row label and one value per column"
+                             if rows is not None else
+                             "matrix must be square with one row per column")
     label_w = 110
-    cell = max(6.0, min(28.0, (MAX_SIZE - label_w - 80) / max(d, 1)))
-    size = label_w + cell * d
-    width, height = size + 70, size + 30
-    out = _open(width, height, title, "Heatmap of the association difference between columns")
+    cell = max(6.0, min(28.0, (MAX_SIZE - label_w - 80) / max(d, r, 1)))
+    width, height = label_w + cell * d + 70, label_w + cell * r + 30
+    out = _open(width, height, title, label)
     out.append(_text(width / 2, 14, title, weight="bold", size=12))
     top = 20 + label_w
-    for i, name in enumerate(columns):
-        y = top + (i + 0.5) * cell
-        out.append(_text(label_w - 4, y + 4, _short(name, 18), anchor="end", size=10))
-        x = label_w + (i + 0.5) * cell
+    for i, name in enumerate(names):
+        out.append(_text(label_w - 4, top + (i + 0.5) * cell + 4, _short(name, 18),
+                         anchor="end", size=10))
+    for j, name in enumerate(columns):
+        x = label_w + (j + 0.5) * cell
         out.append(_text(x + 3, top - 4, _short(name, 18), anchor="start", size=10,
                          rotate=-60))
-    for i in range(d):
+    for i in range(r):
         for j in range(d):
             v = float(matrix[i][j])
             out.append(
@@ -197,7 +207,7 @@ def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float]], *,
                 f'width="{_n(cell)}" height="{_n(cell)}" fill="{_heat_colour(v)}" '
                 'stroke="#ffffff" stroke-width="0.5"/>')
     # colour scale
-    sx, sh = label_w + cell * d + 16, cell * d
+    sx, sh = label_w + cell * d + 16, cell * r
     for k in range(20):
         out.append(f'<rect x="{_n(sx)}" y="{_n(top + sh * (1 - (k + 1) / 20))}" width="12" '
                    f'height="{_n(sh / 20 + 0.3)}" fill="{_heat_colour((k + 0.5) / 20)}"/>')

@@ -172,12 +172,13 @@ def _threat_model(facts: TablesFacts) -> dict[str, Any]:
     doc = threat_model_section(facts.release)
     doc["privacy_unit"] = facts.unit_words
     doc["not_covered"] = [
-        f"{rel.child} rows beyond the first {k} of a {rel.parent} row (a random {k} are kept "
-        "before anything is counted): their values are not used, so the guarantee of the "
-        "unit holds whatever they hold",
+        f"the {rel.child} rows of a {rel.parent} row beyond {k}: a random {k} of them are "
+        "kept before anything is counted and the others are not used (nothing released "
+        "depends on them, and how many there were is not released)",
         f"{rel.child} rows whose {rel.key!r} is missing or matches no {rel.parent} row: they "
         "belong to no unit and are not used",
-        *doc["not_covered"],
+        # a tables model has no conditional sampling: the single-table item does not apply
+        *(t for t in doc["not_covered"] if not t.startswith("rows passed to conditional")),
     ]
     return doc
 
