@@ -169,8 +169,9 @@ def plan_tables(schemas: Mapping[str, Schema], relations: Sequence[Relation] | R
     parent_schema = Schema((*parent.columns, counts), source=parent.source)
     key_col = dataclasses.replace(child[rel.key], nullable=False)
     child_cols: list[Column] = [key_col if c.name == rel.key else c for c in child.columns]
-    # the child model conditions on every parent column and on the number of children
-    # (so keeping fewer children per parent for it, max_child_rows, biases nothing)
+    # the child model may condition on every parent column and on the number of children
+    # (keeping fewer children per parent, max_child_rows, weights each parent equally; a
+    # child column conditioned on n_children is unbiased, docs/units.md)
     renamed = [dataclasses.replace(c, name=given_name(rel.parent, c.name))
                for c in (*p_model.columns, counts)]
     # the joined schema is as public as the less public of the two
