@@ -225,6 +225,24 @@ def test_one_release_whose_epsilon_is_the_sum_of_its_ledger_events(
     assert m.record_.ledger.kind == "file"
 
 
+def test_an_independent_child_model_does_not_measure_its_parent_columns(
+        pf: dict[str, Any]) -> None:
+    """Independent marginals (degree 0): the parent's columns in the child table are fixed
+    from the synthetic parent when sampling, so nothing is spent on their histograms."""
+    m = ps.PrivBayes(degree=0).fit_tables(pf["tables"], schemas=pf["schemas"],
+                                          relations=[REL], epsilon=1.0, max_children=10)
+    parent_cols = {f"planes.{c}" for c in pf["schemas"]["planes"].names}
+    assert parent_cols & set(m.child_model_.schema_.names)  # the child table holds them
+    measured = {e.label.rsplit("/", 1)[-1] for e in m.record_.entries
+                if e.label.startswith("flights/privbayes/marginal/")}
+    own = set(pf["schemas"]["flights"].names) - {"tailnum"}
+    assert measured and not measured & parent_cols, measured & parent_cols
+    assert measured <= own
+    out = m.sample_tables(20, random_state=0)
+    assert len(out["planes"]) == 20 and set(out["flights"]["tailnum"]) <= set(
+        out["planes"]["tailnum"])
+
+
 def test_parent_share_sets_the_split(pf: dict[str, Any]) -> None:
     m = _fit(pf, epsilon=1.0, parent_share=0.25)
     assert m.record_.description["epsilon_split"]["planes"] == pytest.approx(0.25)

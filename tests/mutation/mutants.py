@@ -369,6 +369,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "PrivBayes states a delta at or above 1/n (whole records may be published)",
         ("tests/test_privbayes_tables.py::test_a_delta_not_below_one_over_n_is_refused_after_the_count_only",)),
     Mutant(
+        "privbayes-independent-measures-given-columns", "privsynth/engines/privbayes/_engine.py",
+        (("                             count_share=plan.count_share, independent=independent,\n                             given=given)",
+          "                             count_share=plan.count_share, independent=independent)"),),
+        "an independent child model spends on histograms of the parent's columns it never uses",
+        (f"{T_TABLES}::test_an_independent_child_model_does_not_measure_its_parent_columns",)),
+    Mutant(
         "calibrate-dgauss-drops-prior", "privsynth/accounting/calibrate.py",
         (("        lambda s: [*before, *[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,",
           "        lambda s: [*[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,"),),

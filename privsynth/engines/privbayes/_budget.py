@@ -342,17 +342,25 @@ class BudgetSplit:
 
 def split_budget(sizes: Sequence[int], epsilon: float, *, marginal_share: float,
                  structure_share: float, max_parent_levels: int, count_share: float = 0.0,
-                 independent: bool = False) -> BudgetSplit:
+                 independent: bool = False, given: Sequence[int] = ()) -> BudgetSplit:
     """The split of ``epsilon`` for columns with ``sizes`` public codes each.
 
     ``count_share`` pays for the noisy row count the budget rule reads (0: a
     count only when no histogram is drawn). ``independent``: every column's
     histogram gets all of the budget but the count's; no structure, no tables.
+    ``given`` columns (fixed when sampling: a child model's parent columns) are
+    not measured in independent mode, where nothing would use their histogram.
+
+    >>> split_budget([4, 4, 4], 1.0, marginal_share=0.1, structure_share=0.3,
+    ...              max_parent_levels=8, count_share=0.01, independent=True,
+    ...              given=(2,)).hist_columns
+    (0, 1)
     """
     d = len(sizes)
     if independent:
         eps_c = epsilon * count_share
-        return BudgetSplit(tuple(range(d)), epsilon - eps_c, eps_c, 0.0, 0.0)
+        hist_cols = tuple(j for j in range(d) if j not in given)
+        return BudgetSplit(hist_cols, epsilon - eps_c if hist_cols else 0.0, eps_c, 0.0, 0.0)
     hist = tuple(j for j in range(d) if sizes[j] > max_parent_levels)
     eps_marg = epsilon * marginal_share if hist else 0.0
     eps_n = epsilon * count_share if count_share > 0 else (0.0 if hist else epsilon * 0.01)

@@ -290,7 +290,8 @@ class PrivBayes(Synthesizer):
         split = split_budget(disc.sizes, eps, marginal_share=plan.marginal_share,
                              structure_share=plan.structure_share,
                              max_parent_levels=plan.max_parent_levels,
-                             count_share=plan.count_share, independent=independent)
+                             count_share=plan.count_share, independent=independent,
+                             given=given)
         need_hist = split.hist_columns
         eps_struct, eps_tables = split.eps_structure, split.eps_tables
 
@@ -318,6 +319,8 @@ class PrivBayes(Synthesizer):
                     tables.append(conditional(noisy, int(sizes[j]), [], 1.0 / per_hist))
             else:
                 levels.append(Levels.identity(int(sizes[j])))
+                if independent:  # a given column: fixed when sampling, never measured
+                    tables.append(np.full((1, int(sizes[j])), 1.0 / int(sizes[j])))
         n_hat = n_count
         if sum_den > 0:
             n_hat = sum_num / sum_den
