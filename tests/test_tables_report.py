@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ import pytest
 import privsynth as ps
 from privsynth.accounting import Accountant
 from privsynth.columns import IdColumn
-from privsynth.errors import ParameterError
+from privsynth.engines.tables import bound_tables
+from privsynth.errors import InsecureNoiseWarning, ParameterError
+from privsynth.mechanisms import Noise
 from privsynth.report import TABLES_SECTIONS, AuditReport, audit_tables, schema_path
 from privsynth.report.evaluation.relation import bound_pair, relation_section
 from privsynth.schema import Schema
@@ -51,6 +54,29 @@ def release(planes_and_flights: tuple[pd.DataFrame, pd.DataFrame, Schema, Schema
     report = ps.audit(tables, synthetic, model=model, accountant=acct)
     return {"tables": tables, "schemas": schemas, "acct": acct, "model": model,
             "synthetic": synthetic, "report": report, "doc": report.to_dict()}
+
+
+@pytest.fixture(scope="module")
+def seeded(release: dict[str, Any]) -> dict[str, Any]:
+    """The same release fitted with seeded (insecure, test-only) noise whose noisy row counts
+    are known to differ from the exact ones, so that a report showing exact counts is seen."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureNoiseWarning)
+        model = ps.PrivBayes().fit_tables(
+            release["tables"], schemas=release["schemas"], relations=[REL], epsilon=2.0,
+            max_children=K, noise=Noise.insecure_for_tests(0))
+    report = audit_tables(release["tables"], model.sample_tables(40, random_state=1),
+                          model=model, max_records=None)
+    return {"model": model, "report": report}
+
+
+def _exact_rows(tables: dict[str, pd.DataFrame], k: int, k_child: int) -> dict[str, set[int]]:
+    """Every exact real row count a report could leak: as given, and bounded as the fit."""
+    parents, children = bound_tables(tables["planes"], tables["flights"], REL, k,
+                                     np.random.default_rng(0), k_child)
+    return {"planes": {len(tables["planes"]), len(parents)},
+            "flights": {len(tables["flights"]), int(parents["n_children"].sum()),
+                        len(children)}}
 
 
 def _joined(parents: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
@@ -197,6 +223,30 @@ def test_the_public_edition_holds_no_evaluation_number(release: dict[str, Any]) 
     summary = release["report"].summary()
     assert summary["relation"]["key_integrity"] == 1.0
     assert set(summary["tables"]) == {"planes", "flights"}
+
+
+def test_the_public_edition_shows_the_noisy_row_counts_never_the_exact_ones(
+        release: dict[str, Any], seeded: dict[str, Any]) -> None:
+    model, report = seeded["model"], seeded["report"]
+    noisy = {"planes": round(model.parent_model_.record_.noisy_rows),
+             "flights": round(model.child_model_.record_.noisy_rows)}
+    k_child = int(model.record_.description["max_child_rows"])
+    exact = _exact_rows(release["tables"], K, k_child)
+    for name in noisy:  # the fixture's seed: no noisy count rounds to an exact one
+        assert noisy[name] not in exact[name], (name, noisy[name], exact[name])
+    pub = report.to_dict(public=True)
+    parts = {t["table"]: t for t in pub["tables"]["tables"]}
+    assert {name: parts[name]["noisy_rows"] for name in noisy} == noisy
+    rows = pub["data"]["real_rows"]
+    assert rows["released"] is False and rows["noisy_estimate"] == noisy["planes"]
+    statement = rows["statement"]
+    assert f"about {noisy['planes']:,} planes rows" in statement
+    assert f"about {noisy['flights']:,} flights rows" in statement
+    page = report.to_html(public=True)
+    for name, counts in exact.items():
+        for n in counts:
+            assert f"about {n:,} {name} rows" not in statement
+            assert f"about {n:,} {name} rows" not in page
 
 
 def test_what_a_tables_audit_refuses(release: dict[str, Any]) -> None:

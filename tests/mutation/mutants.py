@@ -43,6 +43,7 @@ T_TABLES = "tests/test_tables.py"
 TABLES_FIT = "privsynth/engines/tables/_fit.py"
 T_TABLES_REPORT = "tests/test_tables_report.py"
 TABLES_RELATION = "privsynth/report/evaluation/relation.py"
+TABLES_REPORT = "privsynth/report/tables.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ mechanisms
@@ -624,6 +625,27 @@ MUTANTS: tuple[Mutant, ...] = (
         "the real mean number of children is shown unrounded (times the noisy parent count it "
         "gives back the exact number of child rows)",
         (f"{T_TABLES_REPORT}::test_children_per_parent_are_the_real_capped_counts",)),
+    Mutant(
+        "tables-report-parent-rows-exact", TABLES_REPORT,
+        (("    parent_rows = facts.parts[rel.parent].noisy_rows\n",
+          "    parent_rows = len(real_v[rel.parent])\n"),),
+        "the data section (public edition too) states the exact number of real parent rows, "
+        "not the parent model's noisy count",
+        (f"{T_TABLES_REPORT}::test_the_public_edition_shows_the_noisy_row_counts_never_the_exact_ones",)),
+    Mutant(
+        "tables-report-child-rows-exact", TABLES_REPORT,
+        (("    child_rows = facts.parts[rel.child].noisy_rows\n",
+          "    child_rows = len(real_v[rel.child])\n"),),
+        "the data section (public edition too) states the exact number of real child rows, "
+        "not the child model's noisy count",
+        (f"{T_TABLES_REPORT}::test_the_public_edition_shows_the_noisy_row_counts_never_the_exact_ones",)),
+    Mutant(
+        "tables-report-part-rows-exact", TABLES_REPORT,
+        (('            "noisy_rows": round(rows) if rows is not None else None,\n',
+          '            "noisy_rows": len(real_b[name]) if real_b is not None else None,\n'),),
+        "each table's part (public edition too) shows the exact number of its bounded real "
+        "rows as its noisy row count",
+        (f"{T_TABLES_REPORT}::test_the_public_edition_shows_the_noisy_row_counts_never_the_exact_ones",)),
 )
 
 
