@@ -181,6 +181,12 @@ def _tables_section() -> list[str]:
     return bench_tables.section(RESULTS / "tables.json")
 
 
+def _target_head_section() -> list[str]:
+    from benchmarks import bench_target_head
+
+    return bench_target_head.section(RESULTS / "target_head.json")
+
+
 def _budget_curve() -> Any:
     from benchmarks import budget_curve  # imports this module lazily: no cycle at import
 
@@ -889,6 +895,7 @@ def render(folder: Path = RESULTS, doc: Path = DOC) -> Path:
             L += _table([r for r in rows if r["epsilon"] == eps])
             L.append("")
     L += _budget_curve().section(summary)
+    L += _target_head_section()
     L += _planner_section()
     L += _tables_section()
     ran = {(r["tool"], r["mode"]) for r in summary

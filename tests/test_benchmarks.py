@@ -152,3 +152,35 @@ def test_budget_curve_section_shows_the_floor_and_held_out_sets() -> None:
     assert "| penguins (241 rows), held out | independent | 0.500 / 0.500 | - |" in text
     assert "| Adult (32,561 rows) | privbayes | - | 0.900 / 0.030 |" in text
     assert budget_curve.section([]) == []
+
+
+def test_target_head_ipf_recovers_an_interaction_and_its_section_renders(tmp_path: Path) -> None:
+    from benchmarks import bench_target_head as th
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(4000, 2))
+    y = x[:, 0] ^ x[:, 1]
+    cell = x[:, 0] * 2 + x[:, 1]
+    exact = np.stack([np.bincount(cell[y == v], minlength=4) for v in (0, 1)], axis=1)
+    singles = [(x[:, j], 2) for j in (0, 1)]
+    single_counts = [np.stack([np.bincount(x[y == v, j], minlength=2) for v in (0, 1)], axis=1)
+                     for j in (0, 1)]
+    grid = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    # the pair's table holds y = x1 XOR x2: P(y = 1 | x) near 1 exactly where x1 != x2
+    thetas = th.fit_head(x, 2, [*singles, (cell, 4)], [*single_counts, exact.astype(float)],
+                         [0.0, 0.0, 0.0])
+    logits = thetas[0][grid[:, 0]] + thetas[1][grid[:, 1]] + thetas[2][grid[:, 0] * 2 + grid[:, 1]]
+    log_odds = logits[:, 1] - logits[:, 0]
+    assert np.all(log_odds[[1, 2]] > 4) and np.all(log_odds[[0, 3]] < -4)
+    # singles alone cannot see it: P(y | x1) = P(y | x2) = 1/2
+    thetas = th.fit_head(x, 2, singles, single_counts, [0.0, 0.0])
+    assert max(float(np.abs(t[:, 1] - t[:, 0]).max()) for t in thetas) < 0.2
+
+    records = [{"dataset": "adult", "epsilon": 10.0, "seed": s, "variant": v, "tstr_auc": a,
+                "tvd2": 0.03} for s in (0, 1) for v, a in (("target=", 0.90 + s / 100),
+                                                           ("head", 0.89))]
+    path = tmp_path / "target_head.json"
+    path.write_text(json.dumps({"records": records, "summary": th.summary(records)}))
+    text = "\n".join(th.section(path))
+    assert "| Adult | 10 | 0.905 ± 0.007 / 0.030 | 0.890 ± 0.000 / 0.030 | - |" in text
+    assert th.section(tmp_path / "missing.json") == []
