@@ -136,16 +136,39 @@ def test_parent_by_child_pairs_are_the_ones_computed_directly(release: dict[str,
         p, q = _shares(real, [pc, cc]), _shares(syn, [pc, cc])
         want = 0.5 * p.sub(q, fill_value=0).abs().sum()
         assert pairs[(pc, cc)]["tvd"] == pytest.approx(want, abs=1e-4), (pc, cc)
-        assert pairs[(pc, cc)]["real_correlation"] is None  # categorical: no correlation
-    sd = pairs[("seats", "distance")]
-    assert sd["real_correlation"] == pytest.approx(
-        round(real["seats"].corr(real["distance"]), 2), abs=1e-9)
-    assert sd["synthetic_correlation"] == pytest.approx(
-        round(syn["seats"].corr(syn["distance"]), 3), abs=1e-9)
-    assert sd["real_correlation"] > 0.2  # bigger aircraft fly longer routes
+        assert pairs[(pc, cc)]["correlation_difference"] is None  # categorical
+    # a real statistic only as its difference from the synthetic one (the single-table rule)
+    for p in ev["pairs"]:
+        assert set(p) == {"parent_column", "child_column", "tvd", "correlation_difference"}
+    real_sd = real["seats"].corr(real["distance"])
+    assert real_sd > 0.2  # bigger aircraft fly longer routes: a pair worth checking
+    want = syn["seats"].corr(syn["distance"]) - real_sd
+    assert pairs[("seats", "distance")]["correlation_difference"] == pytest.approx(
+        round(want, 2), abs=1e-9)
+    diffs = [abs(p["correlation_difference"]) for p in ev["pairs"]
+             if p["correlation_difference"] is not None]
+    assert len(diffs) > 1
+    assert ev["mean_abs_correlation_difference"] == pytest.approx(np.mean(diffs), abs=1e-3)
     tvds = [p["tvd"] for p in ev["pairs"]]
     assert ev["mean_pair_tvd"] == pytest.approx(np.mean(tvds), abs=1e-4)
     assert ev["max_pair_tvd"] == max(tvds)
+
+
+def test_the_html_orders_numeric_pairs_by_their_difference_never_a_real_statistic(
+        release: dict[str, Any]) -> None:
+    import re
+
+    ev = release["doc"]["relation"]["evaluation"]
+    page = release["report"].to_html()
+    part = page.split("<h3>Correlation of numeric pairs</h3>", 1)[1].split("</table>", 1)[0]
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", part)
+    assert head == ["Parent column", "Child column", "Synthetic - real"]
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", part)
+    diff = {(p["parent_column"], p["child_column"]): p["correlation_difference"]
+            for p in ev["pairs"] if p["correlation_difference"] is not None}
+    want = sorted(diff, key=lambda k: -abs(diff[k]))[:len(rows)]
+    assert len(rows) == min(len(diff), 10)
+    assert [abs(diff[r]) for r in rows] == [abs(diff[k]) for k in want]
 
 
 def test_children_per_parent_are_the_real_capped_counts(release: dict[str, Any]) -> None:
@@ -158,8 +181,9 @@ def test_children_per_parent_are_the_real_capped_counts(release: dict[str, Any])
             syn["planes"]["tailnum"], fill_value=0).clip(upper=k).to_numpy()
         section = relation_section(bound_pair(release["tables"], syn, REL, k, 0), syn, schemas,
                                    REL, k, k, None)["evaluation"]["children"]
-        assert section["real_mean"] == pytest.approx(round(real_counts.mean(), 1))
-        assert section["synthetic_mean"] == pytest.approx(round(syn_counts.mean(), 3))
+        assert "real_mean" not in section and "synthetic_mean" not in section
+        rel = (syn_counts.mean() - real_counts.mean()) / real_counts.mean()
+        assert section["relative_difference"] == pytest.approx(round(rel, 2), abs=1e-9)
         if k == 10:  # one public bin per count 0..10
             want_r = np.bincount(real_counts, minlength=11) / len(real_counts)
             want_s = np.bincount(syn_counts, minlength=11) / len(syn_counts)
@@ -168,8 +192,11 @@ def test_children_per_parent_are_the_real_capped_counts(release: dict[str, Any])
             assert section["tvd"] == pytest.approx(0.5 * np.abs(want_r - want_s).sum(),
                                                    abs=1e-4)
     doc_children = release["doc"]["relation"]["evaluation"]["children"]
-    assert doc_children["real_mean"] == pytest.approx(
-        round(flights["tailnum"].isin(set(planes["tailnum"])).sum() / len(planes), 1))
+    real_mean = flights["tailnum"].isin(set(planes["tailnum"])).sum() / len(planes)
+    syn_mean = syn["flights"]["tailnum"].isin(set(syn["planes"]["tailnum"])).sum() / len(
+        syn["planes"])
+    assert doc_children["relative_difference"] == pytest.approx(
+        round((syn_mean - real_mean) / real_mean, 2), abs=1e-9)
 
 
 def test_key_integrity_is_measured_on_the_synthetic_tables(release: dict[str, Any]) -> None:
@@ -216,7 +243,8 @@ def test_the_public_edition_holds_no_evaluation_number(release: dict[str, Any]) 
         assert t["utility"]["included"] is False
         assert t["epsilon"] > 0 and t["ledger_entries"]  # DP outputs and the ledger stay
     text = json.dumps(pub)
-    assert '"real_mean"' not in text and '"tvd"' not in text and "real_correlation" not in text
+    assert '"relative_difference"' not in text and '"tvd"' not in text
+    assert "correlation_difference" not in text
     page = release["report"].to_html(public=True)
     assert "<h3>Children per parent</h3>" not in page and "Key integrity" in page
     assert "<h3>Children per parent</h3>" in release["report"].to_html()

@@ -58,11 +58,11 @@ def _relation(doc: Mapping[str, Any]) -> str:
     out.append(f'<p class="meta"><b>Real data:</b> {_e(ev["real_is"])}.</p>')
     ch = ev["children"]
     out.append("<h3>Children per parent</h3>")
-    out.append(_table(["Measure", "Real", "Synthetic"], [
-        ["mean number of children", _num(ch["real_mean"]), _num(ch["synthetic_mean"])],
-        ["relative difference of the means", "", _pct(ch["relative_difference"])],
-        ["TVD of the distributions", "", _num(ch["tvd"])],
-    ], numeric=(1, 2)))
+    out.append(_table(["Measure", "Synthetic against real"], [
+        ["relative difference of the mean number of children, (synthetic - real) / real",
+         _pct(ch["relative_difference"])],
+        ["TVD of the distributions", _num(ch["tvd"])],
+    ], numeric=(1,)))
     out.append('<div class="figures">' + _figure(
         _plots.bar_pairs(f"{r['child']} rows per {r['parent']} row", ch["labels"], ch["real"],
                          ch["synthetic"]),
@@ -90,21 +90,21 @@ def _relation(doc: Mapping[str, Any]) -> str:
     out.append(_table(["Parent column", "Child column", "TVD"],
                       [[_e(p["parent_column"]), _e(p["child_column"]), _num(p["tvd"])]
                        for p in worst], numeric=(2,)))
-    numeric = sorted((p for p in pairs if p["real_correlation"] is not None
-                      or p["synthetic_correlation"] is not None),
-                     key=lambda p: -abs(p["real_correlation"] or 0.0))
+    # the largest differences first: never an order by a statistic of the real data
+    numeric = sorted((p for p in pairs if p["correlation_difference"] is not None),
+                     key=lambda p: -abs(p["correlation_difference"]))
     if numeric:
         out.append("<h3>Correlation of numeric pairs</h3>")
-        out.append(f"<p>Pearson correlation of numeric {_e(r['parent'])} columns with numeric "
-                   f"{_e(r['child'])} columns, the {min(len(numeric), N_WORST_PAIRS)} strongest "
-                   f"in the real data of {len(numeric)} pairs (all are in the JSON); mean "
-                   "absolute difference real - synthetic "
+        out.append(f"<p>Difference of the Pearson correlations (synthetic - real) of numeric "
+                   f"{_e(r['parent'])} columns with numeric {_e(r['child'])} columns, the "
+                   f"{min(len(numeric), N_WORST_PAIRS)} largest of {len(numeric)} pairs (all "
+                   "are in the JSON); mean absolute difference "
                    f"{_num(ev['mean_abs_correlation_difference'])}.</p>")
         numeric = numeric[:N_WORST_PAIRS]
-        out.append(_table(["Parent column", "Child column", "Real", "Synthetic"],
+        out.append(_table(["Parent column", "Child column", "Synthetic - real"],
                           [[_e(p["parent_column"]), _e(p["child_column"]),
-                            _num(p["real_correlation"]), _num(p["synthetic_correlation"])]
-                           for p in numeric], numeric=(2, 3)))
+                            _num(p["correlation_difference"])]
+                           for p in numeric], numeric=(2,)))
     return "".join(out)
 
 

@@ -620,11 +620,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "parent count gives back exact counts)",
         (f"{T_TABLES_REPORT}::test_children_per_parent_are_the_real_capped_counts",)),
     Mutant(
-        "tables-report-real-mean-exact", TABLES_RELATION,
-        (('        "real_mean": rounded(real_mean, 1),\n', '        "real_mean": rounded(real_mean, 8),\n'),),
-        "the real mean number of children is shown unrounded (times the noisy parent count it "
-        "gives back the exact number of child rows)",
+        "tables-report-mean-difference-exact", TABLES_RELATION,
+        (('        "relative_difference": rounded(rel_diff, 2),\n',
+          '        "relative_difference": rounded(rel_diff, 8),\n'),),
+        "the relative difference of the mean numbers of children is shown unrounded (with the "
+        "synthetic mean it gives back the real mean, times the noisy parent count the exact "
+        "number of child rows)",
         (f"{T_TABLES_REPORT}::test_children_per_parent_are_the_real_capped_counts",)),
+    Mutant(
+        "tables-report-correlation-difference-exact", TABLES_RELATION,
+        (("    return _signed(rounded(synthetic - real, 2))\n",
+          "    return _signed(rounded(synthetic - real, 8))\n"),),
+        "the difference of the correlations is shown unrounded (with the synthetic tables it "
+        "gives back the real correlation more finely than the report's rounding allows)",
+        (f"{T_TABLES_REPORT}::test_parent_by_child_pairs_are_the_ones_computed_directly",)),
     Mutant(
         "tables-report-parent-rows-exact", TABLES_REPORT,
         (("    parent_rows = facts.parts[rel.parent].noisy_rows\n",

@@ -14,19 +14,25 @@ parent, a uniform random choice seeded by the audit's ``random_state``), so
   public edition.
 - **Children per parent**: the distribution of the number of children of a
   parent on the public domain ``0..k`` (binned as the report bins any
-  integer column), real against synthetic, with its TVD and both means.
+  integer column), real against synthetic, with its TVD and the relative
+  difference of the mean numbers of children, ``(synthetic - real) / real``.
 - **Parent-column x child-column pairs**: for every modelled parent column and
   every modelled child column, the TVD of their 2-way marginal over child
   rows (each child row carries its parent's value), on the schemas' *public*
   bins (:func:`~privsynth.report.evaluation.marginals.public_bins`); and for
-  pairs of numeric columns (seats x distance) the Pearson correlation, real
-  and synthetic.
+  pairs of numeric columns (seats x distance) the difference of the Pearson
+  correlations, ``synthetic - real``.
 
 The last two are evaluation numbers (computed on the private data without
-DP): steward's edition only. Real shares are rounded to
-:data:`~privsynth.report.evaluation.marginals.REAL_SHARE_DECIMALS` decimals
-and the real mean to one decimal, so that no count of real rows can be read
-back from them.
+DP): steward's edition only. They follow the single-table report's rule
+(:mod:`privsynth.report.evaluation.utility`): a statistic of the real data is
+shown as its difference from the synthetic one, never as its raw value, and
+real shares are coarsened (rounded to
+:data:`~privsynth.report.evaluation.marginals.REAL_SHARE_DECIMALS` decimals),
+so that no count of real rows can be read back. The raw synthetic mean and
+correlation are left out too: next to a signed difference they would give the
+real value back by subtraction (they can be computed from the released
+tables).
 
 >>> import pandas as pd
 >>> from privsynth.engines.tables import Relation
@@ -85,7 +91,16 @@ def _counts_column(k: int) -> IntegerColumn:
 
 def children_section(real_counts: pd.Series, synthetic_counts: pd.Series, k: int
                      ) -> dict[str, Any]:
-    """Children per parent on the public domain ``0..k``: shares, TVD, means."""
+    """Children per parent on the public domain ``0..k``: shares, TVD, relative difference.
+
+    The relative difference of the means is ``(synthetic - real) / real``
+    (None without real parents with children), rounded to 2 decimals; the
+    means themselves are not shown.
+
+    >>> out = children_section(pd.Series([1, 2, 3, 2]), pd.Series([2, 2, 3, 3]), 3)
+    >>> out["relative_difference"], out["tvd"], "real_mean" in out
+    (0.25, 0.25, False)
+    """
     col = _counts_column(k)
     labels, cr = public_bins(col, real_counts.reset_index(drop=True))
     _, cs = public_bins(col, synthetic_counts.reset_index(drop=True))
@@ -101,8 +116,6 @@ def children_section(real_counts: pd.Series, synthetic_counts: pd.Series, k: int
         "real": [rounded(v, REAL_SHARE_DECIMALS) for v in pr],
         "synthetic": [rounded(v, 4) for v in ps],
         "tvd": rounded(0.5 * float(np.abs(pr - ps).sum()), 4),
-        "real_mean": rounded(real_mean, 1),
-        "synthetic_mean": rounded(syn_mean, 3),
         "relative_difference": rounded(rel_diff, 2),
     }
 
@@ -145,12 +158,22 @@ def pair_tvd(pc: Column, cc: Column, real_x: pd.Series, real_y: pd.Series,
     return 0.5 * float(np.abs(pr - ps).sum())
 
 
+def _difference(real: float | None, synthetic: float | None) -> float | None:
+    """``synthetic - real`` (None when either is undefined), rounded to 2 decimals."""
+    if real is None or synthetic is None:
+        return None
+    return _signed(rounded(synthetic - real, 2))
+
+
 def pairs_section(real: pd.DataFrame, synthetic: pd.DataFrame, parent: Schema, child: Schema,
                   parent_name: str) -> list[dict[str, Any]]:
     """Every (parent column, child column) pair over child rows joined with their parent.
 
     ``real`` and ``synthetic`` are child rows carrying their parent's columns
-    as ``"<parent>.<column>"`` (what :func:`bound_tables` returns).
+    as ``"<parent>.<column>"`` (what :func:`bound_tables` returns). Each pair
+    has its ``tvd`` and, for two numeric columns, ``correlation_difference``:
+    the synthetic Pearson correlation minus the real one (None otherwise, or
+    where a correlation is undefined).
     """
     out = []
     for pc in parent.columns:
@@ -160,12 +183,11 @@ def pairs_section(real: pd.DataFrame, synthetic: pd.DataFrame, parent: Schema, c
                 "parent_column": pc.name, "child_column": cc.name,
                 "tvd": rounded(pair_tvd(pc, cc, real[joined], real[cc.name],
                                         synthetic[joined], synthetic[cc.name]), 4),
-                "real_correlation": None, "synthetic_correlation": None}
+                "correlation_difference": None}
             if _numeric(pc) and _numeric(cc):
-                entry["real_correlation"] = _signed(rounded(
-                    _correlation(real[joined], real[cc.name]), 2))
-                entry["synthetic_correlation"] = _signed(rounded(
-                    _correlation(synthetic[joined], synthetic[cc.name]), 3))
+                entry["correlation_difference"] = _difference(
+                    _correlation(real[joined], real[cc.name]),
+                    _correlation(synthetic[joined], synthetic[cc.name]))
             out.append(entry)
     return out
 
@@ -210,8 +232,8 @@ def relation_section(bounded: tuple[pd.DataFrame, ...] | None,
     c_modelled = schemas[rel.child].without_ids()
     pairs = pairs_section(real_c, syn_c, p_modelled, c_modelled, rel.parent)
     tvds = [p["tvd"] for p in pairs if p["tvd"] is not None]
-    numeric = [p for p in pairs if p["real_correlation"] is not None
-               and p["synthetic_correlation"] is not None]
+    diffs = [abs(p["correlation_difference"]) for p in pairs
+             if p["correlation_difference"] is not None]
     section["evaluation"] = {
         "included": True,
         "reason": None,
@@ -226,8 +248,7 @@ def relation_section(bounded: tuple[pd.DataFrame, ...] | None,
         "mean_pair_tvd": rounded(float(np.mean(tvds)) if tvds else None, 4),
         "max_pair_tvd": rounded(max(tvds) if tvds else None, 4),
         "mean_abs_correlation_difference": rounded(
-            float(np.mean([abs(p["real_correlation"] - p["synthetic_correlation"])
-                           for p in numeric])) if numeric else None, 3),
+            float(np.mean(diffs)) if diffs else None, 3),
     }
     return section
 
