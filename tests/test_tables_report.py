@@ -277,6 +277,26 @@ def test_the_public_edition_shows_the_noisy_row_counts_never_the_exact_ones(
             assert f"about {n:,} {name} rows" not in page
 
 
+def test_a_synthetic_table_as_long_as_a_bounded_real_one_fails_the_row_count_hazard(
+        release: dict[str, Any]) -> None:
+    tables, syn, model = release["tables"], release["synthetic"], release["model"]
+    k_child = int(model.record_.description["max_child_rows"])
+    exact = _exact_rows(tables, K, k_child)["flights"]
+    assert len(exact) >= 2 and len(tables["flights"]) in exact  # 450 given, 400 bounded
+    assert len(syn["planes"]) not in _exact_rows(tables, K, k_child)["planes"]
+
+    def status(n_flights: int) -> str:
+        flights = syn["flights"].sample(n_flights, replace=True, random_state=0)
+        doc = audit_tables(tables, {"planes": syn["planes"], "flights": flights}, model=model,
+                           max_records=None).to_dict()
+        hazards = {h["id"]: h for h in doc["hazards"]}
+        assert hazards["key-integrity"]["status"] == "pass"
+        return str(hazards["row-count-exact"]["status"])
+
+    assert {n: status(n) for n in sorted(exact)} == {n: "fail" for n in sorted(exact)}
+    assert status(max(exact) + 1) == "pass"
+
+
 def test_what_a_tables_audit_refuses(release: dict[str, Any]) -> None:
     tables, syn, model = release["tables"], release["synthetic"], release["model"]
     with pytest.raises(ParameterError, match="holdout"):

@@ -635,6 +635,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "gives back the real correlation more finely than the report's rounding allows)",
         (f"{T_TABLES_REPORT}::test_parent_by_child_pairs_are_the_ones_computed_directly",)),
     Mutant(
+        "tables-report-row-count-unbounded", TABLES_REPORT,
+        (("    same_rows = any(len(synthetic[n]) in real_counts[n] for n in order)\n",
+          "    same_rows = any(len(synthetic[n]) == len(real_v[n]) for n in order)\n"),),
+        "the exact-row-count hazard compares the synthetic tables with the real ones as given "
+        "only: a synthetic table as long as the bounded real one (the rows the fit used) passes",
+        (f"{T_TABLES_REPORT}::test_a_synthetic_table_as_long_as_a_bounded_real_one_fails_the_row_count_hazard",)),
+    Mutant(
         "tables-report-parent-rows-exact", TABLES_REPORT,
         (("    parent_rows = facts.parts[rel.parent].noisy_rows\n",
           "    parent_rows = len(real_v[rel.parent])\n"),),
