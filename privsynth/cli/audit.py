@@ -25,8 +25,6 @@ from privsynth.cli._common import (
 from privsynth.cli.tables import named_path
 from privsynth.errors import ModelFileError
 
-TABLES_ENGINE = "privbayes-tables"
-
 
 def register(sub: Subparsers, common: Parser) -> None:
     """Add ``audit``."""
@@ -79,6 +77,7 @@ def audit(args: argparse.Namespace) -> int:
     from privsynth import engines
     from privsynth._modelfile import peek_engine
     from privsynth.accounting.persistent import read_ledger
+    from privsynth.engines.tables import ENGINE as TABLES_ENGINE
 
     if args.model is not None and peek_engine(
             need_file(args.model, "model file", ModelFileError)) == TABLES_ENGINE:

@@ -18,6 +18,7 @@ from typing import Any
 
 from privsynth.accounting.ledger import LedgerEntry
 from privsynth.engines.record import FitRecord
+from privsynth.engines.tables import ENGINE as TABLES_ENGINE
 from privsynth.errors import NotFittedError, ParameterError
 from privsynth.report._values import jsonable
 from privsynth.schema import Schema
@@ -102,7 +103,7 @@ def model_facts(model: object) -> ModelFacts | None:
         return None
     schema = getattr(model, "schema_", None)
     record = getattr(model, "record_", None)
-    if isinstance(record, FitRecord) and record.engine == "privbayes-tables":
+    if isinstance(record, FitRecord) and record.engine == TABLES_ENGINE:
         raise ParameterError(
             "a parent/child tables model (fit_tables) is a release of two tables: audit it "
             "with audit(real={<parent>: ..., <child>: ...}, synthetic=model.sample_tables(...), "

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from privsynth._checks import check_int
+from privsynth.engines.tables import ENGINE as TABLES_ENGINE
 from privsynth.errors import ParameterError
 from privsynth.report.claim import epsilon_section, make_claim
 from privsynth.report.configuration import configuration_section
@@ -93,8 +94,6 @@ ATTACKS_LEFT_OUT = (
 #: The single-table utility section of a tables report points to the per-table section.
 UTILITY_MOVED = ("A release of related tables: the utility of each table is in section "
                  "\"Utility of each table\", the relation's in \"The parent-child relation\".")
-
-TABLES_ENGINE = "privbayes-tables"
 
 
 @dataclasses.dataclass(frozen=True)
