@@ -11,6 +11,7 @@ flights) with ``tailnum`` declared an identifier.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import warnings
 from collections.abc import Callable
@@ -198,6 +199,89 @@ def test_a_tampered_model_file_is_refused(model: ps.TablesModel, tmp_path: Path)
         ps.TablesModel.load(path)
     with pytest.raises(ModelFileError, match="privbayes-tables"):
         ps.PrivBayes.load(path)
+
+
+
+# ------------------------------------------------------------------ the parts' claims
+def _tampered_release(model: ps.TablesModel, folder: Path,
+                      change: Callable[[dict[str, Any]], None]) -> Path:
+    """A release folder of ``model`` whose model file was edited by ``change``, hashes redone."""
+    import hashlib
+
+    from privsynth._modelfile import read_model, write_model
+    from privsynth.release import write_manifest
+
+    folder.mkdir()
+    path = folder / "model.json"
+    model.save(path)
+    write_manifest(folder, model=model, model_file=path)
+    payload = read_model(path, "privbayes-tables")
+    change(payload)
+    write_model(path, "privbayes-tables", payload)
+    doc = json.loads((folder / "manifest.json").read_text("utf-8"))
+    for f in doc["files"]:
+        if f["name"] == "model.json":
+            f["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _understate_parts(payload: dict[str, Any]) -> None:
+    for role in ("parent", "child"):
+        payload[role]["record"]["epsilon"] = 0.01
+    payload["record"]["description"]["epsilon_split"] = {"planes": 0.01, "flights": 0.01}
+
+
+def _move_child_entries(payload: dict[str, Any]) -> None:
+    parent, child = payload["parent"]["record"], payload["child"]["record"]
+    parent["entries"] = parent["entries"] + child["entries"]
+    child["entries"] = []
+    child["unit"]["max_rows"] = 10
+
+
+def _child_unit(payload: dict[str, Any]) -> None:
+    payload["child"]["record"]["unit"]["max_rows"] = 10
+
+
+def test_an_untouched_tables_release_passes_every_part_check(model: ps.TablesModel,
+                                                             tmp_path: Path) -> None:
+    from privsynth.release import verify_release
+
+    path = _tampered_release(model, tmp_path / "r", lambda p: None)
+    assert ps.TablesModel.load(path).record_ == model.record_
+    v = verify_release(tmp_path / "r")
+    assert not v.failures, v.lines()  # no ledger (accountant=None): skipped, not failed
+    assert sum(c.status == "ok" and "part" in c.subject for c in v.checks) == 2
+
+
+@pytest.mark.parametrize(("change", "load_match", "code"), [
+    (_understate_parts, "below the", 7),
+    (_move_child_entries, "entries", 6),
+    (_child_unit, "privacy units", 7),
+], ids=["part-epsilon-understated", "entries-moved-between-parts", "child-unit-changed"])
+def test_a_tampered_part_is_refused_on_load_and_by_verify(
+        model: ps.TablesModel, tmp_path: Path, change: Callable[[dict[str, Any]], None],
+        load_match: str, code: int) -> None:
+    from privsynth.release import verify_release
+
+    path = _tampered_release(model, tmp_path / "r", change)
+    with pytest.raises(ModelFileError, match=load_match):
+        ps.TablesModel.load(path)
+    v = verify_release(tmp_path / "r")
+    assert v.exit_code == code, v.lines()
+    assert all("part" in c.subject or "split" in c.message or "parts" in c.message
+               for c in v.failures)
+
+
+def test_an_epsilon_1_fit_states_exactly_1(pf: dict[str, Any]) -> None:
+    m = _fit(pf, epsilon=1.0)
+    parts = [m.parent_model_.record_.epsilon, m.child_model_.record_.epsilon]
+    assert m.record_.epsilon == 1.0
+    assert m.record_.description["epsilon_split"] == {"planes": parts[0], "flights": parts[1]}
+    assert sum(parts) == pytest.approx(1.0, rel=1e-12) and all(p < 1.0 for p in parts)
+    # every stated epsilon is at least its events' sum
+    for r in (m.record_, m.parent_model_.record_, m.child_model_.record_):
+        assert r.epsilon >= math.fsum(e.event.epsilon for e in r.entries)
 
 
 # ------------------------------------------------------------------ accounting

@@ -8,7 +8,10 @@ from privsynth: hashes with :mod:`hashlib`, epsilons with dp-accounting):
 
 1. every listed file exists and has the SHA-256 stated;
 2. every model file's fit record: its entries match their ids, they are the
-   entries the manifest lists for its release, and the epsilon it states;
+   entries the manifest lists for its release, and the epsilon it states; for a
+   parent/child tables model also each part's record: exactly the release's
+   entries of its table, the epsilon it states (recomputed from those entries),
+   the split and the privacy units the fit records;
 3. the ledger: its hash chain holds, its genesis and budget are the ones
    stated, it holds the head the manifest was written at (an older copy, a
    removed entry or another ledger fails here), and it holds every entry of
@@ -35,6 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeGuard
 
+from privsynth.engines.tables import ENGINE as TABLES_ENGINE
+from privsynth.engines.tables import Relation
+from privsynth.engines.tables._model import part_entry_ids
+from privsynth.errors import PrivsynthError
 from privsynth.release import independent as ind
 
 EXIT_VERIFIED = 0
@@ -262,6 +269,57 @@ def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks)
                  f"{stated.get('epsilon')!r}, {stated.get('delta')!r}")
         return
     _confirm_release(subject, stated, [e.get("event") for e in entries], out)
+    if doc.get("engine") == TABLES_ENGINE:
+        _check_tables_parts(subject, doc["payload"], record, out)
+
+
+def _check_tables_parts(subject: str, payload: Mapping[str, Any], record: Mapping[str, Any],
+                        out: _Checks) -> None:
+    """A tables model's two parts: the whole's entries split by table, each epsilon proven.
+
+    The whole's entries were checked against their ids, the manifest and (with
+    a ledger) the ledger; each part must hold exactly its table's share of them
+    and state an epsilon its own events prove, and the units the fit records.
+    """
+    try:
+        rel = Relation.from_dict(payload["relation"])
+        parts = {rel.parent: payload["parent"]["record"], rel.child: payload["child"]["record"]}
+        by_table = part_entry_ids(rel, record["entries"])
+        whole = {e["id"]: e for e in record["entries"]}
+        ok_ids = all(isinstance(p, dict) and isinstance(p.get("entries"), list)
+                     and [e.get("id") if isinstance(e, dict) else None
+                          for e in p["entries"]] == by_table[t]
+                     and all(e == whole[e["id"]] for e in p["entries"])
+                     and p.get("release") == record.get("release")
+                     and p.get("delta") == record.get("delta") for t, p in parts.items())
+    except (KeyError, TypeError, ValueError, AttributeError, PrivsynthError):
+        ok_ids = False
+    if not ok_ids:
+        out.fail(EXIT_LEDGER, subject, "its parent and child parts do not hold exactly the "
+                 "release's entries of their tables (entries labelled '<table>/...')")
+        return
+    desc: Mapping[str, Any] = record["description"] \
+        if isinstance(record.get("description"), dict) else {}
+    units_ok = _tables_units_ok(rel.key, desc, record.get("unit"), parts)
+    if desc.get("epsilon_split") != {t: p.get("epsilon") for t, p in parts.items()} \
+            or not units_ok:
+        out.fail(EXIT_EPSILON, subject, "its stated split of epsilon or its privacy units are "
+                 "not the parts' records")
+    for table, part in parts.items():
+        _confirm_release(f"{subject} part {table!r}", part,
+                         [e.get("event") for e in part["entries"]], out)
+
+
+def _tables_units_ok(key: str, desc: Mapping[str, Any], unit: Any,
+                     parts: Mapping[str, Mapping[str, Any]]) -> bool:
+    """The units a tables fit records: whole (key, k); parent (key, 1); child (key, k')."""
+    k, k_child = desc.get("max_children"), desc.get("max_child_rows")
+    if not (isinstance(k, int) and isinstance(k_child, int)) or not 1 <= k_child <= k:
+        return False
+    parent, child = (p.get("unit") for p in parts.values())
+    return (unit == {"column": key, "max_rows": k}
+            and parent == {"column": key, "max_rows": 1}
+            and child == {"column": key, "max_rows": k_child})
 
 
 def _confirm_release(subject: str, stated: Mapping[str, Any], events: Sequence[Any],

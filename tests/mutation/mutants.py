@@ -250,6 +250,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "a real parent key could equal a synthetic one (a released key names a real unit)",
         ("tests/test_tables.py::test_a_real_parent_key_with_the_synthetic_prefix_is_refused",)),
     Mutant(
+        "tables-part-records-unchecked", "privsynth/engines/tables/_model.py",
+        (("    _check_part_records(rel, record, parent.record_, child.record_)\n", ""),),
+        "a tables model file whose parts state an epsilon their entries do not prove (or hold "
+        "another part's entries) loads, and its report prints the false epsilon",
+        ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
+         "[part-epsilon-understated]",)),
+    Mutant(
+        "verify-tables-parts-unchecked", "privsynth/release/verify.py",
+        (("        _check_tables_parts(subject, doc[\"payload\"], record, out)\n", "        pass\n"),),
+        "privsynth verify confirms a tables release whose parts state false epsilons",
+        ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
+         "[part-epsilon-understated]",)),
+    Mutant(
         "privbayes-consistency-from-exact-histograms", "privsynth/engines/privbayes/_engine.py",
         (("                noisy_hists[j] = noisy\n", "                noisy_hists[j] = hists[j]\n"),),
         "the tables are made consistent with the exact one-way histograms (post-processing of private data)",

@@ -51,6 +51,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Context
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -246,7 +247,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
         sub.accountant_ = acct
         sub.record_ = FitRecord(
             engine=engine.name, params=_jsonable_params(params),
-            epsilon=min(own.epsilon, part.epsilon), delta=0.0, method=own.method,
+            epsilon=stated_epsilon(own.epsilon, part.epsilon), delta=0.0, method=own.method,
             entries=part.entries, release=rid, ledger=ledger, noisy_rows=details.noisy_rows,
             reproducible_noise=noise.reproducible, noise=details.noise,
             contents=details.contents, unit=table_unit,
@@ -254,7 +255,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                          "table": part.table})
     own = whole.guarantee()
     record = FitRecord(
-        engine=ENGINE, params=_jsonable_params(params), epsilon=min(own.epsilon, eps),
+        engine=ENGINE, params=_jsonable_params(params), epsilon=stated_epsilon(own.epsilon, eps),
         delta=0.0, method=own.method, entries=whole.entries, release=rid, ledger=ledger,
         noisy_rows=p_details.noisy_rows, reproducible_noise=noise.reproducible,
         noise=p_details.noise, contents=CONTENTS, unit=unit,
@@ -268,6 +269,26 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
     model.accountant_ = acct
     return model
 
+
+def stated_epsilon(composed: float, requested: float) -> float:
+    """The epsilon a record states: ``composed`` rounded UP to 12 significant digits, capped.
+
+    The parts' shares of epsilon are float products, so their events can compose
+    to one ulp below the requested epsilon (``0.9999999999999999``); rounding a
+    guarantee up keeps it true and states the requested number.
+
+    >>> stated_epsilon(0.9999999999999999, 1.0), stated_epsilon(0.4, 1.0)
+    (1.0, 0.4)
+    >>> stated_epsilon(1/3, 1/3) == 1/3, stated_epsilon(1/3, 1.0)
+    (True, 0.333333333334)
+    """
+    # from the shortest decimal that reads back as ``composed`` (0.4, not the float's
+    # 0.40000000000000002...): float() is monotone, so the result is still >= composed
+    up = float(_CEIL_12.create_decimal(repr(composed)))
+    return min(max(up, composed), requested)
+
+
+_CEIL_12 = Context(prec=12, rounding=ROUND_CEILING)
 
 CONTENTS = ("the public schemas and relation, the engine's parameters, and for each of the "
             "parent and the child model the learned network structure and the noisy "

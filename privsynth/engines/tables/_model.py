@@ -18,7 +18,7 @@ model, its schema, its part of the record and its DP outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,13 @@ import pandas as pd
 
 from privsynth._checks import check_int, check_seed
 from privsynth._modelfile import read_model, write_model
-from privsynth.accounting import Accountant
+from privsynth.accounting import Accountant, compose
 from privsynth.columns import IdColumn
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.privbayes._draw import draw_rows, draw_within
-from privsynth.engines.record import FitRecord
+from privsynth.engines.record import FitRecord, PrivacyUnit
 from privsynth.engines.tables._fit import ENGINE
+from privsynth.engines.tables._part import _REL_TOL
 from privsynth.engines.tables._relation import N_CHILDREN, Relation, given_name
 from privsynth.errors import ModelFileError, PrivsynthError
 from privsynth.schema import Schema
@@ -223,14 +224,10 @@ def _load_part(params: Mapping[str, Any], part: Mapping[str, Any]) -> PrivBayes:
 
 
 def _check_parts(rel: Relation, record: FitRecord, parent: PrivBayes, child: PrivBayes) -> None:
-    """The parts of a loaded model fit together (the record's entries are the parts')."""
+    """The parts of a loaded model fit together and state what their entries prove."""
     if record.engine != ENGINE or record.unit.column != rel.key:
         raise ModelFileError("the fit record does not describe this relation's release")
-    ids = [e.id for e in record.entries]
-    part_ids = [e.id for m in (parent, child) for e in m.record_.entries]
-    if sorted(ids) != sorted(part_ids) or any(m.record_.release != record.release
-                                              for m in (parent, child)):
-        raise ModelFileError("the models' ledger entries are not the release's entries")
+    _check_part_records(rel, record, parent.record_, child.record_)
     if N_CHILDREN not in parent.schema_.names or rel.key not in child.schema_.names:
         raise ModelFileError("the parent or the child model lacks its relation's columns")
     names = child._discretizer.schema.names
@@ -245,9 +242,57 @@ def _check_parts(rel: Relation, record: FitRecord, parent: PrivBayes, child: Pri
         done.add(c)
 
 
+def part_entry_ids(rel: Relation, entries: Sequence[Any]) -> dict[str, list[Any]]:
+    """The ids of a release's entries by table: ``{parent: [...], child: [...]}``.
+
+    An entry belongs to the table its label names (``"<table>/..."``, the longer
+    name when both match); one labelled with neither raises ModelFileError.
+    Works on :class:`LedgerEntry` objects and on their JSON dicts.
+    """
+    out: dict[str, list[Any]] = {rel.parent: [], rel.child: []}
+    for e in entries:
+        label, eid = (e.get("label"), e.get("id")) if isinstance(e, Mapping) \
+            else (e.label, e.id)
+        tables = [t for t in out if isinstance(label, str) and label.startswith(f"{t}/")]
+        if not tables:
+            raise ModelFileError(f"the release's entry {label!r} names neither table: the "
+                                 "model's entries are not the release's entries")
+        out[max(tables, key=len)].append(eid)
+    return out
+
+
+def _check_part_records(rel: Relation, record: FitRecord, parent: FitRecord,
+                        child: FitRecord) -> None:
+    """Each part: the whole's entries of its table, an epsilon they prove, the fit's unit."""
+    parts = {rel.parent: parent, rel.child: child}
+    by_table = part_entry_ids(rel, record.entries)
+    if any(r.release != record.release or r.delta != record.delta for r in parts.values()) \
+            or any([e.id for e in r.entries] != by_table[t] for t, r in parts.items()):
+        raise ModelFileError("the models' ledger entries are not the release's entries of "
+                             "their tables (each part holds exactly the entries labelled with "
+                             "its table's name)")
+    for name, r in (("the release", record), *((f"the part of {t!r}", r)
+                                               for t, r in parts.items())):
+        own = compose([e.event for e in r.entries], r.delta).epsilon
+        if not own <= r.epsilon * (1 + _REL_TOL) + 1e-12:
+            raise ModelFileError(f"{name} states epsilon {r.epsilon:g}, below the {own:.6g} "
+                                 "its ledger entries compose to: the claim is false")
+    desc = record.description
+    if desc.get("epsilon_split") != {t: r.epsilon for t, r in parts.items()}:
+        raise ModelFileError("the record's epsilon_split is not the parts' stated epsilons")
+    k, k_child = desc.get("max_children"), desc.get("max_child_rows")
+    if not isinstance(k_child, int) or isinstance(k_child, bool) or k != record.unit.max_rows \
+            or not 1 <= k_child <= record.unit.max_rows \
+            or parent.unit != PrivacyUnit(rel.key, 1) \
+            or child.unit != PrivacyUnit(rel.key, k_child):
+        raise ModelFileError("the parts' privacy units are not the ones the fit records "
+                             f"(parent: one {rel.key!r} with 1 row; child: with "
+                             "max_child_rows rows; the release: with max_children rows)")
+
+
 def load_tables(path: str | Path) -> TablesModel:
     """Read a tables model file (see :meth:`TablesModel.load`)."""
     return TablesModel.load(path)
 
 
-__all__ = ["TablesModel", "draw_given", "load_tables"]
+__all__ = ["TablesModel", "draw_given", "load_tables", "part_entry_ids"]
