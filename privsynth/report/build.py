@@ -13,23 +13,20 @@ from typing import Any
 
 import pandas as pd
 
-from privsynth._checks import check_bool, check_int
+from privsynth._checks import check_bool
 from privsynth.errors import ParameterError
-from privsynth.report.claim import epsilon_section, make_claim
+from privsynth.report._assembly import accounting, assemble, check_options
 from privsynth.report.configuration import configuration_section
 from privsynth.report.criteria import criteria_section, not_run_reason
 from privsynth.report.data import constraint_stats, data_section
-from privsynth.report.document import REPORT_FORMAT, REPORT_VERSION, SECTIONS, AuditReport
+from privsynth.report.document import SECTIONS, AuditReport
 from privsynth.report.evaluation import DEFAULT_MAX_RECORDS
 from privsynth.report.evaluation.attacks import run_attacks
 from privsynth.report.evaluation.utility import utility_section
-from privsynth.report.hazards import Facts, count, hazards_section
+from privsynth.report.hazards import Facts, hazards_section
 from privsynth.report.identity import identity_section
 from privsynth.report.inputs import check_frame, check_synthetic, resolve_schema
-from privsynth.report.ledger import ledger_section
 from privsynth.report.model_facts import model_facts
-from privsynth.report.residual_risk import residual_risk_section
-from privsynth.report.sign_off import check_release_info, release_info, sign_off_section
 from privsynth.report.tables import audit_tables, is_tables_model
 from privsynth.report.threat_model import threat_model_section
 from privsynth.schema import Schema
@@ -174,15 +171,14 @@ def audit(
     if target is not None and target not in schema.without_ids().names:
         raise ParameterError(f"target {target!r} is not a modelled column of the schema "
                              "(identifier columns are not modelled)")
-    check_int("random_state", random_state, lo=0, where="audit")
     check_bool("attacks", attacks, where="audit")
-    check_int("n_jobs", n_jobs, lo=1, none_ok=True, where="audit")
-    check_int("max_records", max_records, lo=100, none_ok=True, where="audit")
     if risk_options is not None and not isinstance(risk_options, Mapping):
         raise ParameterError("risk_options must be a mapping of assess_risk keyword arguments")
-    given = check_release_info({"purpose": purpose, "audience": audience,
-                                "controller": controller, "approver": approver,
-                                "dataset": dataset})
+    given = check_options("audit", random_state=random_state, n_jobs=n_jobs,
+                          max_records=max_records, release={
+                              "purpose": purpose, "audience": audience,
+                              "controller": controller, "approver": approver,
+                              "dataset": dataset})
 
     real_v, ignored = check_frame(real, "the real data", schema)
     holdout_v = check_frame(holdout, "the holdout", schema)[0] if holdout is not None else None
@@ -193,9 +189,8 @@ def audit(
     data = data_section(schema, n_hat, len(synthetic), ignored,
                         constraint_stats(facts.constraint_stats if facts else None))
 
-    ledger = ledger_section(accountant, facts)
-    info = release_info(given, ledger)
-    claim = make_claim(accountant, facts)
+    acct = accounting(accountant, facts, given)
+    claim = acct.claim
     skipped = ("The synthetic data do not match the public schema; evaluation skipped."
                if synth_v is None else None)
     evaluated = synth_v if synth_v is not None else synthetic
@@ -215,35 +210,17 @@ def audit(
         None if risk is None else risk.settings)
     utility_doc = utility_section(real_v, holdout_v, evaluated, modelled, target, random_state,
                                   skipped, n_jobs, max_records)
-    hazards = hazards_section(Facts(schema, facts, model_path, ledger, claim,
+    hazards = hazards_section(Facts(schema, facts, model_path, acct.ledger, claim,
                                     synthetic_problems, attack_doc, criteria_doc,
                                     same_row_count=len(synthetic) == len(real_v)))
-    doc: dict[str, Any] = {
-        "format": REPORT_FORMAT,
-        "version": REPORT_VERSION,
-        "public": False,
-        "edition": "steward",
-        "sections": [{"id": i, "title": t} for i, t in SECTIONS],
-        "sign_off": {},  # built last, from the finished document
-        "identity": identity,
-        "data": data,
-        "threat_model": threat_model_section(facts),
-        "ledger": ledger,
-        "epsilon": epsilon_section(claim),
-        "hazards": hazards,
-        "hazard_counts": count(hazards),
-        "attacks": attack_doc,
-        "criteria": criteria_doc,
-        "utility": utility_doc,
-        "configuration": configuration_section(facts, schema, accountant, {
+    return assemble(
+        SECTIONS, acct, identity=identity, data=data, threat_model=threat_model_section(facts),
+        hazards=hazards, attacks=attack_doc, criteria=criteria_doc, utility=utility_doc,
+        configuration=configuration_section(facts, schema, accountant, {
             "target": target, "attacks": attacks, "random_state": random_state,
             "holdout_given": holdout is not None, "n_jobs": n_jobs,
             "max_records": max_records,
             "risk_options": {k: (v if isinstance(v, int | float | str | bool) or v is None
                                  else type(v).__name__)
                              for k, v in (risk_options or {}).items()},
-        }),
-    }
-    doc["residual_risk"] = residual_risk_section(doc)
-    doc["sign_off"] = sign_off_section(doc, info)
-    return AuditReport(doc)
+        }))

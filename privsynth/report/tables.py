@@ -63,23 +63,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from privsynth._checks import check_int
 from privsynth.engines.tables import ENGINE as TABLES_ENGINE
 from privsynth.errors import ParameterError
-from privsynth.report.claim import epsilon_section, make_claim
+from privsynth.report._assembly import accounting, assemble, check_options
 from privsynth.report.configuration import configuration_section
 from privsynth.report.data import data_section
-from privsynth.report.document import REPORT_FORMAT, REPORT_VERSION, TABLES_SECTIONS, AuditReport
+from privsynth.report.document import TABLES_SECTIONS, AuditReport
 from privsynth.report.evaluation import DEFAULT_MAX_RECORDS
 from privsynth.report.evaluation.relation import bound_pair, relation_section
 from privsynth.report.evaluation.utility import utility_section
-from privsynth.report.hazards import Facts, count, engine_hazards, hazards_section, make_hazard
+from privsynth.report.hazards import Facts, engine_hazards, hazards_section, make_hazard
 from privsynth.report.identity import identity_section
 from privsynth.report.inputs import check_frame, check_synthetic
-from privsynth.report.ledger import ledger_section
 from privsynth.report.model_facts import ModelFacts
-from privsynth.report.residual_risk import residual_risk_section
-from privsynth.report.sign_off import check_release_info, release_info, sign_off_section
 from privsynth.report.threat_model import threat_model_section
 from privsynth.schema import SOURCES, Schema
 
@@ -287,12 +283,11 @@ def audit_tables(
     facts = tables_facts(model)
     rel = facts.relation
     order = (rel.parent, rel.child)
-    check_int("random_state", random_state, lo=0, where="audit_tables")
-    check_int("n_jobs", n_jobs, lo=1, none_ok=True, where="audit_tables")
-    check_int("max_records", max_records, lo=100, none_ok=True, where="audit_tables")
-    given = check_release_info({"purpose": purpose, "audience": audience,
-                                "controller": controller, "approver": approver,
-                                "dataset": dataset})
+    given = check_options("audit_tables", random_state=random_state, n_jobs=n_jobs,
+                          max_records=max_records, release={
+                              "purpose": purpose, "audience": audience,
+                              "controller": controller, "approver": approver,
+                              "dataset": dataset})
     real = _check_tables(real, "real", order)
     synthetic = _check_tables(synthetic, "synthetic", order)
     paths = dict(_check_tables(synthetic_paths, "synthetic_paths", order)) \
@@ -333,9 +328,7 @@ def audit_tables(
         f"{rel.parent} row). The synthetic tables have "
         + " and ".join(f"{i['rows']:,} {i['table']} rows" for i in idents) + ".")
 
-    ledger = ledger_section(accountant, facts.release)
-    info = release_info(given, ledger)
-    claim = make_claim(accountant, facts.release)
+    acct = accounting(accountant, facts.release, given)
     skipped = ("The synthetic tables do not match their public schemas; evaluation skipped."
                if len(synth_v) < 2 else None)
     bounded = None
@@ -352,8 +345,8 @@ def audit_tables(
     # the synthetic tables against the real ones as given *and* as the fit bounded them
     real_counts = _real_row_counts(real_v, facts, random_state)
     same_rows = any(len(synthetic[n]) in real_counts[n] for n in order)
-    hazards = hazards_section(Facts(schema, facts.release, model_path, ledger, claim, problems,
-                                    attacks, {}, same_row_count=same_rows))
+    hazards = hazards_section(Facts(schema, facts.release, model_path, acct.ledger, acct.claim,
+                                    problems, attacks, {}, same_row_count=same_rows))
     for name, part in facts.parts.items():
         for h in engine_hazards(part):
             hazards.append({**h, "id": f"{h['id']}-{name}", "title": f"{h['title']}, {name}"})
@@ -364,32 +357,15 @@ def audit_tables(
         ki["statement"] + ("" if ki["exact"] else " A child row without its parent, or two "
                            "parents with one key, is not what the model samples: the synthetic "
                            "tables were changed after sampling.")))
-    doc: dict[str, Any] = {
-        "format": REPORT_FORMAT,
-        "version": REPORT_VERSION,
-        "public": False,
-        "edition": "steward",
-        "sections": [{"id": i, "title": t} for i, t in TABLES_SECTIONS],
-        "sign_off": {},
-        "identity": identity,
-        "data": data,
-        "threat_model": _threat_model(facts),
-        "ledger": ledger,
-        "epsilon": epsilon_section(claim),
-        "hazards": hazards,
-        "hazard_counts": count(hazards),
-        "attacks": attacks,
-        "criteria": {"included": False, "reason": ATTACKS_LEFT_OUT},
-        "utility": {"included": False, "reason": UTILITY_MOVED},
-        "tables": tables,
-        "relation": relation,
-        "configuration": configuration_section(facts.release, schema, accountant, {
+    return assemble(
+        TABLES_SECTIONS, acct, identity=identity, data=data, threat_model=_threat_model(facts),
+        hazards=hazards, attacks=attacks,
+        criteria={"included": False, "reason": ATTACKS_LEFT_OUT},
+        utility={"included": False, "reason": UTILITY_MOVED},
+        extra={"tables": tables, "relation": relation},
+        configuration=configuration_section(facts.release, schema, accountant, {
             "random_state": random_state, "n_jobs": n_jobs, "max_records": max_records,
-            "tables": list(order), "attacks": False}),
-    }
-    doc["residual_risk"] = residual_risk_section(doc)
-    doc["sign_off"] = sign_off_section(doc, info)
-    return AuditReport(doc)
+            "tables": list(order), "attacks": False}))
 
 
 __all__ = ["ATTACKS_LEFT_OUT", "TablesFacts", "audit_tables", "is_tables_model", "joint_schema",
