@@ -134,3 +134,19 @@ def test_fit_tables_sees_data_only_through_its_mechanisms(
     a, b = (m.sample_tables(50, random_state=0) for m in models)
     for name in ("planes", "flights"):
         pd.testing.assert_frame_equal(a[name], b[name])
+
+
+def test_the_target_star_sees_data_only_through_its_mechanisms(
+        blind: list[str], adult_sample: pd.DataFrame, adult_schema: Schema,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A declared target on a table too small for a structure search: the star network
+    (the target the only parent of every column) is public, its tables are noisy."""
+    monkeypatch.setitem(globals(), "FIXED_COUNT", 300)  # a count the rule gives the star
+    d2 = pd.concat([adult_sample, adult_sample.iloc[[11]]], ignore_index=True)
+    target = adult_schema.names[-1]
+    for seed in (0, 1):
+        a = _fit(adult_sample, adult_schema, seed, params={"target": target}, epsilon=10.0)
+        b = _fit(d2, adult_schema, seed, params={"target": target}, epsilon=10.0)
+        _same_model(a, b)
+    assert a.describe()["budget"]["mode"] == "star"
+    assert not any("structure" in c for c in blind) and any("table" in c for c in blind)

@@ -176,6 +176,49 @@ def test_target_is_the_root_and_a_parent_of_the_others() -> None:
     assert with_target == len(schema) - 1
 
 
+def _star(n: int, seed: int, k: int = 8) -> pd.DataFrame:
+    """c0 is a binary label; every other column copies it 80 % of the time."""
+    rng = np.random.default_rng(seed)
+    t = rng.choice(list("pq"), n)
+    return pd.DataFrame({"c0": t, **{f"c{i}": np.where(rng.random(n) < 0.8, t,
+                                                       rng.choice(list("pqrs"), n))
+                                     for i in range(1, k)}})
+
+
+@pytest.mark.filterwarnings("ignore::privsynth.errors.InsecureNoiseWarning")
+def test_a_declared_target_gets_the_star_where_no_structure_can_be_searched() -> None:
+    """800 rows, 8 columns, epsilon 1: no dependency can be found above the noise, so
+    without a target the fit measures independent marginals; with one, the star
+    (target -> every column) is declared, costs no structure budget and keeps the
+    label's relation to every column."""
+    schema = Schema.from_dict({"columns": [
+        {"name": "c0", "kind": "categorical", "categories": ["p", "q"]},
+        *_schema(8).to_dict()["columns"][1:]]})
+    df = _star(800, seed=2)
+    plain = PrivBayes().fit(df, schema=schema, epsilon=1.0, noise=Noise.insecure_for_tests(1))
+    assert plain.describe()["budget"]["mode"] == "independent"
+    acct = Accountant(1.0)
+    model = PrivBayes(target="c0").fit(df, schema=schema, epsilon=1.0, accountant=acct,
+                                       noise=Noise.insecure_for_tests(1))
+    budget = model.describe()["budget"]
+    assert budget["mode"] == "star" and "target star" in budget["reason"]
+    assert model.network_ == [(0, ())] + [(j, (0,)) for j in range(1, 8)]
+    labels = [e.label for e in acct.ledger]
+    assert not any(lab.startswith("privbayes/structure/") for lab in labels)
+    assert sum(lab.startswith("privbayes/table/") for lab in labels) == 8  # root too
+    assert acct.spent().epsilon == pytest.approx(1.0, abs=1e-12)
+
+    def link(m: PrivBayes) -> float:
+        """Mean P(ci = p | c0 = p) - P(ci = p | c0 = q) over the columns (real: 0.8)."""
+        syn = m.sample(4_000, random_state=0)
+        is_p = syn["c0"] == "p"
+        return float(np.mean([(syn.loc[is_p, f"c{i}"] == "p").mean()
+                              - (syn.loc[~is_p, f"c{i}"] == "p").mean() for i in range(1, 8)]))
+
+    assert abs(link(plain)) < 0.1
+    assert link(model) > 0.4
+
+
 def test_unknown_target_is_refused_before_any_spend() -> None:
     acct = Accountant(1.0)
     with pytest.raises(ParameterError, match="not a column"):

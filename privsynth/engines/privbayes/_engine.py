@@ -274,8 +274,12 @@ class PrivBayes(Synthesizer):
         modelled_sizes = [sz for j, sz in enumerate(disc.sizes) if j not in given]
         if given:
             modelled_sizes.append(max(disc.sizes[j] for j in given))
+        # a declared target (public) lets the rule choose the target star over
+        # independent marginals; not in a child model (its given columns come first)
+        root = None if self.target is None else schema.names.index(self.target)
         plan = plan_budget(n_count, eps, modelled_sizes, theta=self.theta,
-                           fixed=self._fixed_caps(), max_rows=k, level_floors=level_floors)
+                           fixed=self._fixed_caps(), max_rows=k, level_floors=level_floors,
+                           target=None if given else root)
         log.info("budget rule: %s (%s)", plan.mode, plan.reason)
         if plan.max_bins != disc.max_bins:  # finer public bins (from public numbers only)
             counter.close()
@@ -331,7 +335,9 @@ class PrivBayes(Synthesizer):
         cap = clique_cap(n_hat, eps_tables, len(modelled_sizes), theta=self.theta,
                          max_clique_cells=self.max_clique_cells, max_rows=k)
         network: Network = [(j, ()) for j in range(d)]
-        if not independent:
+        if plan.mode == "star" and root is not None:  # public: no search, no structure spend
+            network = [(root, ())] + [(j, (root,)) for j in range(d) if j != root]
+        elif not independent:
             fixed = self.degree is not None
             network = learn_structure(
                 counter, levels, epsilon=eps_struct, n_hat=n_hat,
@@ -339,8 +345,7 @@ class PrivBayes(Synthesizer):
                 limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
                 structure_rows=self.structure_rows, budget=release, noise=noise,
                 names=schema.names, max_rows=k, penalty=plan.penalty,
-                root=None if self.target is None else schema.names.index(self.target),
-                given=given)
+                root=root, given=given)
 
         # ---- 3. conditional tables
         n_lv = [lev.n_levels for lev in levels]
