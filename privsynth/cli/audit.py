@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from privsynth.cli._common import (
@@ -122,14 +123,7 @@ def audit(args: argparse.Namespace) -> int:
             release_id=args.release, attacks=not args.no_attacks, random_state=args.seed,
             risk_options=risk_options(args), purpose=args.purpose, audience=args.audience,
             controller=args.controller, approver=args.approver, dataset=args.dataset)
-    edition = "public" if args.public else "steward's"
-    with progress.step(f"writing {out.name}" + (f" and {json_out.name}" if json_out else "")):
-        rep.to_html(out, public=args.public)
-        if json_out is not None:
-            rep.to_json(json_out, public=args.public)
-    print(f"wrote the {edition} edition of the report: {out}"
-          + (f" and {json_out}" if json_out else ""))
-    return EXIT_OK
+    return _write(rep, out, json_out, progress, public=args.public, what="the report")
 
 
 def _tables_by_name(values: list[str], option: str, names: tuple[str, str]) -> dict[str, str]:
@@ -190,11 +184,18 @@ def audit_tables(args: argparse.Namespace) -> int:
             model_path=args.model, release_id=args.release, random_state=args.seed,
             purpose=args.purpose, audience=args.audience, controller=args.controller,
             approver=args.approver, dataset=args.dataset)
-    edition = "public" if args.public else "steward's"
+    return _write(rep, out, json_out, progress, public=args.public,
+                  what=f"the report of {names[0]} -> {names[1]}")
+
+
+def _write(rep: Any, out: Path, json_out: Path | None, progress: Progress, *, public: bool,
+           what: str) -> int:
+    """Write the report's HTML (and JSON) edition and say which edition was written."""
+    edition = "public" if public else "steward's"
     with progress.step(f"writing {out.name}" + (f" and {json_out.name}" if json_out else "")):
-        rep.to_html(out, public=args.public)
+        rep.to_html(out, public=public)
         if json_out is not None:
-            rep.to_json(json_out, public=args.public)
-    print(f"wrote the {edition} edition of the report of {names[0]} -> {names[1]}: {out}"
+            rep.to_json(json_out, public=public)
+    print(f"wrote the {edition} edition of {what}: {out}"
           + (f" and {json_out}" if json_out else ""))
     return EXIT_OK
