@@ -219,6 +219,48 @@ def test_a_declared_target_gets_the_star_where_no_structure_can_be_searched() ->
     assert link(model) > 0.4
 
 
+@pytest.mark.parametrize("n", [100, 300, 800, 3_000])
+@pytest.mark.parametrize("eps", [0.3, 1.0, 3.0, 10.0])
+@pytest.mark.parametrize("target_size", [2, 3, 16])
+def test_the_star_keeps_every_table_within_its_cap_and_the_users_caps(
+        n: int, eps: float, target_size: int) -> None:
+    sizes = [16] * 7 + [target_size]
+    for missing in (False, True):
+        p = plan_budget(n, eps, sizes, target=7, target_missing=missing)
+        if p.mode != "star":
+            continue
+        cells = p.max_levels * p.max_parent_levels
+        assert cells <= n * eps * p.table_share / len(sizes) / 4.0  # the theta cap
+        assert p.max_parent_levels - int(missing) >= 2  # two value levels of the target
+        assert f"of up to {cells} cells within the cap" in p.reason
+        # the resource cap and a user's max_degree=0 are kept
+        assert plan_budget(n, eps, sizes, target=7, target_missing=missing,
+                           max_cells=cells - 1).mode == "independent"
+        assert plan_budget(n, eps, sizes, target=7, target_missing=missing,
+                           fixed={"max_degree": 0}).mode == "independent"
+        # fixed levels whose tables exceed the cap: no star
+        assert plan_budget(n, eps, sizes, target=7, target_missing=missing,
+                           fixed={"max_levels": 64}).mode == "independent"
+
+
+@pytest.mark.filterwarnings("ignore::privsynth.errors.InsecureNoiseWarning")
+def test_a_nullable_target_keeps_its_values_apart_in_the_star() -> None:
+    schema = Schema.from_dict({"columns": [
+        {"name": "c0", "kind": "categorical", "categories": ["p", "q"], "nullable": True},
+        *_schema(8).to_dict()["columns"][1:]]})
+    df = _star(1_200, seed=2)  # with the missing code the star needs 3 x 2 cells: more rows
+    df.loc[df.index[:60], "c0"] = None
+    model = PrivBayes(target="c0").fit(df, schema=schema, epsilon=1.0,
+                                       noise=Noise.insecure_for_tests(1))
+    assert model.describe()["budget"]["mode"] == "star"
+    assert model.describe()["budget"]["max_parent_levels"] >= 3
+    syn = model.sample(4_000, random_state=0)
+    is_p, is_q = syn["c0"] == "p", syn["c0"] == "q"
+    link = np.mean([(syn.loc[is_p, f"c{i}"] == "p").mean()
+                    - (syn.loc[is_q, f"c{i}"] == "p").mean() for i in range(1, 8)])
+    assert link > 0.3
+
+
 def test_unknown_target_is_refused_before_any_spend() -> None:
     acct = Accountant(1.0)
     with pytest.raises(ParameterError, match="not a column"):

@@ -175,7 +175,8 @@ def _pow2(x: float, lo: int, hi: int) -> int:
 def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
                 theta: float = THETA, fixed: dict[str, Any] | None = None,
                 max_rows: int = 1, level_floors: tuple[int, int] = LEVEL_FLOORS,
-                target: int | None = None) -> BudgetPlan:
+                target: int | None = None, target_missing: bool = False,
+                max_cells: float = math.inf) -> BudgetPlan:
     """The plan of one fit from public quantities (no data is read).
 
     Parameters
@@ -202,6 +203,13 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
         (:mod:`privsynth.engines.tables`) passes smaller ones: its tables must
         hold a child column and one of its parent's columns at a cap of a few
         dozen cells, below the single-table floors of 16 x 8.
+    target : int, optional
+        The declared target's column (public): where the rule would choose
+        independent marginals it may choose the target star (:func:`star_plan`).
+    target_missing : bool, default False
+        Whether the target has a missing code (it then takes one parent level).
+    max_cells : float, default inf
+        The resource cap on one table (``max_clique_cells``); the star respects it.
 
     Returns
     -------
@@ -266,7 +274,8 @@ def plan_budget(n_hat: float, epsilon: float, sizes: Sequence[int], *,
                   f">= {step_need:.1f}); tables of up to {cap_i} cells are theta-useful")
     if mode == "independent" and target is not None and "degree" not in fixed:
         star = star_plan(n, rows, epsilon, sizes, target, theta=theta, fixed=fixed,
-                         why=reason.split("; independent")[0])
+                         why=reason.split("; independent")[0], target_missing=target_missing,
+                         max_cells=max_cells)
         if star is not None:
             return star
         reason += "; the target star's tables are not theta-useful either"
@@ -300,7 +309,8 @@ def _floor_pow2(x: float) -> int:
 
 
 def star_plan(n: float, rows: float, epsilon: float, sizes: Sequence[int], target: int, *,
-              theta: float, fixed: dict[str, Any], why: str) -> BudgetPlan | None:
+              theta: float, fixed: dict[str, Any], why: str, target_missing: bool = False,
+              max_cells: float = math.inf) -> BudgetPlan | None:
     """The target star: the target first, the only parent of every other column.
 
     When no dependency can be *found* above the noise (the structure search would
@@ -310,30 +320,39 @@ def star_plan(n: float, rows: float, epsilon: float, sizes: Sequence[int], targe
     ``max_parent_levels``; they get ``STAR_SHARE`` of epsilon (the histograms of
     the columns larger than the target's levels the rest but the count's) and must
     be theta-useful by the tables' rule, ``cells <= cap = n * (epsilon *
-    table_share / d) / theta``. The target keeps up to ``cap / 2`` parent levels
-    (at least 2); every other column up to ``cap / target levels`` levels. If even
-    a 2 x 2 table exceeds the cap, ``None`` (independent marginals).
+    table_share / d) / theta``, and within ``max_cells``. The target keeps up to
+    ``cap / 2`` parent levels, at least 2 for its values (a missing code takes one
+    more); every other column up to ``cap / target levels`` levels, at least 2.
+    User caps are kept: ``max_degree=0`` means no star, and fixed levels whose
+    tables exceed the cap mean no star either. ``None``: independent marginals.
 
     >>> p = star_plan(500, 500, 10.0, [16] * 14 + [2], 14, theta=4.0, fixed={}, why="")
     >>> p.mode, p.max_levels, p.max_parent_levels, p.structure_share
     ('star', 4, 2, 0.0)
     >>> star_plan(500, 500, 1.0, [16] * 14 + [2], 14, theta=4.0, fixed={}, why="") is None
     True
+    >>> star_plan(500, 500, 10.0, [16] * 14 + [3], 14, theta=4.0, fixed={}, why="",
+    ...           target_missing=True).max_parent_levels  # two values and the missing code
+    3
     """
     d = len(sizes)
+    if d < 2 or fixed.get("max_degree") == 0:
+        return None
     count = COUNT_SHARE
     table = STAR_SHARE
     marginal = 1.0 - count - table
-    cap = n * (epsilon * table / max(d, 1)) / theta
-    parent = fixed.get("max_parent_levels") or min(int(sizes[target]), _floor_pow2(cap / 2))
-    if d < 2 or parent < 2 or 2 * parent > cap:
+    theta_cap = n * (epsilon * table / max(d, 1)) / theta
+    cap = min(theta_cap, max_cells)
+    miss = int(bool(target_missing))
+    parent = fixed.get("max_parent_levels") or min(
+        int(sizes[target]), max(_floor_pow2(cap / 2), 2 + miss))
+    levels = fixed.get("max_levels") or min(MAX_LEVELS, _floor_pow2(cap / parent))
+    if parent - miss < 2 or levels < 2 or levels * parent > cap:
         return None
-    levels = fixed.get("max_levels") or max(int(parent), min(MAX_LEVELS,
-                                                             _floor_pow2(cap / parent)))
     n_hist = sum(1 for s in sizes if s > parent) or 1
     reason = (f"{why}; a target is declared: the target star instead (the target the only "
               f"parent of every column, no structure search, no structure spend), its tables "
-              f"of up to {int(levels) * int(parent)} cells fit the theta cap {cap:.1f}")
+              f"of up to {int(levels) * int(parent)} cells within the cap {cap:.1f}")
     return BudgetPlan(mode="star", reason=reason, noisy_rows=rows, count_share=count,
                       marginal_share=marginal, structure_share=0.0, table_share=table,
                       cell_cap=int(max(2.0, min(cap, 1e12))), max_levels=int(levels),

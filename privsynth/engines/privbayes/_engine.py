@@ -279,7 +279,9 @@ class PrivBayes(Synthesizer):
         root = None if self.target is None else schema.names.index(self.target)
         plan = plan_budget(n_count, eps, modelled_sizes, theta=self.theta,
                            fixed=self._fixed_caps(), max_rows=k, level_floors=level_floors,
-                           target=None if given else root)
+                           target=None if given else root,
+                           target_missing=root is not None and schema.columns[root].nullable,
+                           max_cells=self.max_clique_cells)
         log.info("budget rule: %s (%s)", plan.mode, plan.reason)
         if plan.max_bins != disc.max_bins:  # finer public bins (from public numbers only)
             counter.close()
@@ -417,7 +419,11 @@ class PrivBayes(Synthesizer):
         self.clique_cap_ = 0 if independent else cap
         # the noisy row count the caps were computed from (count and histograms; the
         # recorded count below also uses the tables, drawn after the caps were fixed)
-        self.budget_ = {**plan.as_dict(), "rows_for_caps": n_hat,
+        shares = {}
+        if not independent and not split.hist_columns:  # no histogram: the tables get its share
+            shares = {"marginal_share": 0.0,
+                      "table_share": plan.table_share + plan.marginal_share}
+        self.budget_ = {**plan.as_dict(), **shares, "rows_for_caps": n_hat,
                         "table_noise": "discrete_laplace" if sigma is None else
                         "discrete_gaussian", "table_sigma": sigma}
         self._discretizer = disc
