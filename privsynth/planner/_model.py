@@ -287,10 +287,12 @@ class Rules:
     independent: bool = False  # independent marginals only (no structure, no tables)
     max_rows: int = 1  # sensitivity of every count: the most rows of one privacy unit
     max_bins: int = 128  # public bins of numeric columns (the fit's ``fine_bins``)
+    star_root: int | None = None  # the target star (a declared target, small data)
 
 
 def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
-                 max_rows: int = 1) -> Rules:
+                 max_rows: int = 1, target: int | None = None,
+                 target_missing: bool = False) -> Rules:
     """The engine's budget split, theta cap and caps for ``n`` rows at ``epsilon``.
 
     Calls the functions the fit calls (:mod:`privsynth.engines.privbayes._budget`):
@@ -307,7 +309,8 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
     if getattr(model, "max_bins", None) is not None:
         fixed_caps["max_bins"] = model.max_bins
     plan = plan_budget(n, epsilon, list(sizes), theta=model.theta, fixed=fixed_caps,
-                       max_rows=max_rows)
+                       max_rows=max_rows, target=target, target_missing=target_missing,
+                       max_cells=model.max_clique_cells)
     independent = plan.mode == "independent"
     split = split_budget(sizes, epsilon, marginal_share=plan.marginal_share,
                          structure_share=plan.structure_share,
@@ -320,7 +323,8 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
                  eps_tables=split.eps_tables, cap=model.max_clique_cells if fixed else cap,
                  k_max=model.degree if fixed else plan.max_degree, fixed_degree=fixed,
                  max_levels=plan.max_levels, max_parent_levels=plan.max_parent_levels,
-                 independent=independent, max_rows=max_rows, max_bins=plan.max_bins)
+                 independent=independent, max_rows=max_rows, max_bins=plan.max_bins,
+                 star_root=target if plan.mode == "star" else None)
 
 
 def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float, model: Any,
@@ -329,7 +333,10 @@ def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float,
     """Expected tvd1 and tvd2 of a PrivBayes release (``model``'s parameters) at ``epsilon``."""
     c = constants or Constants()
     d = len(facts)
-    rules = engine_rules(model, [f.codes for f in facts], epsilon, n, max_rows)
+    names = [f.name for f in facts]
+    target = names.index(model.target) if getattr(model, "target", None) in names else None
+    rules = engine_rules(model, [f.codes for f in facts], epsilon, n, max_rows, target,
+                         target is not None and facts[target].has_missing)
     k = rules.max_rows  # discrete Laplace of sensitivity k: the noise of epsilon / k
     facts = [_with_levels(f, rules.max_levels, rules.max_parent_levels) for f in facts]
     k1 = np.array([f.metric_cells for f in facts], dtype=np.float64)
@@ -340,8 +347,10 @@ def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float,
         eps_of = [[rules.hist_eps[j] for j in range(d)]]
         facts = [replace(f, levels=f.codes, parent_levels=f.codes) for f in facts]
     else:
-        nets = draw_networks(facts, rules.cap, rules.k_max, reps=NETWORKS, seed=seed,
-                             fixed_degree=rules.fixed_degree)
+        t = rules.star_root
+        nets = ([[(t, ())] + [(j, (t,)) for j in range(d) if j != t]] if t is not None else
+                draw_networks(facts, rules.cap, rules.k_max, reps=NETWORKS, seed=seed,
+                              fixed_degree=rules.fixed_degree))
         eps_of = [table_budgets([_cells(facts, ch, ps) for ch, ps in net], rules.eps_tables)
                   for net in nets]
         # within-level noise of coarsened columns (their one-way histogram)
