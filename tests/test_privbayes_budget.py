@@ -202,6 +202,9 @@ def test_a_declared_target_gets_the_star_where_no_structure_can_be_searched() ->
                                        noise=Noise.insecure_for_tests(1))
     budget = model.describe()["budget"]
     assert budget["mode"] == "star" and "target star" in budget["reason"]
+    assert "fixed by the declared target" in model.record_.contents
+    assert not any("exponential" in n for n in model.record_.noise)  # no structure search
+    assert "no network" in plain.record_.contents
     assert model.network_ == [(0, ())] + [(j, (0,)) for j in range(1, 8)]
     labels = [e.label for e in acct.ledger]
     assert not any(lab.startswith("privbayes/structure/") for lab in labels)

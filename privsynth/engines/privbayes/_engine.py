@@ -101,6 +101,25 @@ NOISE_GAUSSIAN = ("exact discrete Laplace noise on the row count and histograms,
                   "rejection")
 
 
+#: What the model holds in place of a learned structure, by the budget rule's mode.
+_STRUCTURE = {"star": "the network fixed by the declared target (the only parent of every "
+                      "column; public, not learned)",
+              "independent": "no network (independent marginals)"}
+
+
+def _contents_text(mode: str) -> str:
+    """The model's contents for the report: a learned, declared or no structure."""
+    if mode not in _STRUCTURE:
+        return CONTENTS
+    return CONTENTS.replace("the learned network structure", _STRUCTURE[mode])
+
+
+def _noise_text(mode: str, gaussian: bool) -> tuple[str, ...]:
+    """The noise the fit drew: no exponential mechanism where no structure was searched."""
+    noise = NOISE_GAUSSIAN if gaussian else NOISE
+    return noise if mode not in _STRUCTURE else noise[:1]
+
+
 class PrivBayes(Synthesizer):
     """Differentially private Bayesian network synthesizer.
 
@@ -428,8 +447,8 @@ class PrivBayes(Synthesizer):
                         "discrete_gaussian", "table_sigma": sigma}
         self._discretizer = disc
         return FitDetails(noisy_rows=n_rows, description=self.describe(n_rows),
-                          noise=NOISE if sigma is None else NOISE_GAUSSIAN,
-                          contents=CONTENTS)
+                          noise=_noise_text(plan.mode, sigma is not None),
+                          contents=_contents_text(plan.mode))
 
     def fit_tables(self, tables: Mapping[str, pd.DataFrame], *, schemas: Mapping[str, Schema],
                    relations: Any, epsilon: float, max_children: int,
