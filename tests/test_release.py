@@ -29,7 +29,7 @@ from privsynth.accounting import (
 )
 from privsynth.accounting.persistent import read_ledger
 from privsynth.datasets import adult_schema, load_adult
-from privsynth.errors import InsecureNoiseWarning
+from privsynth.errors import InsecureNoiseWarning, ModelFileError
 from privsynth.release import independent, read_manifest, verify_release, write_manifest
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
@@ -238,6 +238,31 @@ def test_an_edited_entry_in_the_model_fails(folder: Path) -> None:
         for f in m["files"]])
     v = verify_release(folder)
     assert v.exit_code == 6 and "entry 1 does not match its id" in reasons(v)
+
+
+def test_a_model_whose_entry_was_edited_under_its_id_is_refused_on_load(folder: Path) -> None:
+    """An entry's epsilon halved and the model file's own checksum redone: the entry's id
+    (which links the model to the ledger) no longer matches it, so load refuses."""
+    path = folder / "model.json"
+    doc = json.loads(path.read_text())
+    doc["payload"]["record"]["entries"][0]["event"]["epsilon"] /= 2
+    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"entry 1 .* does not match its id"):
+        privsynth.load_model(path)
+
+
+def test_a_pure_release_stating_slightly_less_fails(folder: Path) -> None:
+    """0.04 % below the exact sum of pure events: beyond float rounding, so not proven
+    (the PLD tolerance of 1e-3 is for composed PLD/RDP bounds only)."""
+    def lower(doc: dict) -> None:
+        doc["releases"][0]["epsilon"] = 0.9996
+
+    edit_json(folder / "manifest.json", lower)
+    v = verify_release(folder)
+    assert v.exit_code == 7
+    assert "stated own epsilon 0.9996 (delta 0) is below the 1 recomputed" in reasons(v)
 
 
 def test_a_sample_written_elsewhere_states_its_release(release_dir: dict[str, Path],

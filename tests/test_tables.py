@@ -243,6 +243,26 @@ def _child_unit(payload: dict[str, Any]) -> None:
     payload["child"]["record"]["unit"]["max_rows"] = 10
 
 
+def _shrink_part_events(payload: dict[str, Any]) -> None:
+    """Every part event's epsilon divided by 100 under the whole's ids, the parts' claims
+    and the split to match: only the entries themselves (not their ids) betray it."""
+    for role in ("parent", "child"):
+        record = payload[role]["record"]
+        for entry in record["entries"]:
+            entry["event"]["epsilon"] /= 100
+        record["epsilon"] /= 100
+    payload["record"]["description"]["epsilon_split"] = {
+        "planes": payload["parent"]["record"]["epsilon"],
+        "flights": payload["child"]["record"]["epsilon"]}
+
+
+def _understate_parent_slightly(payload: dict[str, Any]) -> None:
+    """The parent states 0.04 % less than its events sum to (0.4996 for 0.5)."""
+    payload["parent"]["record"]["epsilon"] *= 1 - 4e-4
+    payload["record"]["description"]["epsilon_split"]["planes"] = \
+        payload["parent"]["record"]["epsilon"]
+
+
 def test_an_untouched_tables_release_passes_every_part_check(model: ps.TablesModel,
                                                              tmp_path: Path) -> None:
     from privsynth.release import verify_release
@@ -258,7 +278,10 @@ def test_an_untouched_tables_release_passes_every_part_check(model: ps.TablesMod
     (_understate_parts, "below the", 7),
     (_move_child_entries, "entries", 6),
     (_child_unit, "privacy units", 7),
-], ids=["part-epsilon-understated", "entries-moved-between-parts", "child-unit-changed"])
+    (_shrink_part_events, "entries", 6),
+    (_understate_parent_slightly, "below the", 7),
+], ids=["part-epsilon-understated", "entries-moved-between-parts", "child-unit-changed",
+        "part-events-edited-ids-kept", "part-epsilon-understated-0.04pct"])
 def test_a_tampered_part_is_refused_on_load_and_by_verify(
         model: ps.TablesModel, tmp_path: Path, change: Callable[[dict[str, Any]], None],
         load_match: str, code: int) -> None:
@@ -271,6 +294,54 @@ def test_a_tampered_part_is_refused_on_load_and_by_verify(
     assert v.exit_code == code, v.lines()
     assert all("part" in c.subject or "split" in c.message or "parts" in c.message
                for c in v.failures)
+
+
+def test_an_edited_entry_of_the_whole_is_refused_on_load(model: ps.TablesModel,
+                                                        tmp_path: Path) -> None:
+    """Every event edited down everywhere (the whole and its parts) under the old ids: the
+    ids no longer match the entries."""
+    def shrink_all(payload: dict[str, Any]) -> None:
+        _shrink_part_events(payload)
+        for entry in payload["record"]["entries"]:
+            entry["event"]["epsilon"] /= 100
+        payload["record"]["epsilon"] /= 100
+
+    path = _tampered_release(model, tmp_path / "r", shrink_all)
+    with pytest.raises(ModelFileError, match="does not match its id"):
+        ps.TablesModel.load(path)
+
+
+def test_a_claim_within_rounding_is_not_printed_as_at_least(model: ps.TablesModel,
+                                                            tmp_path: Path) -> None:
+    """A part stating 1e-12 (relative) less than its pure events' exact sum passes as float
+    rounding, and verify says so instead of printing '>='."""
+    from privsynth.release import verify_release
+
+    def round_down(payload: dict[str, Any]) -> None:
+        payload["parent"]["record"]["epsilon"] *= 1 - 1e-12
+        payload["record"]["description"]["epsilon_split"]["planes"] = \
+            payload["parent"]["record"]["epsilon"]
+
+    path = _tampered_release(model, tmp_path / "r", round_down)
+    ps.TablesModel.load(path)
+    v = verify_release(tmp_path / "r")
+    assert not v.failures, v.lines()
+    line = next(c.message for c in v.checks if c.subject.endswith("part 'planes'"))
+    assert "within the accounting tolerance" in line and ">=" not in line
+
+
+@pytest.mark.parametrize("requested", [0.3, 1.0, 1 / 3, 2.0, 1e-6])
+def test_a_stated_epsilon_is_never_below_its_composition(requested: float) -> None:
+    from privsynth.engines.tables._fit import stated_epsilon
+
+    for composed in (requested, 0.1 + 0.2, math.nextafter(requested, math.inf),
+                     math.nextafter(requested, 0.0), requested * (1 + 1e-10),
+                     requested * (1 - 1e-10), requested / 3):
+        stated = stated_epsilon(composed, requested)
+        assert stated >= composed
+        if composed <= requested:
+            assert stated <= requested
+    assert stated_epsilon(0.1 + 0.2, 0.3) == 0.1 + 0.2
 
 
 def test_an_epsilon_1_fit_states_exactly_1(pf: dict[str, Any]) -> None:
@@ -634,6 +705,11 @@ def test_relation_is_checked() -> None:
         ps.Relation("t", "t", "k")
     with pytest.raises(ParameterError, match="key"):
         ps.Relation("a", "b", "")
+    # the ledger labels say which table an event measured ("<table>/..."): with "t" and
+    # "t/privbayes" an entry would belong to both
+    for parent, child in (("t", "t/privbayes"), ("a/b", "c")):
+        with pytest.raises(ParameterError, match="cannot hold '/'"):
+            ps.Relation(parent, child, "k")
     rel = ps.Relation("a", "b", "k")
     with pytest.raises(dataclasses.FrozenInstanceError):
         rel.key = "z"  # type: ignore[misc]

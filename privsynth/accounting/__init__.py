@@ -30,7 +30,7 @@ from privsynth.accounting.events import (
     SubsampledGaussianEvent,
     event_from_dict,
 )
-from privsynth.accounting.ledger import Ledger, LedgerEntry
+from privsynth.accounting.ledger import Ledger, LedgerEntry, check_entry_ids
 from privsynth.accounting.release import Release, check_release_id
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "Release",
     "Spent",
     "SubsampledGaussianEvent",
+    "check_entry_ids",
     "check_release_id",
     "compose",
     "compose_entries",

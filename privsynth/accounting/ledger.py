@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -114,6 +114,10 @@ class LedgerEntry:
     def is_chained(self) -> bool:
         return bool(self.id)
 
+    def matches_id(self) -> bool:
+        """Whether ``id`` is the hash of the entry's body (False for an edited entry)."""
+        return _is_hex64(self.id) and sha256_text(_ENTRY_TAG, self.body()) == self.id
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LedgerEntry:
         if not isinstance(data, dict):
@@ -139,6 +143,29 @@ class LedgerEntry:
                    release_delta=None if rdelta is None else float(rdelta),
                    reproducible_noise=bool(data.get("reproducible_noise", False)),
                    prev=prev, id=eid)
+
+
+def check_entry_ids(entries: Iterable[LedgerEntry], *, first: int = 1) -> None:
+    """Raise LedgerError unless every entry's ``id`` is the hash of its body.
+
+    A model file links to its ledger entries by these ids; an entry whose
+    fields were edited (a smaller epsilon, another label) keeps an id that no
+    longer matches. ``first`` numbers the entries in the message.
+
+    >>> from privsynth.accounting.events import LaplaceEvent
+    >>> led = Ledger()
+    >>> entry = led.append(LaplaceEvent(0.1), label="a")
+    >>> check_entry_ids([entry])
+    >>> check_entry_ids([replace(entry, event=LaplaceEvent(0.001))])
+    Traceback (most recent call last):
+    ...
+    privsynth.errors.LedgerError: ledger entry 1 ('a') does not match its id: ...
+    """
+    for i, e in enumerate(entries, start=first):
+        if not e.matches_id():
+            raise LedgerError(
+                f"ledger entry {i} ({e.label!r}) does not match its id: the entry was "
+                "edited or corrupted")
 
 
 def now() -> str:
@@ -217,10 +244,7 @@ class Ledger:
                 raise LedgerError(
                     f"ledger entry {i} ({e.label!r}) does not follow entry {i - 1}: the chain "
                     "is broken (an entry was removed, reordered or inserted)")
-            if not _is_hex64(e.id) or sha256_text(_ENTRY_TAG, e.body()) != e.id:
-                raise LedgerError(
-                    f"ledger entry {i} ({e.label!r}) does not match its id: the entry was "
-                    "edited or corrupted")
+            check_entry_ids([e], first=i)
             prev = e.id
 
     @classmethod
@@ -241,4 +265,5 @@ class Ledger:
         return led
 
 
-__all__ = ["NO_GENESIS", "Ledger", "LedgerEntry", "canonical", "now", "sha256_text"]
+__all__ = ["NO_GENESIS", "Ledger", "LedgerEntry", "canonical", "check_entry_ids", "now",
+           "sha256_text"]

@@ -69,7 +69,7 @@ from privsynth._checks import check_epsilon as _check_epsilon
 from privsynth._checks import check_int, check_seed
 from privsynth._limits import check_allocation
 from privsynth._modelfile import read_model, write_model
-from privsynth.accounting import Accountant, Release
+from privsynth.accounting import Accountant, Release, check_entry_ids
 from privsynth.constraints import (
     Constraint,
     check_satisfiable,
@@ -619,6 +619,7 @@ class Synthesizer(ABC):
             model._check_params()
             schema = Schema.from_dict(p["schema"])
             record = FitRecord.from_dict(p["record"])
+            check_entry_ids(record.entries)  # the entries link the model: never edited
             if record.engine != cls.name:
                 raise ModelFileError(f"{path}: the fit record names engine {record.engine!r}")
             model._from_payload(p, schema.without_ids())

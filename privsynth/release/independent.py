@@ -20,7 +20,9 @@ smallest of the same valid bounds privsynth uses (the exact sum when every
 event is pure; PLD of all events; the pure events summed plus the PLD of the
 others; RDP when no event has its own delta): an independent value is an
 upper bound proven by dp-accounting, and a stated epsilon is *confirmed* when
-it is at least that value, up to :data:`RELATIVE_TOLERANCE`.
+it is at least that value, up to :data:`RELATIVE_TOLERANCE` (PLD
+discretization), or only :data:`PURE_RELATIVE_TOLERANCE` (float rounding) when
+every event is pure and the value is an exact sum.
 
 Parameters of forged files are bounded before any computation (as privsynth
 bounds them), so a hostile ledger cannot make the check run for hours: an
@@ -52,6 +54,9 @@ from typing import Any
 #: PLDs are discretized (grid 1e-4, pessimistic), and the order in which equal events
 #: are composed moves the last digits.
 RELATIVE_TOLERANCE = 1e-3
+#: The tolerance when every event is pure: the recomputation is then an exact sum, and
+#: only float rounding of sums (which a release lets through, relative 1e-9) may differ.
+PURE_RELATIVE_TOLERANCE = 1e-9
 
 _GRID = 1e-4
 _ORDERS = tuple([1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64))
@@ -412,15 +417,37 @@ def ledger_epsilon(entries: Sequence[Mapping[str, Any]], budget_delta: float) ->
     return best
 
 
-def confirms(stated: float, recomputed: float) -> bool:
-    """Whether a stated epsilon is at least the recomputed one (up to the tolerance)."""
+def all_pure(events: Sequence[object]) -> bool:
+    """Whether every event's JSON is a pure epsilon-DP event (then epsilons add exactly).
+
+    >>> all_pure([{"kind": "laplace", "epsilon": 0.5}])
+    True
+    >>> all_pure([{"kind": "gaussian", "sigma": 2.0}])
+    False
+    """
+    return all(read_event(e).pure is not None for e in events)
+
+
+def confirms(stated: float, recomputed: float, *, pure: bool = False) -> bool:
+    """Whether a stated epsilon is at least the recomputed one (up to the tolerance).
+
+    ``pure``: every event is pure, so ``recomputed`` is an exact sum and only
+    float rounding is tolerated (:data:`PURE_RELATIVE_TOLERANCE`); otherwise
+    the PLD/RDP tolerance :data:`RELATIVE_TOLERANCE`.
+
+    >>> confirms(0.4996, 0.5), confirms(0.4996, 0.5, pure=True)
+    (True, False)
+    >>> confirms(0.30000000000000004, 0.3, pure=True), confirms(0.3, 0.1 + 0.2, pure=True)
+    (True, True)
+    """
     if math.isnan(stated) or math.isnan(recomputed):
         return False
     if math.isinf(recomputed):
         return math.isinf(stated)
-    return stated >= recomputed * (1 - RELATIVE_TOLERANCE) - 1e-12
+    tol = PURE_RELATIVE_TOLERANCE if pure else RELATIVE_TOLERANCE
+    return stated >= recomputed * (1 - tol) - 1e-12
 
 
-__all__ = ["RELATIVE_TOLERANCE", "RecomputeError", "canonical", "chain_problems", "confirms",
-           "entry_id", "genesis", "joint_epsilon", "ledger_epsilon", "read_event",
-           "release_epsilon"]
+__all__ = ["PURE_RELATIVE_TOLERANCE", "RELATIVE_TOLERANCE", "RecomputeError", "all_pure",
+           "canonical", "chain_problems", "confirms", "entry_id", "genesis", "joint_epsilon",
+           "ledger_epsilon", "read_event", "release_epsilon"]

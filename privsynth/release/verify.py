@@ -330,15 +330,26 @@ def _confirm_release(subject: str, stated: Mapping[str, Any], events: Sequence[A
         return
     try:
         again = ind.release_epsilon(events, float(delta))
+        pure = ind.all_pure(events)
     except ind.RecomputeError as exc:
         out.fail(EXIT_EPSILON, subject, f"its events cannot be recomputed: {exc}")
         return
-    if ind.confirms(float(eps), again):
-        out.ok(subject, f"stated own epsilon {_fmt(eps)} (delta {delta:g}) >= {_fmt(again)} "
-               "recomputed with dp-accounting")
+    if ind.confirms(float(eps), again, pure=pure):
+        out.ok(subject, f"stated own epsilon {_fmt(eps)} (delta {delta:g}) "
+               f"{_relation(float(eps), again, pure)} {_fmt(again)} recomputed with "
+               "dp-accounting")
     else:
         out.fail(EXIT_EPSILON, subject, f"stated own epsilon {_fmt(eps)} (delta {delta:g}) "
                  f"is below the {_fmt(again)} recomputed from its events: the claim is false")
+
+
+def _relation(stated: float, again: float, pure: bool) -> str:
+    """How a confirmed stated epsilon compares: ``>=``, or only within the tolerance."""
+    if stated >= again:
+        return ">="
+    tol = ind.PURE_RELATIVE_TOLERANCE if pure else ind.RELATIVE_TOLERANCE
+    what = "float rounding of an exact sum" if pure else "PLD discretization"
+    return f"is within the accounting tolerance (relative {tol:g}, {what}) of the"
 
 
 def _is_number(x: object) -> TypeGuard[float]:
@@ -464,12 +475,14 @@ def _check_total(block: Mapping[str, Any], ledger: Mapping[str, Any],
     stated = total.get("epsilon")
     try:
         again = ind.ledger_epsilon(prefix, float(budget["delta"]))
+        pure = ind.all_pure([e.get("event") for e in prefix])
     except ind.RecomputeError as exc:
         out.fail(EXIT_EPSILON, "data set", f"the ledger's events cannot be recomputed: {exc}")
         return
-    if _is_number(stated) and ind.confirms(float(stated), again):
+    if _is_number(stated) and ind.confirms(float(stated), again, pure=pure):
         out.ok("data set", f"stated total epsilon {_fmt(stated)} (delta {budget['delta']:g}) "
-               f">= {_fmt(again)} recomputed from the ledger with dp-accounting")
+               f"{_relation(float(stated), again, pure)} {_fmt(again)} recomputed from the "
+               "ledger with dp-accounting")
     else:
         out.fail(EXIT_EPSILON, "data set", f"stated total epsilon {stated!r} is below the "
                  f"{_fmt(again)} recomputed from the ledger: the claim is false")

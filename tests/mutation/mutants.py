@@ -201,9 +201,9 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_ACCT}::test_gaussian_sigma_is_the_smallest_that_fits",)),
     Mutant(
         "ledger-entry-hash-unchecked", "privsynth/accounting/ledger.py",
-        (("            if not _is_hex64(e.id) or sha256_text(_ENTRY_TAG, e.body()) != e.id:",
-          "            if not _is_hex64(e.id):"),),
-        "an edited ledger entry (e.g. a smaller epsilon) is accepted",
+        (("        return _is_hex64(self.id) and sha256_text(_ENTRY_TAG, self.body()) == self.id",
+          "        return _is_hex64(self.id)"),),
+        "an edited ledger entry (e.g. a smaller epsilon) is accepted (in a ledger and in a model file)",
         (f"{T_ACCT}::test_tampered_ledger_is_refused",)),
     Mutant(
         "ledger-chain-unchecked", "privsynth/accounting/ledger.py",
@@ -262,6 +262,41 @@ MUTANTS: tuple[Mutant, ...] = (
         "privsynth verify confirms a tables release whose parts state false epsilons",
         ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
          "[part-epsilon-understated]",)),
+    Mutant(
+        "tables-part-entries-compared-by-id-only", "privsynth/engines/tables/_model.py",
+        (("            or any(list(r.entries) != by_table[t] for t, r in parts.items()):",
+          "            or any([e.id for e in r.entries] != [e.id for e in by_table[t]] for t, r in parts.items()):"),),
+        "a tables model whose parts' events were edited down under the whole's entry ids loads "
+        "and states the parts' smaller epsilons",
+        ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
+         "[part-events-edited-ids-kept]",)),
+    Mutant(
+        "tables-entry-ids-unchecked", "privsynth/engines/tables/_model.py",
+        (("        check_entry_ids(record.entries)\n", "        pass\n"),),
+        "a tables model whose entries were edited everywhere under their old ids loads with a "
+        "smaller epsilon its ledger does not hold",
+        ("tests/test_tables.py::test_an_edited_entry_of_the_whole_is_refused_on_load",)),
+    Mutant(
+        "model-entry-ids-unchecked", "privsynth/engines/base.py",
+        (("            check_entry_ids(record.entries)  # the entries link the model: never edited\n", ""),),
+        "a single-table model whose ledger entry was edited under its id (checksum redone) "
+        "loads, linked to entries the ledger does not hold",
+        ("tests/test_release.py::test_a_model_whose_entry_was_edited_under_its_id_is_refused_on_load",)),
+    Mutant(
+        "verify-pure-tolerance-loose", "privsynth/release/independent.py",
+        (("    tol = PURE_RELATIVE_TOLERANCE if pure else RELATIVE_TOLERANCE\n",
+          "    tol = RELATIVE_TOLERANCE\n"),),
+        "verify confirms a pure release stating 0.04 % less than the exact sum of its events "
+        "(the PLD tolerance applied to an exact sum)",
+        ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
+         "[part-epsilon-understated-0.04pct]",
+         "tests/test_release.py::test_a_pure_release_stating_slightly_less_fails")),
+    Mutant(
+        "tables-stated-epsilon-below-composed", TABLES_FIT,
+        (("    if composed > requested:\n        return composed\n", ""),),
+        "a tables fit whose events compose one ulp above the request states the request: "
+        "below what its entries prove",
+        ("tests/test_tables.py::test_a_stated_epsilon_is_never_below_its_composition",)),
     Mutant(
         "privbayes-consistency-from-exact-histograms", "privsynth/engines/privbayes/_engine.py",
         (("                noisy_hists[j] = noisy\n", "                noisy_hists[j] = hists[j]\n"),),

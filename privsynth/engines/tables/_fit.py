@@ -275,13 +275,19 @@ def stated_epsilon(composed: float, requested: float) -> float:
 
     The parts' shares of epsilon are float products, so their events can compose
     to one ulp below the requested epsilon (``0.9999999999999999``); rounding a
-    guarantee up keeps it true and states the requested number.
+    guarantee up keeps it true and states the requested number. A composition
+    above the request (the release lets float rounding of a sum through, e.g.
+    ``0.30000000000000004`` for 0.3) is stated as it is: never below it.
 
     >>> stated_epsilon(0.9999999999999999, 1.0), stated_epsilon(0.4, 1.0)
     (1.0, 0.4)
     >>> stated_epsilon(1/3, 1/3) == 1/3, stated_epsilon(1/3, 1.0)
     (True, 0.333333333334)
+    >>> stated_epsilon(0.1 + 0.2, 0.3)
+    0.30000000000000004
     """
+    if composed > requested:
+        return composed
     # from the shortest decimal that reads back as ``composed`` (0.4, not the float's
     # 0.40000000000000002...): float() is monotone, so the result is still >= composed
     up = float(_CEIL_12.create_decimal(repr(composed)))

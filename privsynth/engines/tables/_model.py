@@ -27,7 +27,7 @@ import pandas as pd
 
 from privsynth._checks import check_int, check_seed
 from privsynth._modelfile import read_model, write_model
-from privsynth.accounting import Accountant, compose
+from privsynth.accounting import Accountant, check_entry_ids, compose
 from privsynth.columns import IdColumn
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.privbayes._draw import draw_rows, draw_within
@@ -35,7 +35,7 @@ from privsynth.engines.record import FitRecord, PrivacyUnit
 from privsynth.engines.tables._fit import ENGINE
 from privsynth.engines.tables._part import _REL_TOL
 from privsynth.engines.tables._relation import N_CHILDREN, Relation, given_name
-from privsynth.errors import ModelFileError, PrivsynthError
+from privsynth.errors import LedgerError, ModelFileError, PrivsynthError
 from privsynth.schema import Schema
 
 
@@ -242,32 +242,44 @@ def _check_parts(rel: Relation, record: FitRecord, parent: PrivBayes, child: Pri
         done.add(c)
 
 
-def part_entry_ids(rel: Relation, entries: Sequence[Any]) -> dict[str, list[Any]]:
-    """The ids of a release's entries by table: ``{parent: [...], child: [...]}``.
+def part_entries(rel: Relation, entries: Sequence[Any]) -> dict[str, list[Any]]:
+    """A release's entries by table: ``{parent: [...], child: [...]}``, order kept.
 
-    An entry belongs to the table its label names (``"<table>/..."``, the longer
-    name when both match); one labelled with neither raises ModelFileError.
-    Works on :class:`LedgerEntry` objects and on their JSON dicts.
+    An entry belongs to the table its label names (``"<table>/..."``; table
+    names hold no ``/``, so at most one matches); one labelled with neither
+    raises ModelFileError. Works on :class:`LedgerEntry` objects and on their
+    JSON dicts (and returns what it was given).
     """
     out: dict[str, list[Any]] = {rel.parent: [], rel.child: []}
     for e in entries:
-        label, eid = (e.get("label"), e.get("id")) if isinstance(e, Mapping) \
-            else (e.label, e.id)
-        tables = [t for t in out if isinstance(label, str) and label.startswith(f"{t}/")]
-        if not tables:
+        label = e.get("label") if isinstance(e, Mapping) else e.label
+        table = label.split("/", 1)[0] if isinstance(label, str) and "/" in label else None
+        if table not in out:
             raise ModelFileError(f"the release's entry {label!r} names neither table: the "
                                  "model's entries are not the release's entries")
-        out[max(tables, key=len)].append(eid)
+        out[table].append(e)
     return out
+
+
+def part_entry_ids(rel: Relation, entries: Sequence[Any]) -> dict[str, list[Any]]:
+    """The ids of a release's entries by table (see :func:`part_entries`)."""
+    return {t: [e.get("id") if isinstance(e, Mapping) else e.id for e in es]
+            for t, es in part_entries(rel, entries).items()}
 
 
 def _check_part_records(rel: Relation, record: FitRecord, parent: FitRecord,
                         child: FitRecord) -> None:
     """Each part: the whole's entries of its table, an epsilon they prove, the fit's unit."""
     parts = {rel.parent: parent, rel.child: child}
-    by_table = part_entry_ids(rel, record.entries)
+    try:
+        check_entry_ids(record.entries)
+    except LedgerError as exc:
+        raise ModelFileError(f"the release's {exc}") from exc
+    by_table = part_entries(rel, record.entries)
+    # the entries themselves, not their ids: a part whose events were edited under the
+    # whole's ids would state what the whole's entries do not prove
     if any(r.release != record.release or r.delta != record.delta for r in parts.values()) \
-            or any([e.id for e in r.entries] != by_table[t] for t, r in parts.items()):
+            or any(list(r.entries) != by_table[t] for t, r in parts.items()):
         raise ModelFileError("the models' ledger entries are not the release's entries of "
                              "their tables (each part holds exactly the entries labelled with "
                              "its table's name)")
@@ -295,4 +307,4 @@ def load_tables(path: str | Path) -> TablesModel:
     return TablesModel.load(path)
 
 
-__all__ = ["TablesModel", "draw_given", "load_tables", "part_entry_ids"]
+__all__ = ["TablesModel", "draw_given", "load_tables", "part_entries", "part_entry_ids"]

@@ -53,7 +53,8 @@ class Relation:
     Parameters
     ----------
     parent, child : str
-        Table names (the keys of the ``tables`` and ``schemas`` mappings).
+        Table names (the keys of the ``tables`` and ``schemas`` mappings),
+        without ``/`` (the ledger labels each event ``"<table>/..."``).
     key : str
         The identifier column (kind ``id``) that both tables hold: a child row
         belongs to the parent row with the same value.
@@ -74,6 +75,12 @@ class Relation:
             if not isinstance(value, str) or not value:
                 raise ParameterError(f"Relation: {name}={value!r}; give a non-empty name "
                                      "(a table name for parent and child, a column for key)")
+        for name in ("parent", "child"):
+            if "/" in getattr(self, name):
+                raise ParameterError(
+                    f"Relation: {name}={getattr(self, name)!r}; a table name cannot hold '/' "
+                    "(the ledger labels each event '<table>/...' to say which table it "
+                    "measured). Rename the table. Nothing was spent.")
         if self.parent == self.child:
             raise ParameterError("Relation: the parent and the child must be two different "
                                  f"tables, got {self.parent!r} twice")
