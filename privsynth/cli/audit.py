@@ -77,7 +77,6 @@ def audit(args: argparse.Namespace) -> int:
     """Read the three tables, evaluate, write the report."""
     from privsynth import engines
     from privsynth._modelfile import peek_engine
-    from privsynth.accounting.persistent import read_ledger
     from privsynth.engines.tables import ENGINE as TABLES_ENGINE
 
     if args.model is not None and peek_engine(
@@ -97,13 +96,7 @@ def audit(args: argparse.Namespace) -> int:
     model = engines.load_model(need_file(args.model, "model file", ModelFileError)) \
         if args.model else None
     schema = load_schema(args.schema) if args.schema else model.schema_  # type: ignore[union-attr]
-    accountant = read_ledger(args.ledger) if args.ledger else None
-    name = accountant.dataset.name if accountant is not None else ""
-    if args.dataset is not None and name and args.dataset != name:
-        # before reading any table: the report would refuse it anyway
-        raise UsageError(f"--dataset {args.dataset!r}, but the ledger {args.ledger} belongs to "
-                         f"data set {name!r}; audit the release against its own data set's "
-                         f"ledger, or leave --dataset out")
+    accountant = _ledger_of(args)
     missing = missing_tokens(args)
 
     def read(path: str, what: str) -> Any:
@@ -147,7 +140,6 @@ def _tables_by_name(values: list[str], option: str, names: tuple[str, str]) -> d
 
 def audit_tables(args: argparse.Namespace) -> int:
     """The audit of a fit-tables release: both tables and their relation, one report."""
-    from privsynth.accounting.persistent import read_ledger
     from privsynth.engines.tables import TablesModel
 
     refused = [o for o, v in (("--holdout", args.holdout), ("--target", args.target),
@@ -164,12 +156,7 @@ def audit_tables(args: argparse.Namespace) -> int:
     names = (model.relation_.parent, model.relation_.child)
     real_paths = _tables_by_name(args.real, "--real", names)
     syn_paths = _tables_by_name(args.synthetic, "--synthetic", names)
-    accountant = read_ledger(args.ledger) if args.ledger else None
-    name = accountant.dataset.name if accountant is not None else ""
-    if args.dataset is not None and name and args.dataset != name:
-        raise UsageError(f"--dataset {args.dataset!r}, but the ledger {args.ledger} belongs to "
-                         f"data set {name!r}; audit the release against its own data set's "
-                         f"ledger, or leave --dataset out")
+    accountant = _ledger_of(args)
     missing = missing_tokens(args)
     schemas = model.schemas_
     progress = Progress(3)
@@ -186,6 +173,20 @@ def audit_tables(args: argparse.Namespace) -> int:
             approver=args.approver, dataset=args.dataset)
     return _write(rep, out, json_out, progress, public=args.public,
                   what=f"the report of {names[0]} -> {names[1]}")
+
+
+def _ledger_of(args: argparse.Namespace) -> Any:
+    """The --ledger's accountant (or None), checked against --dataset before any table is read
+    (the report would refuse a release of another data set anyway)."""
+    from privsynth.accounting.persistent import read_ledger
+
+    accountant = read_ledger(args.ledger) if args.ledger else None
+    name = accountant.dataset.name if accountant is not None else ""
+    if args.dataset is not None and name and args.dataset != name:
+        raise UsageError(f"--dataset {args.dataset!r}, but the ledger {args.ledger} belongs to "
+                         f"data set {name!r}; audit the release against its own data set's "
+                         f"ledger, or leave --dataset out")
+    return accountant
 
 
 def _write(rep: Any, out: Path, json_out: Path | None, progress: Progress, *, public: bool,
