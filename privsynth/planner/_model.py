@@ -290,9 +290,8 @@ class Rules:
     star_root: int | None = None  # the target star (a declared target, small data)
 
 
-def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
-                 max_rows: int = 1, target: int | None = None,
-                 target_missing: bool = False) -> Rules:
+def engine_rules(model: Any, facts: Sequence[ColumnFacts], epsilon: float, n: float,
+                 max_rows: int = 1) -> Rules:
     """The engine's budget split, theta cap and caps for ``n`` rows at ``epsilon``.
 
     Calls the functions the fit calls (:mod:`privsynth.engines.privbayes._budget`):
@@ -301,15 +300,14 @@ def engine_rules(model: Any, sizes: Sequence[int], epsilon: float, n: float,
     PrivBayes spends its budget. (The fit reads the rule with a noisy count; the
     planner with the stated ``n``.)
     """
+    sizes = [f.codes for f in facts]
     d = len(sizes)
-    fixed_caps = {k: getattr(model, k) for k in ("degree", "structure_share", "max_levels",
-                                                  "max_parent_levels", "max_degree")
-                  if getattr(model, k, None) is not None}
-    fixed_caps["marginal_share"] = model.marginal_share
-    if getattr(model, "max_bins", None) is not None:
-        fixed_caps["max_bins"] = model.max_bins
-    plan = plan_budget(n, epsilon, list(sizes), theta=model.theta, fixed=fixed_caps,
-                       max_rows=max_rows, target=target, target_missing=target_missing,
+    names = [f.name for f in facts]
+    # a declared target (public) may give the target star, as in the fit
+    target = names.index(model.target) if getattr(model, "target", None) in names else None
+    plan = plan_budget(n, epsilon, sizes, theta=model.theta, fixed=model._fixed_caps(),
+                       max_rows=max_rows, target=target,
+                       target_missing=target is not None and facts[target].has_missing,
                        max_cells=model.max_clique_cells)
     independent = plan.mode == "independent"
     split = split_budget(sizes, epsilon, marginal_share=plan.marginal_share,
@@ -333,10 +331,7 @@ def predict(facts: Sequence[ColumnFacts], *, epsilon: float, n: float, m: float,
     """Expected tvd1 and tvd2 of a PrivBayes release (``model``'s parameters) at ``epsilon``."""
     c = constants or Constants()
     d = len(facts)
-    names = [f.name for f in facts]
-    target = names.index(model.target) if getattr(model, "target", None) in names else None
-    rules = engine_rules(model, [f.codes for f in facts], epsilon, n, max_rows, target,
-                         target is not None and facts[target].has_missing)
+    rules = engine_rules(model, facts, epsilon, n, max_rows)
     k = rules.max_rows  # discrete Laplace of sensitivity k: the noise of epsilon / k
     facts = [_with_levels(f, rules.max_levels, rules.max_parent_levels) for f in facts]
     k1 = np.array([f.metric_cells for f in facts], dtype=np.float64)

@@ -268,10 +268,7 @@ def plan(schema: Schema, epsilons: Sequence[float] | float | None = None, *, n: 
     def at(eps: float) -> EpsilonPlan:
         # the fit reads its rule at the first bins and re-bins numeric columns when the
         # rule asks for finer ones (fine_bins); the plan predicts at the bins the fit uses
-        names = [f.name for f in facts]
-        t = names.index(model.target) if model.target in names else None
-        bins = engine_rules(model, [f.codes for f in facts], eps, float(n), unit_rows, t,
-                            t is not None and facts[t].has_missing).max_bins
+        bins = engine_rules(model, facts, eps, float(n), unit_rows).max_bins
         if bins not in by_bins:
             by_bins[bins] = column_facts(schema, max_bins=bins)
         one = _one(by_bins[bins], eps, n, m, model, unit_rows)
