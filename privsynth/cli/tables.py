@@ -62,6 +62,22 @@ def relation(text: str) -> tuple[str, str, str]:
     return parts[0].strip(), parts[1].strip(), parts[2].strip()
 
 
+def link(text: str) -> tuple[str, tuple[str, ...]]:
+    """``CHILD_COLUMN=PARENT_COLUMN[,PARENT_COLUMN...]`` of ``--link``.
+
+    >>> link("distance=seats")
+    ('distance', ('seats',))
+    >>> link("arr_delay=year,engine")
+    ('arr_delay', ('year', 'engine'))
+    """
+    column, sep, parents = text.partition("=")
+    names = tuple(p.strip() for p in parents.split(","))
+    if not sep or not column.strip() or not all(names):
+        raise argparse.ArgumentTypeError(
+            f"must be CHILD_COLUMN=PARENT_COLUMN[,PARENT_COLUMN...], got {text!r}")
+    return column.strip(), names
+
+
 def register(sub: Subparsers, common: Parser) -> None:
     """Add ``fit-tables`` and ``sample-tables``."""
     p = sub.add_parser(
@@ -82,6 +98,10 @@ def register(sub: Subparsers, common: Parser) -> None:
     p.add_argument("--max-child-rows", type=positive_int, metavar="K2",
                    help="the child model learns from at most K2 <= K children per parent (less "
                         "noise; default 1)")
+    p.add_argument("--link", type=link, action="append", metavar="CHILD_COL=PARENT_COL",
+                   help="declare that a child column depends on parent column(s) (public "
+                        "knowledge, repeatable): the child model keeps that link instead of "
+                        "searching for it, e.g. --link distance=seats")
     p.add_argument("--epsilon", type=positive_float, required=True,
                    help="epsilon of this release (both tables)")
     p.add_argument("--ledger", required=True, metavar="LEDGER.json",
@@ -91,8 +111,8 @@ def register(sub: Subparsers, common: Parser) -> None:
     p.add_argument("--param", type=param, action="append", metavar="NAME=VALUE",
                    help="PrivBayes parameter (repeatable), e.g. --param degree=2")
     p.add_argument("--parent-share", type=positive_float, metavar="SHARE",
-                   help="the parent model's share of epsilon (default: its share of the "
-                        "noisy measurements)")
+                   help="the parent model's share of epsilon (default p / (2p + c) for p "
+                        "parent and c child columns)")
     p.add_argument("--release", help="release id recorded in the ledger, new to it (default: "
                    "model file name and time)")
     p.add_argument("--key-file", metavar="KEY",
@@ -147,6 +167,10 @@ def fit_tables(args: argparse.Namespace) -> int:
         if set(given) != {parent, child}:
             raise UsageError(f"{option}: give exactly the tables of the relation, {parent!r} "
                              f"and {child!r}; got {sorted(given)}")
+    links = dict(args.link or ())
+    if len(links) != len(args.link or ()):
+        raise UsageError("--link: a child column is linked more than once; give its parent "
+                         "columns in one --link, separated by commas")
     out = paid_output(args.out, "model output")  # absent and writable, before any spend
     check_manifest_folder(out.parent)  # the release manifest: updatable, before any spend
     schemas = {name: load_schema(path) for name, path in schema_files.items()}
@@ -156,7 +180,7 @@ def fit_tables(args: argparse.Namespace) -> int:
     check_public_tables(engine, schemas=schemas, relations=[rel], epsilon=args.epsilon,
                         max_children=args.max_children, parent_share=args.parent_share,
                         on_out_of_domain=args.out_of_domain or "error",
-                        max_child_rows=args.max_child_rows)
+                        max_child_rows=args.max_child_rows, links=links)
     ledger = read_ledger(args.ledger)
     check_new_release(ledger, release, args.ledger)
     check_ledger_unit(ledger, PrivacyUnit(key, args.max_children))
@@ -179,7 +203,7 @@ def fit_tables(args: argparse.Namespace) -> int:
                                       accountant=acct, release=release,
                                       parent_share=args.parent_share,
                                       on_out_of_domain=args.out_of_domain or "error",
-                                      max_child_rows=args.max_child_rows)
+                                      max_child_rows=args.max_child_rows, links=links)
         except BaseException as exc:
             note_unrefunded(exc, acct, before, args.ledger)
             raise

@@ -40,6 +40,7 @@ T_PAIRED = "tests/test_paired_runs.py"
 T_INV = "tests/test_privacy_invariants.py"
 T_UNITS = "tests/test_units.py"
 T_TABLES = "tests/test_tables.py"
+T_TABLES_CHILD = "tests/test_tables_child.py"
 TABLES_FIT = "privsynth/engines/tables/_fit.py"
 T_TABLES_REPORT = "tests/test_tables_report.py"
 TABLES_RELATION = "privsynth/report/evaluation/relation.py"
@@ -421,8 +422,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "privbayes-independent-measures-given-columns", "privsynth/engines/privbayes/_engine.py",
         (("                             count_share=plan.count_share, independent=independent,\n                             given=given)",
           "                             count_share=plan.count_share, independent=independent)"),),
-        "an independent child model spends on histograms of the parent's columns it never uses",
-        (f"{T_TABLES}::test_an_independent_child_model_does_not_measure_its_parent_columns",)),
+        "a child model spends on histograms of the parent's columns (unused in independent mode, "
+        "taken from the parent model's draws in network mode)",
+        (f"{T_TABLES}::test_an_independent_child_model_does_not_measure_its_parent_columns",
+         f"{T_TABLES_CHILD}::test_the_child_model_measures_no_histogram_of_its_parent_columns")),
     Mutant(
         "calibrate-dgauss-drops-prior", "privsynth/accounting/calibrate.py",
         (("        lambda s: [*before, *[DiscreteGaussianEvent(s, sensitivity)] * count], epsilon,",
@@ -622,6 +625,13 @@ MUTANTS: tuple[Mutant, ...] = (
         (("    parent = bound_units(parent, rel.key, 1, rng)\n", ""),),
         "a key held by several parent rows counts them all (the parent model's sensitivity is 1)",
         (f"{T_TABLES}::test_duplicated_parent_keys_count_once",)),
+    Mutant(
+        "tables-given-levels-from-real-rows", TABLES_FIT,
+        (("    given_rows = parent_draws(parent_model, rel, k_child, noise)\n",
+          "    given_rows = child_rows[list(plan.given)]\n"),),
+        "the child model's given-column levels are read from the real rows without DP, not from "
+        "the parent model's draws",
+        (f"{T_TABLES_CHILD}::test_a_units_unique_parent_value_shows_in_the_given_levels_only_through_dp",)),
     Mutant(
         "tables-orphans-kept", TABLES_FIT,
         (("    known = ckeys.notna().to_numpy(dtype=bool) & ckeys.astype(str).isin(set(keys)).to_numpy(\n        dtype=bool)\n",

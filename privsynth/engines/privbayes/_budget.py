@@ -426,7 +426,8 @@ def split_budget(sizes: Sequence[int], epsilon: float, *, marginal_share: float,
     count only when no histogram is drawn). ``independent``: every column's
     histogram gets all of the budget but the count's; no structure, no tables.
     ``given`` columns (fixed when sampling: a child model's parent columns) are
-    not measured in independent mode, where nothing would use their histogram.
+    never measured: in independent mode nothing would use their histogram, in
+    network mode their levels come from the parent model's draws (``_given.py``).
 
     >>> split_budget([4, 4, 4], 1.0, marginal_share=0.1, structure_share=0.3,
     ...              max_parent_levels=8, count_share=0.01, independent=True,
@@ -438,7 +439,7 @@ def split_budget(sizes: Sequence[int], epsilon: float, *, marginal_share: float,
         eps_c = epsilon * count_share
         hist_cols = tuple(j for j in range(d) if j not in given)
         return BudgetSplit(hist_cols, epsilon - eps_c if hist_cols else 0.0, eps_c, 0.0, 0.0)
-    hist = tuple(j for j in range(d) if sizes[j] > max_parent_levels)
+    hist = tuple(j for j in range(d) if sizes[j] > max_parent_levels and j not in given)
     eps_marg = epsilon * marginal_share if hist else 0.0
     eps_n = epsilon * count_share if count_share > 0 else (0.0 if hist else epsilon * 0.01)
     eps_struct = epsilon * structure_share if d > 1 else 0.0
@@ -459,15 +460,22 @@ def clique_cap(n_hat: float, eps_tables: float, d: int, *, theta: float,
                    max(n_hat * (eps_tables / d) / (theta * max_rows), 2)))
 
 
-def table_budgets(cells: Sequence[int], eps_tables: float) -> list[float]:
+def table_budgets(cells: Sequence[int], eps_tables: float,
+                  weights: Sequence[float] | None = None) -> list[float]:
     """Epsilon of each conditional table: proportional to the square root of its cells.
 
     This minimizes the sum of the tables' expected L1 noise (Laplace scale
     ``1/eps_i`` on ``cells_i`` cells) for a fixed total; the shares add up to
-    ``eps_tables`` exactly.
+    ``eps_tables`` exactly. ``weights`` (public, default 1) multiply a table's
+    share: a declared link's table gets more (``_given.LINK_WEIGHT``).
+
+    >>> [round(e, 3) for e in table_budgets([4, 16], 0.6, weights=[2.0, 1.0])]
+    [0.3, 0.3]
     """
-    weights = np.sqrt(np.asarray(cells, dtype=np.float64))
-    eps_each = list(eps_tables * weights / weights.sum())
+    w = np.sqrt(np.asarray(cells, dtype=np.float64))
+    if weights is not None:
+        w = w * np.asarray(weights, dtype=np.float64)
+    eps_each = list(eps_tables * w / w.sum())
     eps_each[-1] = eps_tables - math.fsum(eps_each[:-1])
     return [float(e) for e in eps_each]
 

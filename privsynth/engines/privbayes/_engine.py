@@ -77,6 +77,7 @@ from privsynth.engines.privbayes._budget import (
     table_budgets,
 )
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
+from privsynth.engines.privbayes._given import LINK_WEIGHT, given_mass, kept_links
 from privsynth.engines.privbayes._levels import Levels, make_levels
 from privsynth.engines.privbayes._noise import gaussian_table_sigma
 from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
@@ -251,7 +252,10 @@ class PrivBayes(Synthesizer):
     # --------------------------------------------------------------------- fit
     def _fit(self, data: Any, *, schema: Schema, release: Release, noise: Noise,
              unit: PrivacyUnit | None = None, given: tuple[int, ...] = (),
-             level_floors: tuple[int, int] = LEVEL_FLOORS, **options: Any) -> FitDetails:
+             level_floors: tuple[int, int] = LEVEL_FLOORS,
+             links: Mapping[int, tuple[int, ...]] | None = None,
+             given_rows: pd.DataFrame | None = None,
+             **options: Any) -> FitDetails:
         # Neighbours differ by one unit of at most k rows (the template bounded the units,
         # engines/units.py). Every row adds 1 to exactly one cell of each histogram and
         # joint table, so one unit moves a table by at most k in L1 (sensitivity k for
@@ -260,7 +264,12 @@ class PrivBayes(Synthesizer):
         # ``given`` (public column indices; child models of privsynth.engines.tables) are
         # the network's first columns, parents of the rest but children of none;
         # ``level_floors`` (public constants) replace the budget rule's smallest levels.
+        # ``given_rows`` (synthetic parents drawn from the parent model: post-processing)
+        # give the given columns' levels; ``links`` (public: {column: its declared given
+        # parents}) fix those columns' parents without a draw (_given.py).
         k = 1 if unit is None else unit.max_rows
+        if given and given_rows is None:
+            raise ValueError("a child model's fit needs given_rows (the parent model's draws)")
         backend: str | None = options.get("backend")
         backend_options: dict[str, Any] | None = options.get("backend_options")
         if self.verbose:
@@ -342,6 +351,12 @@ class PrivBayes(Synthesizer):
                     max_parent_levels=plan.max_parent_levels))
                 if independent:  # the column's table is its noisy histogram
                     tables.append(conditional(noisy, int(sizes[j]), [], 1.0 / per_hist))
+            elif j in given and not independent:
+                # a given column's levels: from the parent model's synthetic rows (_given.py)
+                levels.append(make_levels(
+                    given_mass(disc, j, given_rows), missing_code=disc.bins[j].missing_code,
+                    categorical=isinstance(col, CategoricalColumn), max_levels=plan.max_levels,
+                    max_parent_levels=plan.max_parent_levels))
             else:
                 levels.append(Levels.identity(int(sizes[j])))
                 if independent:  # a given column: fixed when sampling, never measured
@@ -356,6 +371,8 @@ class PrivBayes(Synthesizer):
         cap = clique_cap(n_hat, eps_tables, len(modelled_sizes), theta=self.theta,
                          max_clique_cells=self.max_clique_cells, max_rows=k)
         network: Network = [(j, ()) for j in range(d)]
+        links_kept, links_text = kept_links(links or {}, given, levels, cap, independent,
+                                             schema.names)
         if plan.mode == "star" and root is not None:  # public: no search, no structure spend
             network = [(root, ())] + [(j, (root,)) for j in range(d) if j != root]
         elif not independent:
@@ -366,7 +383,7 @@ class PrivBayes(Synthesizer):
                 limit=self.max_clique_cells if fixed else cap, fixed_degree=fixed,
                 structure_rows=self.structure_rows, budget=release, noise=noise,
                 names=schema.names, max_rows=k, penalty=plan.penalty,
-                root=root, given=given)
+                root=root, given=given, links=links_kept)
 
         # ---- 3. conditional tables
         n_lv = [lev.n_levels for lev in levels]
@@ -379,7 +396,8 @@ class PrivBayes(Synthesizer):
         # table is below max_clique_cells, checked before the data was touched.
         check_allocation(float(sum(cells)) * _TABLE_BYTES_PER_CELL,
                          f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
-        eps_each = [] if independent else table_budgets(cells, eps_tables)
+        eps_each = [] if independent else table_budgets(
+            cells, eps_tables, [LINK_WEIGHT if c in links_kept else 1.0 for c, _ in measured])
         # delta > 0: one common discrete Gaussian sigma for the tables, calibrated so that
         # the events spent so far and the tables compose to (epsilon, delta), if it beats
         # Laplace (public numbers only; the release refuses any event beyond its guarantee)
@@ -438,10 +456,15 @@ class PrivBayes(Synthesizer):
         self.clique_cap_ = 0 if independent else cap
         # the noisy row count the caps were computed from (count and histograms; the
         # recorded count below also uses the tables, drawn after the caps were fixed)
-        shares = {}
+        shares: dict[str, float | str] = {}
         if not independent and not split.hist_columns:  # no histogram: the tables get its share
             shares = {"marginal_share": 0.0,
                       "table_share": plan.table_share + plan.marginal_share}
+        if given and not independent:
+            shares["given_levels"] = ("the given columns' levels from rows drawn from the "
+                                      "parent model (post-processing, no histogram measured)")
+        if links_text:
+            shares["links"] = links_text
         self.budget_ = {**plan.as_dict(), **shares, "rows_for_caps": n_hat,
                         "table_noise": "discrete_laplace" if sigma is None else
                         "discrete_gaussian", "table_sigma": sigma}
@@ -454,7 +477,8 @@ class PrivBayes(Synthesizer):
                    relations: Any, epsilon: float, max_children: int,
                    accountant: Any = None, release: str | None = None,
                    noise: Noise | None = None, parent_share: float | None = None,
-                   on_out_of_domain: str = "error", max_child_rows: int | None = None) -> Any:
+                   on_out_of_domain: str = "error", max_child_rows: int | None = None,
+                   links: Mapping[str, Any] | None = None) -> Any:
         """Fit a parent table and its child table as one release; returns a ``TablesModel``.
 
         The privacy unit is one parent row with up to ``max_children`` of its
@@ -485,9 +509,10 @@ class PrivBayes(Synthesizer):
         noise : Noise, optional
             Source of privacy noise (``Noise.insecure_for_tests`` for tests).
         parent_share : float, optional
-            The parent model's share of epsilon; default its share of the noisy
-            measurements, ``p / (p + c + p)`` for ``p`` parent columns (with
-            ``n_children``) and ``c`` child columns (the child model gets the rest).
+            The parent model's share of epsilon; default ``p / (p + c + p)`` for
+            ``p`` parent columns (with ``n_children``) and ``c`` child columns,
+            whose tables are all conditioned on the ``p`` (the child model gets
+            the rest).
         on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
             What to do with values outside the schemas' domains.
         max_child_rows : int, optional
@@ -495,13 +520,21 @@ class PrivBayes(Synthesizer):
             parent's children (a uniform random subset; its noise is ``k'``-fold,
             not ``k``-fold); default 1 (least noise per unit of signal at
             moderate epsilon). ``n_children`` still counts up to ``k``.
+        links : mapping of str to str or list of str, optional
+            Public declarations that a child column depends on parent columns,
+            e.g. ``{"distance": "seats"}``: the child model gives that column
+            those parents without a structure draw (the draw of one column among
+            many can miss a link that a few thousand parents carry). Kept when
+            its table fits the tables' cell cap; ``describe()["budget"]["links"]``
+            of the child model says what was kept.
         """
         from privsynth.engines.tables import fit_tables
 
         return fit_tables(self, tables, schemas=schemas, relations=relations,
                           epsilon=epsilon, accountant=accountant, max_children=max_children,
                           release=release, noise=noise, parent_share=parent_share,
-                          on_out_of_domain=on_out_of_domain, max_child_rows=max_child_rows)
+                          on_out_of_domain=on_out_of_domain, max_child_rows=max_child_rows,
+                          links=links)
 
     def _fixed_caps(self) -> dict[str, Any]:
         """The caps the user set explicitly (they override the budget rule)."""

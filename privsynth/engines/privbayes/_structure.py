@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -127,7 +127,8 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
                     n_hat: float, k_max: int, limit: int, fixed_degree: bool,
                     structure_rows: int, budget: Budget, noise: Noise,
                     names: Sequence[str], max_rows: int = 1, penalty: float = 0.0,
-                    root: int | None = None, given: Sequence[int] = ()) -> Network:
+                    root: int | None = None, given: Sequence[int] = (),
+                    links: Mapping[int, tuple[int, ...]] | None = None) -> Network:
     """The network, one exponential-mechanism draw per added column (``epsilon`` in all).
 
     ``max_rows`` is the most rows of one privacy unit: the scores'
@@ -142,7 +143,10 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     of a child model, :mod:`privsynth.engines.tables`) are the network's first
     columns, without parents and without a draw; every other column may take
     them as parents, and none of them has another column as a parent, so
-    sampling can fix them and draw the rest exactly given them.
+    sampling can fix them and draw the rest exactly given them. ``links`` (public:
+    a child model's columns whose parents the steward declared, each a tuple of
+    ``given`` columns) follow the given columns with those parents and without a
+    draw; the structure's epsilon is spread over the draws that remain.
     """
     d = len(levels)
     n_lv = [lev.n_levels for lev in levels]
@@ -158,6 +162,11 @@ def learn_structure(counter: CountingBackend, levels: Sequence[Levels], *, epsil
     if given:
         network: Network = [(g, ()) for g in given]
         chosen = list(given)
+        for x, ps in (links or {}).items():
+            if not set(ps) <= given_set:  # sampling fixes the given columns first
+                raise ValueError("a declared link's parents must be given columns")
+            network.append((x, tuple(ps)))
+            chosen.append(x)
     else:
         first = int(rng.integers(d)) if root is None else root
         network = [(first, ())]

@@ -32,16 +32,22 @@ its parent row and all its child rows. What the fit does, in order:
    ``n_children``, the within-parent subsample leaves its conditional
    distribution unbiased. Its budget rule may choose coarser levels than a
    single table's (``CHILD_LEVEL_FLOORS``), so that a child column with one of
-   its parent's columns as a parent fits the cell cap.
+   its parent's columns as a parent fits the cell cap. The given columns'
+   levels come from rows drawn from the fitted parent model (post-processing,
+   :func:`parent_draws`), not from histograms of their own; a child column
+   whose parents the steward declared (``links``) takes them without a
+   structure draw (:mod:`privsynth.engines.privbayes._given`).
 
 The two models spend through :class:`~._part.ReleasePart` objects of one
 release: sequential composition, the release's epsilon is the sum of its
 events. The split: the parent model gets ``parent_share`` of epsilon,
-default its share of the noisy measurements ``p / (p + c + g)``: ``p``
-parent columns plus ``n_children`` (one table each in the parent model);
-``c`` child columns (one table each in the child model) and the ``g = p``
-given columns (the child model measures their one-way histograms for their
-levels). A function of public sizes only.
+default ``p / (p + c + g)``: ``p`` parent columns plus ``n_children`` (one
+table each in the parent model), ``c`` child columns (one table each in the
+child model) and the ``g = p`` given columns, on which every child table is
+conditioned. A function of public sizes only. Measured on planes -> flights
+at epsilon 1 (30 to 40 fits): the parent's share of the tables alone, ``p /
+(p + c)``, lowered the seats x distance correlation from 0.16 to 0.13 (0.32 to
+0.22 with the link declared).
 """
 
 from __future__ import annotations
@@ -63,7 +69,14 @@ from privsynth.columns import IdColumn
 from privsynth.engines.base import _conform, _jsonable_params, new_release_id
 from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
 from privsynth.engines.tables._part import ReleasePart
-from privsynth.engines.tables._relation import N_CHILDREN, Relation, TablesPlan, plan_tables
+from privsynth.engines.tables._relation import (
+    N_CHILDREN,
+    Relation,
+    TablesPlan,
+    check_links,
+    given_name,
+    plan_tables,
+)
 from privsynth.engines.units import (
     bound_units,
     check_fresh_prefix,
@@ -105,7 +118,7 @@ def epsilon_split(plan: TablesPlan, epsilon: float, parent_share: float | None
     >>> c = Schema.from_dict({"columns": [{"name": "k", "kind": "id"},
     ...     {"name": "b", "kind": "boolean"}, {"name": "x", "kind": "boolean"}]})
     >>> plan = plan_tables({"p": p, "c": c}, [Relation("p", "c", "k")], max_children=3)
-    >>> epsilon_split(plan, 1.0, None)  # 2 + 2 measured by the child model (b, x; a, n_children)
+    >>> epsilon_split(plan, 1.0, None)  # p = 2 (a, n_children), c = 2 (b, x), g = p
     (0.3333333333333333, 0.6666666666666667)
     """
     if parent_share is None:
@@ -129,13 +142,16 @@ class CheckedTables:
     eps_child: float
     k: int
     k_child: int
+    #: declared links in the child model's names ({} when none)
+    links: Mapping[str, tuple[str, ...]]
 
 
 def check_public_tables(engine: PrivBayes, *, schemas: Mapping[str, Schema],
                         relations: Sequence[Relation] | Relation, epsilon: float,
                         max_children: int, parent_share: float | None = None,
                         on_out_of_domain: str = "error",
-                        max_child_rows: int | None = None) -> CheckedTables:
+                        max_child_rows: int | None = None,
+                        links: Mapping[str, object] | None = None) -> CheckedTables:
     """Every check of a parent/child fit that needs no data (the CLI runs it before reading).
 
     Raises the error a fit would raise, before anything is read or spent.
@@ -155,7 +171,8 @@ def check_public_tables(engine: PrivBayes, *, schemas: Mapping[str, Schema],
     engine._check_public(plan.child_schema.without_ids(), eps_child, 0.0, {})
     k_child = min(k, CHILD_ROWS) if max_child_rows is None else check_int(
         "max_child_rows", max_child_rows, lo=1, hi=k)
-    return CheckedTables(plan, eps, eps_parent, eps_child, k, k_child)
+    return CheckedTables(plan, eps, eps_parent, eps_child, k, k_child,
+                         check_links(links, plan))
 
 
 def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
@@ -163,7 +180,8 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                epsilon: float, accountant: Accountant | None = None, max_children: int,
                release: str | None = None, noise: Noise | None = None,
                parent_share: float | None = None, on_out_of_domain: str = "error",
-               max_child_rows: int | None = None) -> TablesModel:
+               max_child_rows: int | None = None,
+               links: Mapping[str, object] | None = None) -> TablesModel:
     """Fit a parent/child pair as one release; see the module docstring."""
     from privsynth.engines.tables._model import TablesModel
 
@@ -172,7 +190,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                                   epsilon=epsilon, max_children=max_children,
                                   parent_share=parent_share,
                                   on_out_of_domain=on_out_of_domain,
-                                  max_child_rows=max_child_rows)
+                                  max_child_rows=max_child_rows, links=links)
     plan, eps, rel, k = checked.plan, checked.epsilon, checked.plan.relation, checked.k
     eps_parent, eps_child, k_child = checked.eps_parent, checked.eps_child, checked.k_child
     if noise is not None and not isinstance(noise, Noise):
@@ -234,9 +252,13 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
     p_details = parent_model._fit(parent_rows[list(p_modelled.names)], schema=p_modelled,
                                   release=p_part, noise=noise, unit=PrivacyUnit(rel.key, 1))
     given = tuple(c_modelled.names.index(g) for g in plan.given)
+    c_links = {c_modelled.names.index(c): tuple(c_modelled.names.index(p) for p in ps)
+               for c, ps in checked.links.items()}
+    given_rows = parent_draws(parent_model, rel, k_child, noise)
     c_details = child_model._fit(child_rows[list(c_modelled.names)], schema=c_modelled,
                                  release=c_part, noise=noise, unit=child_unit, given=given,
-                                 level_floors=CHILD_LEVEL_FLOORS)
+                                 level_floors=CHILD_LEVEL_FLOORS, links=c_links,
+                                 given_rows=given_rows)
 
     ledger = LedgerRef.of(acct, recorded=accountant is not None)
     for sub, part, details, schema, table_unit in (
@@ -260,6 +282,8 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
         noisy_rows=p_details.noisy_rows, reproducible_noise=noise.reproducible,
         noise=p_details.noise, contents=CONTENTS, unit=unit,
         description={"relation": rel.to_dict(), "max_children": k, "max_child_rows": k_child,
+                     "links": {c: [p.split(".", 1)[1] for p in ps]
+                               for c, ps in checked.links.items()},
                      "epsilon_split": {rel.parent: parent_model.record_.epsilon,
                                        rel.child: child_model.record_.epsilon},
                      "privacy_unit": _unit_words(rel, k),
@@ -268,6 +292,26 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
                         {rel.parent: schemas[rel.parent], rel.child: schemas[rel.child]})
     model.accountant_ = acct
     return model
+
+
+#: Synthetic parents drawn from the parent model for the child model's given-column levels.
+GIVEN_DRAWS = 50_000
+
+
+def parent_draws(parent_model: PrivBayes, rel: Relation, k_child: int, noise: Noise
+                 ) -> pd.DataFrame:
+    """Rows of given columns for the child model's levels: post-processing of the parent model.
+
+    ``GIVEN_DRAWS`` synthetic parents, each repeated ``min(n_children, k')``
+    times (the child model holds that many rows per parent), columns named as
+    in the child model. Their randomness is sampling, not privacy noise; it
+    follows the noise seed in the insecure test mode only.
+    """
+    rng = noise.generator() if noise.reproducible else np.random.default_rng()
+    syn = parent_model._draw_raw(GIVEN_DRAWS, rng)
+    reps = np.minimum(syn[N_CHILDREN].to_numpy(dtype=np.int64), k_child)
+    syn = syn.iloc[np.repeat(np.arange(len(syn)), reps)].reset_index(drop=True)
+    return syn.rename(columns={c: given_name(rel.parent, c) for c in syn.columns})
 
 
 def stated_epsilon(composed: float, requested: float) -> float:

@@ -187,4 +187,55 @@ def plan_tables(schemas: Mapping[str, Schema], relations: Sequence[Relation] | R
     return TablesPlan(rel, k, parent_schema, child_schema, given)
 
 
-__all__ = ["N_CHILDREN", "Relation", "TablesPlan", "given_name", "plan_tables"]
+def check_links(links: object, plan: TablesPlan) -> dict[str, tuple[str, ...]]:
+    """The steward's declared links, checked: ``{child column: (parent columns, ...)}``.
+
+    A link says that a child column depends on the named columns of its parent
+    (public knowledge about the data, as a declared target is): the child model
+    gives that column those parents without a structure draw. Values may be one
+    column name or a list; ``n_children`` may be named. Returns the names the
+    child model uses (``"<parent>.<column>"``). Raises ParameterError (nothing is
+    read or spent).
+
+    >>> from privsynth.schema import Schema
+    >>> p = Schema.from_dict({"columns": [{"name": "k", "kind": "id"},
+    ...                                   {"name": "a", "kind": "boolean"}]})
+    >>> c = Schema.from_dict({"columns": [{"name": "k", "kind": "id"},
+    ...                                   {"name": "b", "kind": "boolean"}]})
+    >>> plan = plan_tables({"p": p, "c": c}, [Relation("p", "c", "k")], max_children=3)
+    >>> check_links({"b": "a"}, plan)
+    {'b': ('p.a',)}
+    >>> check_links({"b": ["z"]}, plan)
+    Traceback (most recent call last):
+    ...
+    privsynth.errors.ParameterError: links: 'z' is not a modelled column of 'p'; choose among ...
+    """
+    if links is None:
+        return {}
+    rel = plan.relation
+    if not isinstance(links, Mapping):
+        raise ParameterError("links must be a mapping {child column: parent column or list of "
+                             "parent columns}, e.g. {'distance': 'seats'}")
+    modelled = [n for n in plan.child_schema.names
+                if n != rel.key and n not in plan.given]
+    out: dict[str, tuple[str, ...]] = {}
+    for column, parents in links.items():
+        if column not in modelled:
+            raise ParameterError(f"links: {column!r} is not a modelled column of "
+                                 f"{rel.child!r}; choose among {modelled}. Nothing was spent.")
+        names = [parents] if isinstance(parents, str) else parents
+        if not isinstance(names, Sequence) or not names or not all(
+                isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise ParameterError(f"links[{column!r}] must name one or more distinct columns of "
+                                 f"{rel.parent!r}. Nothing was spent.")
+        for n in names:
+            if given_name(rel.parent, n) not in plan.given:
+                allowed = [g.split(".", 1)[1] for g in plan.given]
+                raise ParameterError(
+                    f"links: {n!r} is not a modelled column of {rel.parent!r}; choose among "
+                    f"{allowed}. Nothing was spent.")
+        out[column] = tuple(given_name(rel.parent, n) for n in names)
+    return out
+
+
+__all__ = ["N_CHILDREN", "Relation", "TablesPlan", "check_links", "given_name", "plan_tables"]
