@@ -208,7 +208,7 @@ def test_a_stated_total_edited_down_fails_with_exit_7(folder: Path) -> None:
 
 def test_a_forged_model_record_is_caught_by_recomputation(folder: Path) -> None:
     """The model's epsilon edited down, its own checksum and the manifest's hashes redone:
-    the stated numbers are still checked against the events."""
+    the stated numbers are still checked against the events, by load and by verify."""
     path = folder / "model.json"
     doc = json.loads(path.read_text())
     doc["payload"]["record"]["epsilon"] = 0.25
@@ -222,7 +222,9 @@ def test_a_forged_model_record_is_caught_by_recomputation(folder: Path) -> None:
         m["releases"][0]["epsilon"] = 0.25
 
     edit_json(folder / "manifest.json", rehash)
-    privsynth.load_model(path)  # the forgery passes the model file's own checksum
+    # the forgery passes the model file's own checksum, not the check of its entries
+    with pytest.raises(ModelFileError, match=r"states epsilon 0\.25, below the 1 its ledger"):
+        privsynth.load_model(path)
     v = verify_release(folder)
     assert v.exit_code == 7
     assert "stated own epsilon 0.25 (delta 0) is below the 1 recomputed" in reasons(v)

@@ -332,7 +332,7 @@ def test_a_claim_within_rounding_is_not_printed_as_at_least(model: ps.TablesMode
 
 @pytest.mark.parametrize("requested", [0.3, 1.0, 1 / 3, 2.0, 1e-6])
 def test_a_stated_epsilon_is_never_below_its_composition(requested: float) -> None:
-    from privsynth.engines.tables._fit import stated_epsilon
+    from privsynth.engines.record import stated_epsilon
 
     for composed in (requested, 0.1 + 0.2, math.nextafter(requested, math.inf),
                      math.nextafter(requested, 0.0), requested * (1 + 1e-10),

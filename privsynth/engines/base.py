@@ -83,7 +83,13 @@ from privsynth.engines._sampling import (
     apply_unique_keys,
     rejection_sample,
 )
-from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
+from privsynth.engines.record import (
+    FitRecord,
+    LedgerRef,
+    PrivacyUnit,
+    check_claim,
+    stated_epsilon,
+)
 from privsynth.engines.units import check_ledger_unit, check_unit, modelled_rows, with_fresh_ids
 from privsynth.errors import (
     ConstraintError,
@@ -356,10 +362,10 @@ class Synthesizer(ABC):
         details = self._fit(data, schema=schema.without_ids(), release=rel, noise=noise,
                             **options)
         own = rel.guarantee()
-        # The release never lets its events exceed eps (up to float rounding of sums of
-        # pieces of eps, e.g. 1.0000000000000002, while every mechanism rounds its
-        # epsilon down): state the smaller of the two.
-        stated = min(own.epsilon, eps)
+        # what the entries prove, never less: eps when they compose to it (or to one ulp
+        # below it), the composition itself when float rounding of a sum of pieces of eps
+        # lets it one ulp above (e.g. 0.30000000000000004 for 0.3)
+        stated = stated_epsilon(own.epsilon, eps)
         self.schema_ = schema
         self.accountant_ = acct
         self.record_ = FitRecord(
@@ -620,6 +626,7 @@ class Synthesizer(ABC):
             schema = Schema.from_dict(p["schema"])
             record = FitRecord.from_dict(p["record"])
             check_entry_ids(record.entries)  # the entries link the model: never edited
+            check_claim(record)  # and its epsilon is what they prove
             if record.engine != cls.name:
                 raise ModelFileError(f"{path}: the fit record names engine {record.engine!r}")
             model._from_payload(p, schema.without_ids())

@@ -22,18 +22,35 @@ ledger entries (events, labels, ids); their ids link the model to a ledger
 True
 >>> rec.recorded
 True
+>>> check_claim(rec)
+>>> check_claim(FitRecord.from_dict({**rec.to_dict(), "epsilon": 0.05}))
+Traceback (most recent call last):
+...
+privsynth.errors.ModelFileError: the fit record states epsilon 0.05, below the 0.5 its ...
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Context
 from typing import Any, Literal
 
+from privsynth.accounting.compose import compose
 from privsynth.accounting.ledger import LedgerEntry
 from privsynth.errors import ModelFileError
 
 LedgerKind = Literal["file", "memory", "none"]
+
+#: A loaded record's stated epsilon may lie below its entries' composition by float
+#: rounding only (relative 1e-9) when every event is pure (the composition is then an
+#: exact sum), and by PLD/RDP numerics (relative 1e-3: discretization, another
+#: dp-accounting version) otherwise: the tolerances of ``privsynth verify``
+#: (:mod:`privsynth.release.independent`, which imports nothing from privsynth and
+#: keeps its own copy; a test checks that they agree).
+PURE_RELATIVE_TOLERANCE = 1e-9
+RELATIVE_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -231,6 +248,59 @@ class FitRecord:
             raise ModelFileError(f"the model's fit record is malformed: {exc}") from exc
 
 
+def stated_epsilon(composed: float, requested: float) -> float:
+    """The epsilon a record states: ``composed`` rounded UP to 12 significant digits, capped.
+
+    A fit's shares of epsilon are float products, so its events can compose
+    to one ulp below the requested epsilon (``0.9999999999999999``); rounding a
+    guarantee up keeps it true and states the requested number. A composition
+    above the request (the release lets float rounding of a sum through, e.g.
+    ``0.30000000000000004`` for 0.3) is stated as it is: never below it.
+
+    >>> stated_epsilon(0.9999999999999999, 1.0), stated_epsilon(0.4, 1.0)
+    (1.0, 0.4)
+    >>> stated_epsilon(1/3, 1/3) == 1/3, stated_epsilon(1/3, 1.0)
+    (True, 0.333333333334)
+    >>> stated_epsilon(0.1 + 0.2, 0.3)
+    0.30000000000000004
+    """
+    if composed > requested:
+        return composed
+    # from the shortest decimal that reads back as ``composed`` (0.4, not the float's
+    # 0.40000000000000002...): float() is monotone, so the result is still >= composed
+    up = float(_CEIL_12.create_decimal(repr(composed)))
+    return min(max(up, composed), requested)
+
+
+_CEIL_12 = Context(prec=12, rounding=ROUND_CEILING)
+
+
+def check_claim(record: FitRecord, what: str = "the fit record") -> None:
+    """Raise ModelFileError unless ``record`` states what its own ledger entries prove.
+
+    The entries' events are composed at the record's delta (as the fit
+    composed them); the stated epsilon must be at least that, up to
+    :data:`PURE_RELATIVE_TOLERANCE` when every event is pure and
+    :data:`RELATIVE_TOLERANCE` otherwise. The entries themselves are checked
+    against their ids separately (``check_entry_ids``). ``what`` names the
+    record in the message (e.g. ``"the part of 'flights'"``).
+    """
+    eps, delta = record.epsilon, record.delta
+    if math.isnan(eps) or not 0.0 <= delta < 1.0:
+        raise ModelFileError(f"{what} states no valid guarantee (epsilon {eps!r}, delta "
+                             f"{delta!r}): the file was edited; use the model file as the fit "
+                             "saved it, or fit again")
+    events = [e.event for e in record.entries]
+    own = compose(events, delta).epsilon
+    pure = all(e.pure_epsilon is not None for e in events)
+    tol = PURE_RELATIVE_TOLERANCE if pure else RELATIVE_TOLERANCE
+    if not eps >= own * (1 - tol) - 1e-12:
+        raise ModelFileError(f"{what} states epsilon {eps:g}, below the {own:.6g} its ledger "
+                             f"entries compose to at delta {delta:g}: the claim is false. The "
+                             "file was edited; use the model file as the fit saved it, or fit "
+                             "again")
+
+
 def _mapping(value: object) -> dict[str, Any]:
     if value is None:
         return {}
@@ -253,4 +323,5 @@ def _opt_str(value: object) -> str | None:
     return value
 
 
-__all__ = ["FitRecord", "LedgerRef", "PrivacyUnit"]
+__all__ = ["PURE_RELATIVE_TOLERANCE", "RELATIVE_TOLERANCE", "FitRecord", "LedgerRef",
+           "PrivacyUnit", "check_claim", "stated_epsilon"]

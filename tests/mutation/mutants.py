@@ -42,6 +42,8 @@ T_UNITS = "tests/test_units.py"
 T_TABLES = "tests/test_tables.py"
 T_TABLES_CHILD = "tests/test_tables_child.py"
 TABLES_FIT = "privsynth/engines/tables/_fit.py"
+RECORD = "privsynth/engines/record.py"
+T_CLAIMS = "tests/test_model_claims.py"
 T_TABLES_REPORT = "tests/test_tables_report.py"
 TABLES_RELATION = "privsynth/report/evaluation/relation.py"
 TABLES_REPORT = "privsynth/report/tables.py"
@@ -293,11 +295,46 @@ MUTANTS: tuple[Mutant, ...] = (
          "[part-epsilon-understated-0.04pct]",
          "tests/test_release.py::test_a_pure_release_stating_slightly_less_fails")),
     Mutant(
-        "tables-stated-epsilon-below-composed", TABLES_FIT,
+        "stated-epsilon-below-composed", RECORD,
         (("    if composed > requested:\n        return composed\n", ""),),
-        "a tables fit whose events compose one ulp above the request states the request: "
+        "a fit whose events compose one ulp above the request states the request: "
         "below what its entries prove",
-        ("tests/test_tables.py::test_a_stated_epsilon_is_never_below_its_composition",)),
+        ("tests/test_tables.py::test_a_stated_epsilon_is_never_below_its_composition",
+         f"{T_CLAIMS}::test_a_fit_states_its_composition_never_less[composition-above]")),
+    Mutant(
+        "tables-part-claims-unchecked", "privsynth/engines/tables/_model.py",
+        (("        check_claim(r, name)\n", "        pass\n"),),
+        "a tables model file whose parts state less than their entries compose to loads",
+        ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
+         "[part-epsilon-understated]",)),
+    Mutant(
+        "model-claim-unchecked", "privsynth/engines/base.py",
+        (("            check_claim(record)  # and its epsilon is what they prove\n", ""),),
+        "a single-table model file whose stated epsilon was lowered (entries untouched, "
+        "checksum redone) loads, and its report prints the false epsilon",
+        (f"{T_CLAIMS}::test_a_lowered_claim_is_refused_on_load_and_by_verify[privbayes]",
+         "tests/test_release.py::test_a_forged_model_record_is_caught_by_recomputation")),
+    Mutant(
+        "claim-pure-tolerance-loose", RECORD,
+        (("    tol = PURE_RELATIVE_TOLERANCE if pure else RELATIVE_TOLERANCE\n",
+          "    tol = RELATIVE_TOLERANCE\n"),),
+        "a model file stating 0.04 % less than the exact sum of its pure events loads (the "
+        "PLD tolerance applied to an exact sum)",
+        (f"{T_CLAIMS}::test_a_pure_claim_below_the_exact_sum_is_refused_but_rounding_is_not",
+         "tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
+         "[part-epsilon-understated-0.04pct]")),
+    Mutant(
+        "claim-pld-tolerance-loose", RECORD,
+        (("    if not eps >= own * (1 - tol) - 1e-12:\n",
+          "    if not eps >= own * (1 - 10 * tol) - 1e-12:\n"),),
+        "a model file stating 0.2 % less than its PLD composition loads",
+        (f"{T_CLAIMS}::test_a_composed_claim_has_the_pld_tolerance_and_nothing_more",)),
+    Mutant(
+        "claim-invalid-delta-accepted", RECORD,
+        (("    if math.isnan(eps) or not 0.0 <= delta < 1.0:\n", "    if math.isnan(eps):\n"),),
+        "a model file stating delta NaN (or outside [0, 1)) is composed at that delta and may "
+        "load with an epsilon its entries do not prove",
+        (f"{T_CLAIMS}::test_a_composed_claim_has_the_pld_tolerance_and_nothing_more",)),
     Mutant(
         "privbayes-consistency-from-exact-histograms", "privsynth/engines/privbayes/_engine.py",
         (("                noisy_hists[j] = noisy\n", "                noisy_hists[j] = hists[j]\n"),),
@@ -312,9 +349,17 @@ MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ engines: template
     Mutant(
         "record-states-half-epsilon", "privsynth/engines/base.py",
-        (("        stated = min(own.epsilon, eps)\n", "        stated = min(own.epsilon, eps) / 2\n"),),
+        (("        stated = stated_epsilon(own.epsilon, eps)\n",
+          "        stated = stated_epsilon(own.epsilon, eps) / 2\n"),),
         "a model states a smaller epsilon than its ledger entries prove",
         (f"{T_PAIRED}::test_stated_epsilon_is_proved_by_the_records_entries[privbayes]",)),
+    Mutant(
+        "record-states-request-below-composed", "privsynth/engines/base.py",
+        (("        stated = stated_epsilon(own.epsilon, eps)\n",
+          "        stated = min(own.epsilon, eps)\n"),),
+        "a fit whose events compose one ulp above the request (float shares) states the "
+        "request: below what its entries prove",
+        (f"{T_CLAIMS}::test_a_fit_states_its_composition_never_less[composition-above]",)),
     Mutant(
         "record-drops-an-entry", "privsynth/engines/base.py",
         (("            entries=rel.entries,\n", "            entries=rel.entries[1:],\n"),),

@@ -57,7 +57,6 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Context
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,7 +66,7 @@ from privsynth._checks import check_epsilon, check_int, check_number
 from privsynth.accounting import Accountant, check_release_id
 from privsynth.columns import IdColumn
 from privsynth.engines.base import _conform, _jsonable_params, new_release_id
-from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit
+from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit, stated_epsilon
 from privsynth.engines.tables._part import ReleasePart
 from privsynth.engines.tables._relation import (
     N_CHILDREN,
@@ -313,32 +312,6 @@ def parent_draws(parent_model: PrivBayes, rel: Relation, k_child: int, noise: No
     syn = syn.iloc[np.repeat(np.arange(len(syn)), reps)].reset_index(drop=True)
     return syn.rename(columns={c: given_name(rel.parent, c) for c in syn.columns})
 
-
-def stated_epsilon(composed: float, requested: float) -> float:
-    """The epsilon a record states: ``composed`` rounded UP to 12 significant digits, capped.
-
-    The parts' shares of epsilon are float products, so their events can compose
-    to one ulp below the requested epsilon (``0.9999999999999999``); rounding a
-    guarantee up keeps it true and states the requested number. A composition
-    above the request (the release lets float rounding of a sum through, e.g.
-    ``0.30000000000000004`` for 0.3) is stated as it is: never below it.
-
-    >>> stated_epsilon(0.9999999999999999, 1.0), stated_epsilon(0.4, 1.0)
-    (1.0, 0.4)
-    >>> stated_epsilon(1/3, 1/3) == 1/3, stated_epsilon(1/3, 1.0)
-    (True, 0.333333333334)
-    >>> stated_epsilon(0.1 + 0.2, 0.3)
-    0.30000000000000004
-    """
-    if composed > requested:
-        return composed
-    # from the shortest decimal that reads back as ``composed`` (0.4, not the float's
-    # 0.40000000000000002...): float() is monotone, so the result is still >= composed
-    up = float(_CEIL_12.create_decimal(repr(composed)))
-    return min(max(up, composed), requested)
-
-
-_CEIL_12 = Context(prec=12, rounding=ROUND_CEILING)
 
 CONTENTS = ("the public schemas and relation, the engine's parameters, and for each of the "
             "parent and the child model the learned network structure and the noisy "

@@ -27,13 +27,12 @@ import pandas as pd
 
 from privsynth._checks import check_int, check_seed
 from privsynth._modelfile import read_model, write_model
-from privsynth.accounting import Accountant, check_entry_ids, compose
+from privsynth.accounting import Accountant, check_entry_ids
 from privsynth.columns import IdColumn
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.privbayes._draw import draw_rows, draw_within
-from privsynth.engines.record import FitRecord, PrivacyUnit
+from privsynth.engines.record import FitRecord, PrivacyUnit, check_claim
 from privsynth.engines.tables._fit import ENGINE
-from privsynth.engines.tables._part import _REL_TOL
 from privsynth.engines.tables._relation import N_CHILDREN, Relation, given_name
 from privsynth.errors import LedgerError, ModelFileError, PrivsynthError
 from privsynth.schema import Schema
@@ -285,10 +284,7 @@ def _check_part_records(rel: Relation, record: FitRecord, parent: FitRecord,
                              "its table's name)")
     for name, r in (("the release", record), *((f"the part of {t!r}", r)
                                                for t, r in parts.items())):
-        own = compose([e.event for e in r.entries], r.delta).epsilon
-        if not own <= r.epsilon * (1 + _REL_TOL) + 1e-12:
-            raise ModelFileError(f"{name} states epsilon {r.epsilon:g}, below the {own:.6g} "
-                                 "its ledger entries compose to: the claim is false")
+        check_claim(r, name)
     desc = record.description
     if desc.get("epsilon_split") != {t: r.epsilon for t, r in parts.items()}:
         raise ModelFileError("the record's epsilon_split is not the parts' stated epsilons")

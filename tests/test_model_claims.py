@@ -1,0 +1,228 @@
+"""A single-table model states what its own ledger entries prove, and only that (rule 7).
+
+A fit states its entries' composition, never less (rounded up to the request
+when float shares compose one ulp below it). A model file whose stated
+epsilon was lowered (its own checksum and the manifest's hashes redone, the
+entries untouched) is refused by ``load`` and fails ``privsynth verify``
+with exit 7, for PrivBayes (pure events: exact sums) and DP-CTGAN (PLD/RDP
+compositions). Multi-table files have the same check (tests/test_tables.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import privsynth
+from privsynth.accounting import Accountant, GaussianEvent, LaplaceEvent, Ledger, compose
+from privsynth.datasets import adult_schema, load_adult
+from privsynth.engines.base import FitDetails, Synthesizer
+from privsynth.engines.record import FitRecord, LedgerRef, check_claim
+from privsynth.errors import ModelFileError
+from privsynth.mechanisms import Noise
+from privsynth.release import independent, verify_release, write_manifest
+from privsynth.schema import Schema
+
+Run = Callable[..., tuple[int, str, str]]
+GAN = importlib.util.find_spec("torch") is not None \
+    and importlib.util.find_spec("opacus") is not None
+
+
+# --------------------------------------------------------------------------- fit
+class _Spender(Synthesizer):
+    """A stand-in engine: spends Laplace events of the given shares of epsilon, learns nothing."""
+
+    name = "spender-test"
+
+    def __init__(self, shares: tuple[float, ...] = (1.0,)) -> None:
+        self.shares = shares
+
+    @classmethod
+    def _params_from_file(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"shares": tuple(params["shares"])}
+
+    def _check_params(self) -> None:
+        pass
+
+    def _fit(self, data: Any, *, schema: Schema, release: Any, noise: Noise,
+             **options: Any) -> FitDetails:
+        for i, share in enumerate(self.shares):
+            release.spend(LaplaceEvent(release.epsilon * share), label=f"spender/{i}")
+        return FitDetails(noisy_rows=None)
+
+    def _draw_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        return pd.DataFrame({"c": rng.choice(["a", "b"], n)})
+
+    def _to_payload(self) -> dict[str, Any]:
+        return {}
+
+    def _from_payload(self, payload: Mapping[str, Any], schema: Schema) -> None:
+        pass
+
+
+SPENDER_SCHEMA = Schema.from_dict({"columns": [
+    {"name": "c", "kind": "categorical", "categories": ["a", "b"]}]})
+
+
+@pytest.mark.parametrize(("shares", "epsilon", "stated"), [
+    ((0.3, 0.3, 0.4), 0.9, 0.9000000000000001),  # the shares' sum rounds one ulp above 0.9
+    ((1 / 3, 1 / 3, 1 / 3), 0.9, 0.9),  # ... one ulp below: stated as asked, rounded up
+    ((1 / 3, 1 / 3, 1 / 3), 1.0, 1.0),
+    ((0.1, 0.2), 1.0, 0.300000000001),  # a fit that spends less states what it spent
+], ids=["composition-above", "composition-one-ulp-below", "epsilon-1", "spends-less"])
+def test_a_fit_states_its_composition_never_less(shares: tuple[float, ...], epsilon: float,
+                                                  stated: float, tmp_path: Path) -> None:
+    data = pd.DataFrame({"c": ["a", "b", "a"]})
+    model = _Spender(shares).fit(data, schema=SPENDER_SCHEMA, epsilon=epsilon)
+    composed = compose([e.event for e in model.record_.entries], 0.0).epsilon
+    assert composed == math.fsum(epsilon * s for s in shares)
+    assert model.record_.epsilon == stated
+    assert model.record_.epsilon >= composed
+    model.save(tmp_path / "m.json")
+    assert _Spender.load(tmp_path / "m.json").record_ == model.record_
+
+
+def test_an_epsilon_1_privbayes_fit_states_exactly_1() -> None:
+    model = privsynth.PrivBayes(degree=1).fit(load_adult().head(400), schema=adult_schema(),
+                                              epsilon=1.0)
+    assert model.record_.epsilon == 1.0
+
+
+# --------------------------------------------------------------------------- load, verify
+def _privbayes(acct: Accountant) -> Synthesizer:
+    return privsynth.PrivBayes(degree=1).fit(load_adult().head(400), schema=adult_schema(),
+                                             epsilon=1.0, accountant=acct, release="r1")
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Tiny networks: torch's intra-op threads only contend on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _dpctgan(acct: Accountant) -> Synthesizer:
+    from privsynth.engines.dpctgan import DPCTGAN
+
+    schema = Schema.from_dict({"columns": [
+        {"name": "x", "kind": "float", "lower": -5, "upper": 5, "decimals": 2},
+        {"name": "c", "kind": "categorical", "categories": ["p", "q"]}]})
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.uniform(-5, 5, 400).round(2), "c": rng.choice(["p", "q"], 400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a small table: DP-SGD cannot learn much (warned)
+        return DPCTGAN(epochs=1, batch_size=100, generator_dim=(16,), discriminator_dim=(16,),
+                       embedding_dim=8).fit(df, schema=schema, epsilon=1.0, delta=1e-5,
+                                            accountant=acct, release="r1")
+
+
+def _release_folder(folder: Path, engine: str) -> Path:
+    """A release folder (model, ledger, manifest) of one fit at epsilon 1; the model's path."""
+    folder.mkdir()
+    acct = Accountant(2.0, 1e-5) if engine == "dpctgan" else Accountant(2.0)
+    model = _dpctgan(acct) if engine == "dpctgan" else _privbayes(acct)
+    model.save(folder / "model.json")
+    acct.to_json(folder / "ledger.json")
+    write_manifest(folder, model=model, model_file=folder / "model.json", accountant=acct,
+                   ledger_file=folder / "ledger.json")
+    return folder / "model.json"
+
+
+def _restate(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the model's record, redo its checksum, and state the same in the manifest."""
+    path = folder / "model.json"
+    doc = json.loads(path.read_text())
+    change(doc["payload"]["record"])
+    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+    path.write_text(json.dumps(doc))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for f in manifest["files"]:
+        f["sha256"] = hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
+    manifest["releases"][0]["epsilon"] = doc["payload"]["record"]["epsilon"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("engine", ["privbayes", pytest.param("dpctgan", marks=pytest.mark.skipif(
+    not GAN, reason="DPCTGAN needs the gan extra (torch, opacus)"))])
+def test_a_lowered_claim_is_refused_on_load_and_by_verify(engine: str, tmp_path: Path,
+                                                          run: Run,
+                                                          request: pytest.FixtureRequest) -> None:
+    if engine == "dpctgan":
+        request.getfixturevalue("one_torch_thread")
+    folder = tmp_path / "release"
+    path = _release_folder(folder, engine)
+    loaded = privsynth.load_model(path)  # the untouched file loads
+    assert (loaded.record_.method == "sum") == (engine == "privbayes")  # exact sum or PLD/RDP
+    _restate(folder, lambda record: record.update(epsilon=0.01))
+    with pytest.raises(ModelFileError, match=r"the fit record states epsilon 0\.01, below the "
+                       r"(1|0\.99\d*) its ledger entries compose to.*fit again"):
+        privsynth.load_model(path)
+    code, out, _ = run("verify", folder)
+    assert code == 7, out
+    assert "stated own epsilon 0.01" in out and "is below the" in out
+
+
+def test_a_pure_claim_below_the_exact_sum_is_refused_but_rounding_is_not(tmp_path: Path) -> None:
+    """0.04 % below the exact sum of pure events: refused (the PLD tolerance is for PLD/RDP
+    bounds only); 1e-12 below (float rounding of a sum): loads, and verifies."""
+    folder = tmp_path / "release"
+    path = _release_folder(folder, "privbayes")
+    _restate(folder, lambda record: record.update(epsilon=record["epsilon"] * (1 - 4e-4)))
+    with pytest.raises(ModelFileError, match=r"states epsilon 0\.9996, below the 1 "):
+        privsynth.load_model(path)
+    assert verify_release(folder).exit_code == 7
+    _restate(folder, lambda record: record.update(epsilon=(1 - 1e-12)))
+    assert privsynth.load_model(path).record_.epsilon == 1 - 1e-12
+    assert verify_release(folder).passed
+
+
+# --------------------------------------------------------------------------- the check
+def _gaussian_record(epsilon: float | None = None, delta: float = 1e-5) -> FitRecord:
+    led = Ledger()
+    entries = tuple(led.append(GaussianEvent(sigma=4.0), label=f"g{i}", release="r",
+                               release_delta=1e-5) for i in range(3))
+    own = compose([e.event for e in entries], 1e-5).epsilon
+    return FitRecord(engine="demo", params={}, epsilon=own if epsilon is None else epsilon,
+                     delta=delta, method="pld", entries=entries, release="r",
+                     ledger=LedgerRef("none"), noisy_rows=None, reproducible_noise=False)
+
+
+def test_a_composed_claim_has_the_pld_tolerance_and_nothing_more() -> None:
+    own = _gaussian_record().epsilon
+    check_claim(_gaussian_record())
+    check_claim(_gaussian_record(own * (1 - 5e-4)))  # PLD numerics: within 1e-3
+    with pytest.raises(ModelFileError, match="below the"):
+        check_claim(_gaussian_record(own * (1 - 2e-3)))
+    # the same epsilon at a smaller delta is a stronger claim than the entries prove
+    with pytest.raises(ModelFileError, match=r"below the .* at delta 1e-09"):
+        check_claim(_gaussian_record(own, delta=1e-9))
+    for delta in (float("nan"), -1e-5, 1.0):
+        with pytest.raises(ModelFileError, match="states no valid guarantee"):
+            check_claim(_gaussian_record(own, delta=delta))
+    with pytest.raises(ModelFileError, match="states no valid guarantee"):
+        check_claim(_gaussian_record(float("nan")))
+
+
+def test_load_and_verify_use_the_same_tolerances() -> None:
+    """verify recomputes independently (imports nothing from privsynth); its rules match."""
+    from privsynth.engines import record
+
+    assert record.PURE_RELATIVE_TOLERANCE == independent.PURE_RELATIVE_TOLERANCE
+    assert record.RELATIVE_TOLERANCE == independent.RELATIVE_TOLERANCE
