@@ -187,6 +187,12 @@ def _target_head_section() -> list[str]:
     return bench_target_head.section(RESULTS / "target_head.json")
 
 
+def _diag_caps_section() -> list[str]:
+    from benchmarks import diag_caps
+
+    return diag_caps.section(RESULTS / "diag_caps.json")
+
+
 def _budget_curve() -> Any:
     from benchmarks import budget_curve  # imports this module lazily: no cycle at import
 
@@ -896,6 +902,7 @@ def render(folder: Path = RESULTS, doc: Path = DOC) -> Path:
             L.append("")
     L += _budget_curve().section(summary)
     L += _target_head_section()
+    L += _diag_caps_section()
     L += _planner_section()
     L += _tables_section()
     ran = {(r["tool"], r["mode"]) for r in summary

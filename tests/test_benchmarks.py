@@ -184,3 +184,23 @@ def test_target_head_ipf_recovers_an_interaction_and_its_section_renders(tmp_pat
     text = "\n".join(th.section(path))
     assert "| Adult | 10 | 0.905 ± 0.007 / 0.030 | 0.890 ± 0.000 / 0.030 | - |" in text
     assert th.section(tmp_path / "missing.json") == []
+
+
+def test_diag_caps_section_shows_mean_sd_and_caps_per_configuration(tmp_path: Path) -> None:
+    from benchmarks import diag_caps
+
+    plan = {"mode": "network", "max_levels": 64, "max_parent_levels": 16, "max_degree": 5,
+            "max_bins": 1024}
+    records = [{"dataset": "acs", "config": c, "epsilon": 1e4, "seed": s, "plan": plan,
+                "mean_parents": 4.0, "tstr_auc": a + s / 100, "tvd2": 0.05}
+               for s in (0, 1) for c, a in (("default", 0.86), ("pl32", 0.85))]
+    path = tmp_path / "diag_caps.json"
+    path.write_text(json.dumps({"records": records}))
+    text = "\n".join(diag_caps.section(path))
+    assert ("| ACS | 10000 | the rule's caps (`target=` the label) | L64 P16 k5 B1024 | 4.0 | "
+            "0.865 ± 0.007 | 0.050 |") in text
+    assert "| ACS | 10000 | parent levels ceiling 16 -> 32 |" in text
+    assert text.index("the rule's caps") < text.index("parent levels ceiling")
+    assert diag_caps.section(tmp_path / "missing.json") == []
+    # every configuration is labelled in the docs table
+    assert set(diag_caps.CONFIGS) == set(diag_caps.LABELS)
