@@ -15,6 +15,7 @@ cannot see, because they happen outside any mechanism call.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -134,6 +135,12 @@ def test_fit_tables_sees_data_only_through_its_mechanisms(
     a, b = (m.sample_tables(50, random_state=0) for m in models)
     for name in ("planes", "flights"):
         pd.testing.assert_frame_equal(a[name], b[name])
+    # and every DP output the model file holds, e.g. the child model's levels of the
+    # parent's columns (drawn from the parent model, never from the rows)
+    for part in ("parent_model_", "child_model_"):
+        pa, pb = (json.dumps(getattr(m, part)._to_payload(), sort_keys=True,
+                             default=lambda x: np.asarray(x).tolist()) for m in models)
+        assert pa == pb, part
 
 
 def test_the_target_star_sees_data_only_through_its_mechanisms(

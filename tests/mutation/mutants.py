@@ -673,10 +673,26 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "tables-given-levels-from-real-rows", TABLES_FIT,
         (("    given_rows = parent_draws(parent_model, rel, k_child, noise)\n",
-          "    given_rows = child_rows[list(plan.given)]\n"),),
+          "    given_rows = ParentDraws(child_rows[list(plan.given)], np.ones(len(child_rows)))\n"),),
         "the child model's given-column levels are read from the real rows without DP, not from "
         "the parent model's draws",
-        (f"{T_TABLES_CHILD}::test_a_units_unique_parent_value_shows_in_the_given_levels_only_through_dp",)),
+        (f"{T_TABLES_CHILD}::test_a_units_unique_parent_value_shows_in_the_given_levels_only_through_dp",
+         "tests/test_data_blind.py::test_fit_tables_sees_data_only_through_its_mechanisms")),
+    Mutant(
+        "tables-links-unchecked", TABLES_FIT,
+        (("    checked_links = check_links(links, plan)\n",
+          "    checked_links = dict(links or {})\n"),),
+        "declared links are not checked before spending (bad names fail only after the ledger "
+        "was charged)",
+        (f"{T_TABLES_CHILD}::test_bad_links_are_refused_before_anything_is_spent",
+         f"{T_TABLES_CHILD}::test_cli_link")),
+    Mutant(
+        "privbayes-given-levels-from-data", "privsynth/engines/privbayes/_engine.py",
+        (("given_mass(disc, j, given_rows), missing_code",
+          "given_mass(disc, j, ParentDraws(data, np.ones(len(data)))), missing_code"),),
+        "the child model cuts its given columns' levels from its own real rows without DP",
+        (f"{T_TABLES_CHILD}::test_a_units_unique_parent_value_shows_in_the_given_levels_only_through_dp",
+         "tests/test_data_blind.py::test_fit_tables_sees_data_only_through_its_mechanisms")),
     Mutant(
         "tables-orphans-kept", TABLES_FIT,
         (("    known = ckeys.notna().to_numpy(dtype=bool) & ckeys.astype(str).isin(set(keys)).to_numpy(\n        dtype=bool)\n",

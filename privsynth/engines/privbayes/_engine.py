@@ -77,7 +77,12 @@ from privsynth.engines.privbayes._budget import (
     table_budgets,
 )
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
-from privsynth.engines.privbayes._given import LINK_WEIGHT, given_mass, kept_links
+from privsynth.engines.privbayes._given import (
+    LINK_WEIGHT,
+    ParentDraws,
+    given_mass,
+    kept_links,
+)
 from privsynth.engines.privbayes._levels import Levels, make_levels
 from privsynth.engines.privbayes._noise import gaussian_table_sigma
 from privsynth.engines.privbayes._structure import Network, learn_structure, network_graph
@@ -254,7 +259,7 @@ class PrivBayes(Synthesizer):
              unit: PrivacyUnit | None = None, given: tuple[int, ...] = (),
              level_floors: tuple[int, int] = LEVEL_FLOORS,
              links: Mapping[int, tuple[int, ...]] | None = None,
-             given_rows: pd.DataFrame | None = None,
+             given_rows: ParentDraws | None = None,
              **options: Any) -> FitDetails:
         # Neighbours differ by one unit of at most k rows (the template bounded the units,
         # engines/units.py). Every row adds 1 to exactly one cell of each histogram and
@@ -351,7 +356,7 @@ class PrivBayes(Synthesizer):
                     max_parent_levels=plan.max_parent_levels))
                 if independent:  # the column's table is its noisy histogram
                     tables.append(conditional(noisy, int(sizes[j]), [], 1.0 / per_hist))
-            elif j in given and not independent:
+            elif j in given and not independent and given_rows is not None:
                 # a given column's levels: from the parent model's synthetic rows (_given.py)
                 levels.append(make_levels(
                     given_mass(disc, j, given_rows), missing_code=disc.bins[j].missing_code,
@@ -372,7 +377,10 @@ class PrivBayes(Synthesizer):
                          max_clique_cells=self.max_clique_cells, max_rows=k)
         network: Network = [(j, ()) for j in range(d)]
         links_kept, links_text = kept_links(links or {}, given, levels, cap, independent,
-                                             schema.names)
+                                             schema.names, max_cells=self.max_clique_cells)
+        if not independent and given and len(given) + len(links_kept) == d:
+            # every column's parents declared: no structure draw, its share goes to the tables
+            eps_tables, eps_struct = eps_tables + eps_struct, 0.0
         if plan.mode == "star" and root is not None:  # public: no search, no structure spend
             network = [(root, ())] + [(j, (root,)) for j in range(d) if j != root]
         elif not independent:
@@ -460,6 +468,9 @@ class PrivBayes(Synthesizer):
         if not independent and not split.hist_columns:  # no histogram: the tables get its share
             shares = {"marginal_share": 0.0,
                       "table_share": plan.table_share + plan.marginal_share}
+        if not independent and eps_struct == 0.0 and plan.structure_share > 0:
+            shares.update(structure_share=0.0, table_share=float(shares.get(
+                "table_share", plan.table_share)) + plan.structure_share)
         if given and not independent:
             shares["given_levels"] = ("the given columns' levels from rows drawn from the "
                                       "parent model (post-processing, no histogram measured)")
@@ -524,9 +535,12 @@ class PrivBayes(Synthesizer):
             Public declarations that a child column depends on parent columns,
             e.g. ``{"distance": "seats"}``: the child model gives that column
             those parents without a structure draw (the draw of one column among
-            many can miss a link that a few thousand parents carry). Kept when
-            its table fits the tables' cell cap; ``describe()["budget"]["links"]``
-            of the child model says what was kept.
+            many can miss a link that a few thousand parents carry), and its
+            table more of the budget. Kept when its table fits the cap of a
+            link's table (the tables' cell cap scaled by that larger share, at
+            most ``max_clique_cells``); ``describe()["budget"]["links"]`` of the
+            child model says what was kept. Refused with ``degree=0`` and with
+            more parents than a fixed ``degree``.
         """
         from privsynth.engines.tables import fit_tables
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -56,24 +57,39 @@ from privsynth.errors import ParameterError
 log = logging.getLogger("privsynth.engines.privbayes")
 
 #: Weight of a declared link's table in the tables' budget (times its square-root-of-cells
-#: share). Measured on planes -> flights at epsilon 1, 40 fits each, correlation of seats
-#: (plane) and distance (flight) with the link declared: weight 1: 0.31 (sd 0.09),
-#: weight 4: 0.34 (sd 0.09); without the link 0.17 (sd 0.15).
+#: share). Measured on planes -> flights at epsilon 1 (scratch runs, 40 fits each, not in
+#: benchmarks/results): correlation of seats (plane) and distance (flight) with the link
+#: declared 0.31 at weight 1, 0.34 at weight 4 (sd 0.09 per fit: about 1.5 standard
+#: errors apart, weak evidence); without the link 0.17 (sd 0.15). The link's table is
+#: what the steward declared the release for, so a larger share is the intended trade.
 LINK_WEIGHT = 4.0
 
 
-def given_mass(disc: Discretizer, j: int, rows: pd.DataFrame) -> FloatArray:
-    """The mass of column ``j``'s fine codes among ``rows`` (synthetic parents, post-processing).
+@dataclass(frozen=True)
+class ParentDraws:
+    """Synthetic parents for a child model's given-column levels (post-processing).
+
+    ``rows`` hold the given columns (named as in the child model); ``weights``
+    how many rows the child model holds per such parent (``min(n_children, k')``).
+    """
+
+    rows: pd.DataFrame
+    weights: FloatArray
+
+
+def given_mass(disc: Discretizer, j: int, draws: ParentDraws) -> FloatArray:
+    """The weighted mass of column ``j``'s fine codes among the parent model's draws.
 
     >>> from privsynth.schema import Schema
     >>> disc = Discretizer(Schema.from_dict({"columns": [
     ...     {"name": "p.x", "kind": "categorical", "categories": ["a", "b", "c"]}]}))
-    >>> given_mass(disc, 0, pd.DataFrame({"p.x": ["a", "c", "c"]})).tolist()
+    >>> draws = ParentDraws(pd.DataFrame({"p.x": ["a", "c", "c"]}), np.array([1.0, 2.0, 0.0]))
+    >>> given_mass(disc, 0, draws).tolist()
     [1.0, 0.0, 2.0]
     """
     bins = disc.bins[j]
-    codes = disc.encode_column(bins, rows[bins.column.name])
-    return np.bincount(codes, minlength=bins.size).astype(np.float64)
+    codes = disc.encode_column(bins, draws.rows[bins.column.name])
+    return np.bincount(codes, weights=draws.weights, minlength=bins.size).astype(np.float64)
 
 
 def link_cap(cap: int, n_tables: int, n_links: int) -> int:
@@ -95,15 +111,16 @@ def link_cap(cap: int, n_tables: int, n_links: int) -> int:
 
 
 def kept_links(links: Mapping[int, tuple[int, ...]], given: Sequence[int],
-               levels: Sequence[Levels], cap: int, independent: bool, names: Sequence[str]
-               ) -> tuple[dict[int, tuple[int, ...]], str]:
+               levels: Sequence[Levels], cap: int, independent: bool, names: Sequence[str],
+               max_cells: float = math.inf) -> tuple[dict[int, tuple[int, ...]], str]:
     """The declared links a fit keeps, and a sentence on them for the description.
 
     ``links`` maps a modelled column to its declared parents, all given
     columns. Kept in network mode when the link's table (the column's levels
     times its parents' parent levels) fits the cap of a link's table
-    (:func:`link_cap`, from the tables' cell cap ``cap``); public numbers only
-    (the levels and the cap come from DP outputs).
+    (:func:`link_cap`, from the tables' cell cap ``cap``) and the resource cap
+    ``max_cells`` (``max_clique_cells``); public numbers only (the levels and
+    the cap come from DP outputs).
     """
     if not links:
         return {}, ""
@@ -118,7 +135,7 @@ def kept_links(links: Mapping[int, tuple[int, ...]], given: Sequence[int],
         return {}, text
     kept: dict[int, tuple[int, ...]] = {}
     too_big = []
-    limit = link_cap(cap, len(levels) - len(given), len(links))
+    limit = int(min(link_cap(cap, len(levels) - len(given), len(links)), max_cells))
     for c, ps in links.items():
         cells = levels[c].n_levels * math.prod(levels[p].n_parent_levels for p in ps)
         if cells <= limit:
@@ -134,4 +151,4 @@ def kept_links(links: Mapping[int, tuple[int, ...]], given: Sequence[int],
     return kept, text
 
 
-__all__ = ["LINK_WEIGHT", "given_mass", "kept_links", "link_cap"]
+__all__ = ["LINK_WEIGHT", "ParentDraws", "given_mass", "kept_links", "link_cap"]

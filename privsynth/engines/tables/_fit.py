@@ -44,10 +44,11 @@ events. The split: the parent model gets ``parent_share`` of epsilon,
 default ``p / (p + c + g)``: ``p`` parent columns plus ``n_children`` (one
 table each in the parent model), ``c`` child columns (one table each in the
 child model) and the ``g = p`` given columns, on which every child table is
-conditioned. A function of public sizes only. Measured on planes -> flights
-at epsilon 1 (30 to 40 fits): the parent's share of the tables alone, ``p /
-(p + c)``, lowered the seats x distance correlation from 0.16 to 0.13 (0.32 to
-0.22 with the link declared).
+conditioned. A function of public sizes only. The parent's share of the
+tables alone, ``p / (p + c)``, kept less of the links between plane and flight
+columns on planes -> flights at epsilon 1 (seats x distance 0.16 -> 0.13, 0.32
+-> 0.22 with the link declared; scratch runs of 30 to 40 fits, not in
+benchmarks/results).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from privsynth._checks import check_epsilon, check_int, check_number
 from privsynth.accounting import Accountant, check_release_id
 from privsynth.columns import IdColumn
 from privsynth.engines.base import _conform, _jsonable_params, new_release_id
+from privsynth.engines.privbayes._given import ParentDraws
 from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit, stated_epsilon
 from privsynth.engines.tables._part import ReleasePart
 from privsynth.engines.tables._relation import (
@@ -170,8 +172,15 @@ def check_public_tables(engine: PrivBayes, *, schemas: Mapping[str, Schema],
     engine._check_public(plan.child_schema.without_ids(), eps_child, 0.0, {})
     k_child = min(k, CHILD_ROWS) if max_child_rows is None else check_int(
         "max_child_rows", max_child_rows, lo=1, hi=k)
-    return CheckedTables(plan, eps, eps_parent, eps_child, k, k_child,
-                         check_links(links, plan))
+    checked_links = check_links(links, plan)
+    if checked_links and engine.degree is not None:
+        most = max(len(ps) for ps in checked_links.values())
+        if engine.degree == 0 or most > engine.degree:
+            raise ParameterError(
+                f"links: PrivBayes(degree={engine.degree}) allows at most {engine.degree} "
+                f"parent(s) per column, a declared link has {most}; leave degree unset (the "
+                "budget rule chooses it) or declare fewer parent columns. Nothing was spent.")
+    return CheckedTables(plan, eps, eps_parent, eps_child, k, k_child, checked_links)
 
 
 def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
@@ -298,19 +307,19 @@ GIVEN_DRAWS = 50_000
 
 
 def parent_draws(parent_model: PrivBayes, rel: Relation, k_child: int, noise: Noise
-                 ) -> pd.DataFrame:
-    """Rows of given columns for the child model's levels: post-processing of the parent model.
+                 ) -> ParentDraws:
+    """Given columns for the child model's levels: post-processing of the parent model.
 
-    ``GIVEN_DRAWS`` synthetic parents, each repeated ``min(n_children, k')``
-    times (the child model holds that many rows per parent), columns named as
-    in the child model. Their randomness is sampling, not privacy noise; it
-    follows the noise seed in the insecure test mode only.
+    ``GIVEN_DRAWS`` synthetic parents, columns named as in the child model,
+    each weighted ``min(n_children, k')`` (the rows the child model holds per
+    parent). Their randomness is sampling, not privacy noise; it follows the
+    noise seed in the insecure test mode only.
     """
     rng = noise.generator() if noise.reproducible else np.random.default_rng()
     syn = parent_model._draw_raw(GIVEN_DRAWS, rng)
-    reps = np.minimum(syn[N_CHILDREN].to_numpy(dtype=np.int64), k_child)
-    syn = syn.iloc[np.repeat(np.arange(len(syn)), reps)].reset_index(drop=True)
-    return syn.rename(columns={c: given_name(rel.parent, c) for c in syn.columns})
+    weights = np.minimum(syn[N_CHILDREN].to_numpy(dtype=np.int64), k_child)
+    rows = syn.rename(columns={c: given_name(rel.parent, c) for c in syn.columns})
+    return ParentDraws(rows, weights.astype(np.float64))
 
 
 CONTENTS = ("the public schemas and relation, the engine's parameters, and for each of the "
