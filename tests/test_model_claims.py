@@ -98,6 +98,19 @@ def test_an_epsilon_1_privbayes_fit_states_exactly_1() -> None:
     assert model.record_.epsilon == 1.0
 
 
+@pytest.mark.parametrize(("degree", "epsilon"), [(1, 0.3), (1, 0.5), (1, 0.7), (2, 0.9),
+                                                 (0, 0.7), (None, 0.3)])
+def test_a_privbayes_fit_never_composes_an_ulp_above_its_epsilon(degree: int | None,
+                                                                 epsilon: float) -> None:
+    """Float shares of these epsilons summed to 0.30000000000000004 etc.; the last table's
+    (or histogram's) epsilon is lowered by that ulp, so the stated number is the request
+    and the entries prove it."""
+    params = {} if degree is None else {"degree": degree}
+    model = privsynth.PrivBayes(**params).fit(load_adult().head(400), schema=adult_schema(),
+                                              epsilon=epsilon)
+    assert model.record_.epsilon == epsilon
+
+
 # --------------------------------------------------------------------------- load, verify
 def _privbayes(acct: Accountant) -> Synthesizer:
     return privsynth.PrivBayes(degree=1).fit(load_adult().head(400), schema=adult_schema(),

@@ -402,8 +402,8 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_PAIRED}::test_privbayes_counts_move_within_the_declared_sensitivity",)),
     Mutant(
         "privbayes-marginal-counts-doubled", "privsynth/engines/privbayes/_engine.py",
-        (("                    hists[j], epsilon=per_hist, accountant=release,",
-          "                    hists[j] * 2, epsilon=per_hist, accountant=release,"),),
+        (("                    hists[j], epsilon=within_total(",
+          "                    hists[j] * 2, epsilon=within_total("),),
         "one-way histograms noised from doubled counts",
         (f"{T_PAIRED}::test_privbayes_counts_move_within_the_declared_sensitivity",)),
     Mutant(

@@ -75,6 +75,7 @@ from privsynth.engines.privbayes._budget import (
     plan_budget,
     split_budget,
     table_budgets,
+    within_total,
 )
 from privsynth.engines.privbayes._draw import ancestral_levels, draw_within
 from privsynth.engines.privbayes._given import (
@@ -344,8 +345,10 @@ class PrivBayes(Synthesizer):
         for j in range(d):
             col = schema.columns[j]
             if j in need_hist:
+                last = independent and j == need_hist[-1]  # the last event: never an ulp above
                 noisy = mechanisms.discrete_laplace(
-                    hists[j], epsilon=per_hist, accountant=release, sensitivity=k,
+                    hists[j], epsilon=within_total([per_hist], release.events, eps)[0] if last
+                    else per_hist, accountant=release, sensitivity=k,
                     label=f"privbayes/marginal/{col.name}", noise=noise)
                 noisy_hists[j] = noisy
                 sum_num += float(noisy.sum()) * per_hist ** 2 / sizes[j]
@@ -406,6 +409,7 @@ class PrivBayes(Synthesizer):
                          f"the {len(cells)} conditional tables ({sum(cells):,} cells)")
         eps_each = [] if independent else table_budgets(
             cells, eps_tables, [LINK_WEIGHT if c in links_kept else 1.0 for c, _ in measured])
+        eps_each = within_total(eps_each, release.events, eps)  # never one ulp above eps
         # delta > 0: one common discrete Gaussian sigma for the tables, calibrated so that
         # the events spent so far and the tables compose to (epsilon, delta), if it beats
         # Laplace (public numbers only; the release refuses any event beyond its guarantee)
