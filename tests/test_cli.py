@@ -1033,3 +1033,10 @@ def test_budget_init_states_that_delta_is_permanent(run: Run, tmp_path: Path) ->
                        "--delta", "1e-9")
     assert code == 0 and "delta 1e-09 is permanent" in out
     assert read_ledger(tmp_path / "approx.json").delta == pytest.approx(1e-9)
+
+
+@pytest.mark.parametrize("argv", [["budget", "show", "\x00"], ["fit", "--data", "a\x00b"]])
+def test_a_nul_character_in_an_argument_is_a_usage_error(run: Run, argv: list[str]) -> None:
+    """Found by the hostile-arguments fuzz test: open() raised ValueError (internal error)."""
+    code, _, err = run(*argv)
+    assert code == 2 and "NUL character" in err and "internal error" not in err

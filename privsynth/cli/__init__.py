@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``privsynth`` command with ``argv``; returns the exit code."""
     parser = build_parser()
+    if argv is not None and any("\x00" in str(a) for a in argv):
+        # no path or value may hold one (a real command line cannot; in-process callers can)
+        print(f"{PROG}: error: an argument holds a NUL character; no path, name or value "
+              "may contain one", file=sys.stderr)
+        return EXIT_USAGE
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
