@@ -16,10 +16,11 @@ Two sources of real data:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -160,3 +161,47 @@ def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
         return code, out, err
 
     return _run
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Tiny networks: torch's intra-op threads only contend on a busy machine (10x slower).
+
+    Skips the test when torch (the ``gan`` extra) is not installed.
+    """
+    torch = pytest.importorskip("torch", reason="DPCTGAN needs the gan extra (torch, opacus)")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def linked_numbers() -> Callable[[int, int], tuple[dict[str, pd.DataFrame], dict[str, Schema]]]:
+    """``linked_numbers(n, seed)``: planes (seats 20..400, year) with 1..8 flights each whose
+    distance is 10 x seats plus noise: a numeric parent/child link (correlation about 0.88
+    across the join), with the schemas of both tables (key ``tailnum``)."""
+
+    def make(n: int, seed: int) -> tuple[dict[str, pd.DataFrame], dict[str, Schema]]:
+        rng = np.random.default_rng(seed)
+        seats = rng.integers(20, 401, n)
+        reps = rng.integers(1, 9, n)
+        planes = pd.DataFrame({"tailnum": [f"N{i}" for i in range(n)], "seats": seats,
+                               "year": rng.integers(1990, 2014, n)})
+        distance = np.repeat(seats, reps) * 10 + rng.normal(0, 600, reps.sum())
+        flights = pd.DataFrame({"tailnum": np.repeat(planes["tailnum"].to_numpy(), reps),
+                                "distance": np.clip(distance, 0, 5000).astype(int),
+                                "month": rng.integers(1, 13, reps.sum())})
+        schemas = {"planes": Schema.from_dict({"columns": [
+            {"name": "tailnum", "kind": "id"},
+            {"name": "seats", "kind": "integer", "lower": 1, "upper": 500},
+            {"name": "year", "kind": "integer", "lower": 1950, "upper": 2013}]}),
+            "flights": Schema.from_dict({"columns": [
+                {"name": "tailnum", "kind": "id"},
+                {"name": "distance", "kind": "integer", "lower": 0, "upper": 5000},
+                {"name": "month", "kind": "integer", "lower": 1, "upper": 12}]})}
+        return {"planes": planes, "flights": flights}, schemas
+
+    return make

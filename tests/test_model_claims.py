@@ -15,7 +15,7 @@ import importlib.util
 import json
 import math
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -115,19 +115,6 @@ def test_a_privbayes_fit_never_composes_an_ulp_above_its_epsilon(degree: int | N
 def _privbayes(acct: Accountant) -> Synthesizer:
     return privsynth.PrivBayes(degree=1).fit(load_adult().head(400), schema=adult_schema(),
                                              epsilon=1.0, accountant=acct, release="r1")
-
-
-@pytest.fixture
-def one_torch_thread() -> Iterator[None]:
-    """Tiny networks: torch's intra-op threads only contend on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _dpctgan(acct: Accountant) -> Synthesizer:

@@ -290,21 +290,6 @@ def test_privbayes_tables_and_levels_stay_noisy() -> None:
 ENGINES = ["privbayes", pytest.param("dpctgan", marks=needs_gan)]
 
 
-@pytest.fixture
-def one_torch_thread() -> Iterator[None]:
-    """Tiny networks: torch's intra-op threads only contend on a busy machine (10x slower)."""
-    if not GAN:
-        pytest.skip("DPCTGAN needs the gan extra (torch, opacus)")
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _fixed_sigma(monkeypatch: pytest.MonkeyPatch, sigma: float = 8.0) -> None:
     """DP-CTGAN's noise multiplier fixed instead of calibrated (calibration composes
     subsampled-Gaussian PLDs for seconds; what is checked here is that the noise used is the

@@ -123,37 +123,15 @@ def test_child_columns_follow_their_parents_columns() -> None:
     assert abs(mean_children - reps.mean()) / reps.mean() < 0.2
 
 
-def _linked_numbers(n: int, seed: int) -> tuple[dict[str, pd.DataFrame], dict[str, Schema]]:
-    """Planes with seats (integer 20..400) whose 1..8 flights' distance is 10 x seats
-    plus noise: a numeric parent/child link (correlation about 0.88 across the join)."""
-    rng = np.random.default_rng(seed)
-    seats = rng.integers(20, 401, n)
-    reps = rng.integers(1, 9, n)
-    planes = pd.DataFrame({"tailnum": [f"N{i}" for i in range(n)], "seats": seats,
-                           "year": rng.integers(1990, 2014, n)})
-    distance = np.repeat(seats, reps) * 10 + rng.normal(0, 600, reps.sum())
-    flights = pd.DataFrame({"tailnum": np.repeat(planes["tailnum"].to_numpy(), reps),
-                            "distance": np.clip(distance, 0, 5000).astype(int),
-                            "month": rng.integers(1, 13, reps.sum())})
-    schemas = {"planes": Schema.from_dict({"columns": [
-        {"name": "tailnum", "kind": "id"},
-        {"name": "seats", "kind": "integer", "lower": 1, "upper": 500},
-        {"name": "year", "kind": "integer", "lower": 1950, "upper": 2013}]}),
-        "flights": Schema.from_dict({"columns": [
-            {"name": "tailnum", "kind": "id"},
-            {"name": "distance", "kind": "integer", "lower": 0, "upper": 5000},
-            {"name": "month", "kind": "integer", "lower": 1, "upper": 12}]})}
-    return {"planes": planes, "flights": flights}, schemas
-
-
 @pytest.mark.parametrize("seed", [0, 1])
-def test_a_numeric_parent_child_link_survives_with_the_defaults(seed: int) -> None:
+def test_a_numeric_parent_child_link_survives_with_the_defaults(
+        seed: int, linked_numbers: Callable[..., Any]) -> None:
     """seats (parent) x distance (child) stays clearly correlated at epsilon 1.5 on 2,000
     planes. Before the child model's own level floors and one child row per unit, the
     child model measured independent marginals here (correlation 0): k-fold noise put
     the budget rule in independent mode, and the single-table floors (16 levels x 8)
     made every child x parent-column table exceed its cell cap."""
-    tables, schemas = _linked_numbers(2000, 7)
+    tables, schemas = linked_numbers(2000, 7)
     real = tables["flights"].merge(tables["planes"], on="tailnum")
     assert real["seats"].corr(real["distance"]) > 0.85
     m = ps.PrivBayes().fit_tables(tables, schemas=schemas, relations=[REL], epsilon=1.5,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,31 +36,10 @@ def _seeded(seed: int) -> Noise:
         return Noise.insecure_for_tests(seed)
 
 
-def _tables(n: int, seed: int) -> tuple[dict[str, pd.DataFrame], dict[str, Schema]]:
-    """Planes (seats, year) with 1..8 flights each, distance = 10 x seats plus noise."""
-    rng = np.random.default_rng(seed)
-    seats = rng.integers(20, 401, n)
-    reps = rng.integers(1, 9, n)
-    planes = pd.DataFrame({"tailnum": [f"N{i}" for i in range(n)], "seats": seats,
-                           "year": rng.integers(1990, 2014, n)})
-    distance = np.repeat(seats, reps) * 10 + rng.normal(0, 600, reps.sum())
-    flights = pd.DataFrame({"tailnum": np.repeat(planes["tailnum"].to_numpy(), reps),
-                            "distance": np.clip(distance, 0, 5000).astype(int),
-                            "month": rng.integers(1, 13, reps.sum())})
-    schemas = {"planes": Schema.from_dict({"columns": [
-        {"name": "tailnum", "kind": "id"},
-        {"name": "seats", "kind": "integer", "lower": 1, "upper": 500},
-        {"name": "year", "kind": "integer", "lower": 1950, "upper": 2013}]}),
-        "flights": Schema.from_dict({"columns": [
-            {"name": "tailnum", "kind": "id"},
-            {"name": "distance", "kind": "integer", "lower": 0, "upper": 5000},
-            {"name": "month", "kind": "integer", "lower": 1, "upper": 12}]})}
-    return {"planes": planes, "flights": flights}, schemas
-
-
 @pytest.fixture(scope="module")
-def data() -> tuple[dict[str, pd.DataFrame], dict[str, Schema]]:
-    return _tables(2000, 7)
+def data(linked_numbers: Callable[..., Any]) -> tuple[dict[str, pd.DataFrame], dict[str, Schema]]:
+    """Planes and flights whose distance follows seats (conftest's ``linked_numbers``)."""
+    return linked_numbers(2000, 7)
 
 
 def _labels(model: ps.TablesModel, prefix: str) -> list[str]:
