@@ -221,3 +221,30 @@ def test_cli_link(data: tuple[dict[str, pd.DataFrame], dict[str, Schema]], tmp_p
     assert m.record_.description["links"] == {"distance": ["seats"]}
     network = {e["child"]: e["parents"] for e in m.child_model_.describe()["network"]}
     assert network["distance"] == ["planes.seats"]
+
+
+def test_the_report_shows_the_declared_links(
+        data: tuple[dict[str, pd.DataFrame], dict[str, Schema]]) -> None:
+    """The compliance officer sees what the steward declared, in both editions."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from privsynth.report import schema_path
+
+    tables, schemas = data
+    small = {"planes": tables["planes"].head(300),
+             "flights": tables["flights"][tables["flights"]["tailnum"].isin(
+                 set(tables["planes"]["tailnum"].head(300)))]}
+    m = ps.PrivBayes().fit_tables(small, schemas=schemas, relations=[REL], epsilon=2.0,
+                                  max_children=8, noise=_seeded(4),
+                                  links={"distance": "seats"})
+    report = ps.audit(small, m.sample_tables(100, random_state=0), model=m,
+                      accountant=m.accountant_, attacks=False)
+    validator = jsonschema.Draft202012Validator(json.loads(schema_path().read_text("utf-8")))
+    for doc in (report.to_dict(), report.to_dict(public=True)):
+        validator.validate(doc)
+        assert doc["relation"]["links"] == {"distance": ["seats"]}
+    assert "distance &lt;- seats" in report.to_html()
+    plain = ps.PrivBayes().fit_tables(small, schemas=schemas, relations=[REL], epsilon=2.0,
+                                      max_children=8, noise=_seeded(4))
+    doc = ps.audit(small, plain.sample_tables(100, random_state=0), model=plain,
+                   accountant=plain.accountant_, attacks=False).to_dict()
+    assert doc["relation"]["links"] == {}

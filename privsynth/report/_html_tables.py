@@ -48,6 +48,10 @@ def _relation(doc: Mapping[str, Any]) -> str:
         ("Relation", _e(f"{r['parent']} -> {r['child']} on {r['key']!r}")),
         ("Most children per parent (k)", _num(r["max_children"])),
         ("Children per parent in the child model", _num(r["max_child_rows"])),
+        ("Declared links (child column <- parent columns; public, kept without a structure "
+         "draw where the budget allows)",
+         _e("; ".join(f"{c} <- {', '.join(ps)}" for c, ps in r.get("links", {}).items())
+            or "none")),
     ])]
     cls = "pass" if ki["exact"] else "fail"
     out.append(f'<div class="callout {cls}"><b>Key integrity.</b> {_e(ki["statement"])}</div>')

@@ -103,6 +103,8 @@ class TablesFacts:
     max_children: int
     max_child_rows: int
     unit_words: str
+    #: the steward's declared links {child column: [parent columns]} ({} when none)
+    links: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def is_tables_model(model: object) -> bool:
@@ -151,7 +153,10 @@ def tables_facts(model: object) -> TablesFacts:
         f"one {rel.parent} row (one value of {rel.key!r}) with up to {k} of its {rel.child} "
         "rows"))
     release = ModelFacts(schema=joint_schema(schemas, order), record=record)
-    return TablesFacts(release, parts, rel, dict(schemas), k, k_child, words)
+    raw = record.description.get("links") or {}
+    links = {str(c): [str(p) for p in ps] for c, ps in raw.items()} if isinstance(
+        raw, Mapping) else {}
+    return TablesFacts(release, parts, rel, dict(schemas), k, k_child, words, links)
 
 
 def _check_tables(given: object, what: str, names: tuple[str, str]) -> Mapping[str, Any]:
@@ -340,7 +345,8 @@ def audit_tables(
                              max_records)
     relation = relation_section(bounded, synth_v if skipped is None else
                                 {n: synthetic[n] for n in order}, facts.schemas, rel,
-                                facts.max_children, facts.max_child_rows, skipped)
+                                facts.max_children, facts.max_child_rows, skipped,
+                                links=facts.links)
     attacks = {"included": False, "reason": ATTACKS_LEFT_OUT}
     # the synthetic tables against the real ones as given *and* as the fit bounded them
     real_counts = _real_row_counts(real_v, facts, random_state)

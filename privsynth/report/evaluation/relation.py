@@ -43,6 +43,7 @@ tables).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -211,16 +212,19 @@ def bound_pair(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame]
 def relation_section(bounded: tuple[pd.DataFrame, ...] | None,
                      synthetic: dict[str, pd.DataFrame], schemas: dict[str, Schema],
                      rel: Relation, k: int, k_child: int,
-                     skipped_reason: str | None) -> dict[str, Any]:
+                     skipped_reason: str | None,
+                     links: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
     """The relation section: key integrity (synthetic only) and the relation's fidelity.
 
     ``bounded`` is :func:`bound_pair`'s result (None when the evaluation is
     skipped), ``synthetic`` the synthetic tables as released, ``schemas`` the
-    public schemas of both (identifier columns are not compared).
+    public schemas of both (identifier columns are not compared); ``links`` the
+    steward's declared links (public), shown as declared.
     """
     section: dict[str, Any] = {
         "parent": rel.parent, "child": rel.child, "key": rel.key,
         "max_children": k, "max_child_rows": k_child,
+        "links": {c: list(ps) for c, ps in (links or {}).items()},
         "key_integrity": key_integrity(synthetic[rel.parent], synthetic[rel.child], rel),
     }
     if skipped_reason is not None or bounded is None:
