@@ -193,6 +193,58 @@ def test_a_pure_claim_below_the_exact_sum_is_refused_but_rounding_is_not(tmp_pat
     assert verify_release(folder).passed
 
 
+FORGED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    # a row-level fit relabelled as protecting a plane with 50 rows (it protects those
+    # rows only at about 50 times its epsilon)
+    ("unit added", lambda r: r.update(unit={"column": "age", "max_rows": 50}),
+     "privacy unit 'age' that its engine or schema cannot have"),
+    ("unit rows raised", lambda r: r.update(unit={"column": None, "max_rows": 50}),
+     "privacy unit is malformed"),
+    ("delta edited", lambda r: r.update(delta=1e-4, epsilon=r["epsilon"] * 0.9),
+     "another release or delta"),
+    ("release renamed", lambda r: r.update(release="other"), "another release or delta"),
+    ("noise flag flipped", lambda r: r.update(reproducible_noise=True),
+     "says its noise was seeded, its ledger entries say otherwise"),
+    ("no entries", lambda r: r.update(entries=[], epsilon=0.0), "lists no ledger entries"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "match"), FORGED, ids=[f[0] for f in FORGED])
+def test_a_record_that_contradicts_its_entries_is_refused_on_load(
+        tmp_path: Path, case: str, change: Callable[[dict[str, Any]], None],
+        match: str) -> None:
+    """The unit, delta, release and noise a record states are the ones its entries carry
+    (review r6): a forged unit would make the report's threat model promise what the
+    noise does not give."""
+    folder = tmp_path / "release"
+    path = _release_folder(folder, "privbayes")
+    _restate(folder, change)
+    with pytest.raises(ModelFileError, match=match):
+        privsynth.load_model(path)
+
+
+def test_an_honest_unit_level_fit_loads(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"pid": rng.integers(0, 80, 400).astype(str),
+                       "x": rng.choice(["a", "b"], 400)})
+    schema = Schema.from_dict({"columns": [{"name": "pid", "kind": "id"},
+                                           {"name": "x", "kind": "categorical",
+                                            "categories": ["a", "b"]}]})
+    m = privsynth.PrivBayes().fit(df, schema=schema, epsilon=1.0, privacy_unit="pid",
+                                  max_rows_per_unit=5)
+    m.save(tmp_path / "m.json")
+    assert privsynth.load_model(tmp_path / "m.json").record_.unit == m.record_.unit
+    # its unit raised to 50 rows: the counts' noise is for 5, so the claim is false
+    doc = json.loads((tmp_path / "m.json").read_text())
+    doc["payload"]["record"]["unit"]["max_rows"] = 50
+    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"privacy unit of up to 50 row\(s\), but the "
+                       r"noise of \d+ of its counts \(e\.g\. 'privbayes/row_count'\)"):
+        privsynth.load_model(tmp_path / "m.json")
+
+
 # --------------------------------------------------------------------------- the check
 def _gaussian_record(epsilon: float | None = None, delta: float = 1e-5) -> FitRecord:
     led = Ledger()
@@ -210,8 +262,9 @@ def test_a_composed_claim_has_the_pld_tolerance_and_nothing_more() -> None:
     check_claim(_gaussian_record(own * (1 - 5e-4)))  # PLD numerics: within 1e-3
     with pytest.raises(ModelFileError, match="below the"):
         check_claim(_gaussian_record(own * (1 - 2e-3)))
-    # the same epsilon at a smaller delta is a stronger claim than the entries prove
-    with pytest.raises(ModelFileError, match=r"below the .* at delta 1e-09"):
+    # the same epsilon at a smaller delta is a stronger claim than the entries prove; the
+    # entries carry the delta their release was fitted at
+    with pytest.raises(ModelFileError, match=r"another release or delta"):
         check_claim(_gaussian_record(own, delta=1e-9))
     for delta in (float("nan"), -1e-5, 1.0):
         with pytest.raises(ModelFileError, match="states no valid guarantee"):

@@ -88,6 +88,7 @@ from privsynth.engines.record import (
     LedgerRef,
     PrivacyUnit,
     check_claim,
+    check_record_unit,
     stated_epsilon,
 )
 from privsynth.engines.units import check_ledger_unit, check_unit, modelled_rows, with_fresh_ids
@@ -627,6 +628,7 @@ class Synthesizer(ABC):
             record = FitRecord.from_dict(p["record"])
             check_entry_ids(record.entries)  # the entries link the model: never edited
             check_claim(record)  # and its epsilon is what they prove
+            check_record_unit(record, schema, cls.supports_units)  # and its unit
             if record.engine != cls.name:
                 raise ModelFileError(f"{path}: the fit record names engine {record.engine!r}")
             model._from_payload(p, schema.without_ids())

@@ -290,6 +290,18 @@ def check_claim(record: FitRecord, what: str = "the fit record") -> None:
         raise ModelFileError(f"{what} states no valid guarantee (epsilon {eps!r}, delta "
                              f"{delta!r}): the file was edited; use the model file as the fit "
                              "saved it, or fit again")
+    if not record.entries:
+        raise ModelFileError(f"{what} lists no ledger entries, so nothing proves its claim: "
+                             "the file was edited; use the model file as the fit saved it")
+    if any(e.release != record.release or (e.release_delta is not None
+                                           and e.release_delta != delta)
+           for e in record.entries):
+        raise ModelFileError(f"{what} states release {record.release!r} at delta {delta:g}, "
+                             "but its ledger entries belong to another release or delta: the "
+                             "file was edited; use the model file as the fit saved it")
+    if record.reproducible_noise != any(e.reproducible_noise for e in record.entries):
+        raise ModelFileError(f"{what} says its noise was {'not ' * (not record.reproducible_noise)}"
+                             "seeded, its ledger entries say otherwise: the file was edited")
     events = [e.event for e in record.entries]
     own = compose(events, delta).epsilon
     pure = all(e.pure_epsilon is not None for e in events)
@@ -299,6 +311,41 @@ def check_claim(record: FitRecord, what: str = "the fit record") -> None:
                              f"entries compose to at delta {delta:g}: the claim is false. The "
                              "file was edited; use the model file as the fit saved it, or fit "
                              "again")
+
+
+#: Events whose ``sensitivity`` is the count sensitivity of one privacy unit (every row
+#: adds 1 to one cell of a count or table, so a unit of k rows moves it by k).
+_COUNT_KINDS = ("discrete_laplace", "discrete_gaussian")
+
+
+def check_record_unit(record: FitRecord, schema: Any, supports_units: bool,
+               what: str = "the fit record") -> None:
+    """Raise ModelFileError unless the record's privacy unit is the one its entries prove.
+
+    A unit column must be a non-nullable identifier column of ``schema``, and
+    only an engine that scales its sensitivities to a unit may state one. The
+    counts' noise (discrete Laplace and Gaussian events) must be calibrated to
+    the unit's ``max_rows``: a row-level fit relabelled as protecting a unit of
+    k rows (whose rows it protects only at about k times its epsilon) is refused.
+    """
+    from privsynth.columns import IdColumn
+
+    unit = record.unit
+    if unit.column is not None:
+        col = schema[unit.column] if unit.column in getattr(schema, "names", ()) else None
+        if not supports_units or not isinstance(col, IdColumn) or col.nullable:
+            raise ModelFileError(
+                f"{what} states a privacy unit {unit.column!r} that its engine or schema "
+                "cannot have (an engine that scales to units, a non-nullable identifier "
+                "column): the file was edited; use the model file as the fit saved it")
+    bad = [e.label for e in record.entries if e.event.kind in _COUNT_KINDS
+           and getattr(e.event, "sensitivity", None) != unit.max_rows]
+    if bad:
+        raise ModelFileError(
+            f"{what} states a privacy unit of up to {unit.max_rows} row(s), but the noise of "
+            f"{len(bad)} of its counts (e.g. {bad[0]!r}) is calibrated to another number of "
+            "rows: the claim is false. The file was edited; use the model file as the fit "
+            "saved it")
 
 
 def _mapping(value: object) -> dict[str, Any]:

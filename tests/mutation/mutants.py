@@ -694,6 +694,26 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{T_TABLES_CHILD}::test_a_units_unique_parent_value_shows_in_the_given_levels_only_through_dp",
          "tests/test_data_blind.py::test_fit_tables_sees_data_only_through_its_mechanisms")),
     Mutant(
+        "load-unit-unchecked", "privsynth/engines/base.py",
+        (("            check_record_unit(record, schema, cls.supports_units)  # and its unit\n", ""),),
+        "a model file whose record states a privacy unit its noise does not give loads (the "
+        "report would promise the unit's protection)",
+        ("tests/test_model_claims.py::test_a_record_that_contradicts_its_entries_is_refused_on_load",
+         "tests/test_model_claims.py::test_an_honest_unit_level_fit_loads")),
+    Mutant(
+        "record-unit-sensitivity-unchecked", "privsynth/engines/record.py",
+        (("           and getattr(e.event, \"sensitivity\", None) != unit.max_rows]",
+          "           and False]"),),
+        "a record's unit of k rows is accepted over counts noised for fewer rows",
+        ("tests/test_model_claims.py::test_an_honest_unit_level_fit_loads",)),
+    Mutant(
+        "record-release-delta-unchecked", "privsynth/engines/record.py",
+        (("    if any(e.release != record.release or (e.release_delta is not None\n",
+          "    if False and any(e.release != record.release or (e.release_delta is not None\n"),),
+        "a record's delta (or release) edited away from its entries' loads",
+        ("tests/test_model_claims.py::test_a_record_that_contradicts_its_entries_is_refused_on_load",
+         "tests/test_model_claims.py::test_a_composed_claim_has_the_pld_tolerance_and_nothing_more")),
+    Mutant(
         "tables-orphans-kept", TABLES_FIT,
         (("    known = ckeys.notna().to_numpy(dtype=bool) & ckeys.astype(str).isin(set(keys)).to_numpy(\n        dtype=bool)\n",
           "    known = ckeys.notna().to_numpy(dtype=bool)\n"),),

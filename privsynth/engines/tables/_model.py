@@ -31,7 +31,7 @@ from privsynth.accounting import Accountant, check_entry_ids
 from privsynth.columns import IdColumn
 from privsynth.engines.privbayes import PrivBayes
 from privsynth.engines.privbayes._draw import draw_rows, draw_within
-from privsynth.engines.record import FitRecord, PrivacyUnit, check_claim
+from privsynth.engines.record import FitRecord, PrivacyUnit, check_claim, check_record_unit
 from privsynth.engines.tables._fit import ENGINE
 from privsynth.engines.tables._relation import N_CHILDREN, Relation, given_name
 from privsynth.errors import LedgerError, ModelFileError, PrivsynthError
@@ -227,6 +227,8 @@ def _check_parts(rel: Relation, record: FitRecord, parent: PrivBayes, child: Pri
     if record.engine != ENGINE or record.unit.column != rel.key:
         raise ModelFileError("the fit record does not describe this relation's release")
     _check_part_records(rel, record, parent.record_, child.record_)
+    for t, m in ((rel.parent, parent), (rel.child, child)):  # counts noised for its own unit
+        check_record_unit(m.record_, m.schema_, True, f"the part of {t!r}")
     if N_CHILDREN not in parent.schema_.names or rel.key not in child.schema_.names:
         raise ModelFileError("the parent or the child model lacks its relation's columns")
     names = child._discretizer.schema.names
