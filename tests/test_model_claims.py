@@ -221,6 +221,34 @@ def test_a_record_that_contradicts_its_entries_is_refused_on_load(
     _restate(folder, change)
     with pytest.raises(ModelFileError, match=match):
         privsynth.load_model(path)
+    if case == "unit added":  # verify: the ledger (its unit under the genesis hash) disagrees
+        v = verify_release(folder)
+        assert v.exit_code == 7 and any("the data set's ledger protects None" in line
+                                        for line in v.lines()), v.lines()
+
+
+def test_verify_refuses_a_unit_its_counts_were_not_noised_for(tmp_path: Path) -> None:
+    """A unit-level release whose record raises max_rows 5 -> 50 (checksums redone)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"pid": rng.integers(0, 80, 400).astype(str),
+                       "x": rng.choice(["a", "b"], 400)})
+    schema = Schema.from_dict({"columns": [{"name": "pid", "kind": "id"},
+                                           {"name": "x", "kind": "categorical",
+                                            "categories": ["a", "b"]}]})
+    folder = tmp_path / "release"
+    folder.mkdir()
+    acct = Accountant(2.0, unit="pid")
+    m = privsynth.PrivBayes().fit(df, schema=schema, epsilon=1.0, privacy_unit="pid",
+                                  max_rows_per_unit=5, accountant=acct, release="r1")
+    m.save(folder / "model.json")
+    acct.to_json(folder / "ledger.json")
+    write_manifest(folder, model=m, model_file=folder / "model.json", accountant=acct,
+                   ledger_file=folder / "ledger.json")
+    assert verify_release(folder).passed
+    _restate(folder, lambda r: r["unit"].update(max_rows=50))
+    v = verify_release(folder)
+    assert v.exit_code == 7 and any("noise is calibrated for another number of rows" in line
+                                    for line in v.lines()), v.lines()
 
 
 def test_an_honest_unit_level_fit_loads(tmp_path: Path) -> None:

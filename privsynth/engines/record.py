@@ -291,7 +291,7 @@ def check_claim(record: FitRecord, what: str = "the fit record") -> None:
                              f"{delta!r}): the file was edited; use the model file as the fit "
                              "saved it, or fit again")
     if not record.entries:
-        raise ModelFileError(f"{what} lists no ledger entries, so nothing proves its claim: "
+        raise ModelFileError(f"{what} lists no ledger entries, so nothing backs its claim: "
                              "the file was edited; use the model file as the fit saved it")
     if any(e.release != record.release or (e.release_delta is not None
                                            and e.release_delta != delta)

@@ -199,8 +199,18 @@ def verify_release(folder: str | Path, ledger: str | Path | None = None) -> Veri
     models = _check_files(root, doc["files"], releases, out)
     for name, model_doc in models:
         _check_model(name, model_doc, releases, out)
-    _check_ledger(root, doc, releases, ledger, out)
+    units = {name: _record_unit(model_doc) for name, model_doc in models}
+    _check_ledger(root, doc, releases, ledger, out, units)
     return Verification(root, tuple(out.items))
+
+
+def _record_unit(model_doc: Any) -> Any:
+    """The unit column a model file's fit record states (None: one row), or "?" if unreadable."""
+    try:
+        unit = model_doc["payload"]["record"].get("unit") or {}
+        return unit.get("column") if isinstance(unit, dict) else "?"
+    except (KeyError, TypeError, AttributeError):
+        return "?"
 
 
 def _check_files(root: Path, files: list[Any], releases: Mapping[Any, Any],
@@ -271,6 +281,22 @@ def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks)
     _confirm_release(subject, stated, [e.get("event") for e in entries], out)
     if doc.get("engine") == TABLES_ENGINE:
         _check_tables_parts(subject, doc["payload"], record, out)
+    elif not _unit_noise_ok(record):
+        out.fail(EXIT_EPSILON, subject, f"it states the privacy unit {record.get('unit')!r} "
+                 "but its counts' noise is calibrated for another number of rows")
+
+
+#: Events whose sensitivity is one privacy unit's count sensitivity (its ``max_rows``).
+_COUNT_KINDS = ("discrete_laplace", "discrete_gaussian")
+
+
+def _unit_noise_ok(record: Mapping[str, Any]) -> bool:
+    """Every count of the record is noised for the unit it states (``max_rows`` rows)."""
+    unit = record.get("unit") if isinstance(record.get("unit"), dict) else {}
+    k = unit.get("max_rows", 1) if unit else 1
+    events = [e.get("event") for e in record.get("entries", []) if isinstance(e, dict)]
+    return all(isinstance(ev, dict) and (ev.get("kind") not in _COUNT_KINDS
+                                         or ev.get("sensitivity") == k) for ev in events)
 
 
 def _check_tables_parts(subject: str, payload: Mapping[str, Any], record: Mapping[str, Any],
@@ -300,7 +326,8 @@ def _check_tables_parts(subject: str, payload: Mapping[str, Any], record: Mappin
         return
     desc: Mapping[str, Any] = record["description"] \
         if isinstance(record.get("description"), dict) else {}
-    units_ok = _tables_units_ok(rel.key, desc, record.get("unit"), parts)
+    units_ok = _tables_units_ok(rel.key, desc, record.get("unit"), parts) \
+        and all(_unit_noise_ok(p) for p in parts.values())
     if desc.get("epsilon_split") != {t: p.get("epsilon") for t, p in parts.items()} \
             or not units_ok:
         out.fail(EXIT_EPSILON, subject, "its stated split of epsilon or its privacy units are "
@@ -357,7 +384,8 @@ def _is_number(x: object) -> TypeGuard[float]:
 
 
 def _check_ledger(root: Path, doc: Mapping[str, Any], releases: Mapping[Any, Any],
-                  given: str | Path | None, out: _Checks) -> None:
+                  given: str | Path | None, out: _Checks,
+                  units: Mapping[str, Any] | None = None) -> None:
     """The data set's ledger: chain, identity, the release's entries, the stated total."""
     block: dict[str, Any] = doc["ledger"] if isinstance(doc.get("ledger"), dict) else {}
     for rid, r in releases.items():
@@ -395,6 +423,10 @@ def _check_ledger(root: Path, doc: Mapping[str, Any], releases: Mapping[Any, Any
     entries: list[dict[str, Any]] = ledger["entries"]
     out.ok(subject, f"its hash chain holds ({len(entries)} entries, head "
            f"{str(ledger.get('head'))[:16]}...)")
+    for name, column in (units or {}).items():  # the ledger's unit is under its genesis hash
+        if column != ledger.get("unit"):
+            out.fail(EXIT_EPSILON, f"model {name}", f"it states the privacy unit {column!r}; "
+                     f"the data set's ledger protects {ledger.get('unit')!r}")
     if block.get("genesis") is not None and block["genesis"] != ledger.get("genesis"):
         out.fail(EXIT_LEDGER, subject, "it is not the ledger the release was charged to (its "
                  "genesis differs: another data set, or a ledger created anew)")

@@ -714,6 +714,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_model_claims.py::test_a_record_that_contradicts_its_entries_is_refused_on_load",
          "tests/test_model_claims.py::test_a_composed_claim_has_the_pld_tolerance_and_nothing_more")),
     Mutant(
+        "verify-unit-noise-unchecked", "privsynth/release/verify.py",
+        (("                                         or ev.get(\"sensitivity\") == k) for ev in events)",
+          "                                         or True) for ev in events)"),),
+        "verify accepts a record's unit of k rows over counts noised for fewer rows",
+        ("tests/test_model_claims.py::test_verify_refuses_a_unit_its_counts_were_not_noised_for",)),
+    Mutant(
+        "verify-ledger-unit-unchecked", "privsynth/release/verify.py",
+        (("        if column != ledger.get(\"unit\"):", "        if False:"),),
+        "verify accepts a model stating a privacy unit the data set's ledger does not protect",
+        ("tests/test_model_claims.py::test_a_record_that_contradicts_its_entries_is_refused_on_load",)),
+    Mutant(
         "tables-orphans-kept", TABLES_FIT,
         (("    known = ckeys.notna().to_numpy(dtype=bool) & ckeys.astype(str).isin(set(keys)).to_numpy(\n        dtype=bool)\n",
           "    known = ckeys.notna().to_numpy(dtype=bool)\n"),),
