@@ -27,7 +27,7 @@ import privsynth
 from privsynth.accounting import Accountant, GaussianEvent, LaplaceEvent, Ledger, compose
 from privsynth.datasets import adult_schema, load_adult
 from privsynth.engines.base import FitDetails, Synthesizer
-from privsynth.engines.record import FitRecord, LedgerRef, check_claim
+from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit, check_claim
 from privsynth.errors import ModelFileError
 from privsynth.mechanisms import Noise
 from privsynth.release import independent, verify_release, write_manifest
@@ -227,15 +227,14 @@ def test_a_record_that_contradicts_its_entries_is_refused_on_load(
                                         for line in v.lines()), v.lines()
 
 
-def test_verify_refuses_a_unit_its_counts_were_not_noised_for(tmp_path: Path) -> None:
-    """A unit-level release whose record raises max_rows 5 -> 50 (checksums redone)."""
+def _unit_release(folder: Path) -> Path:
+    """A release folder of one unit-level PrivBayes fit (unit 'pid', 5 rows); the model's path."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"pid": rng.integers(0, 80, 400).astype(str),
                        "x": rng.choice(["a", "b"], 400)})
     schema = Schema.from_dict({"columns": [{"name": "pid", "kind": "id"},
                                            {"name": "x", "kind": "categorical",
                                             "categories": ["a", "b"]}]})
-    folder = tmp_path / "release"
     folder.mkdir()
     acct = Accountant(2.0, unit="pid")
     m = privsynth.PrivBayes().fit(df, schema=schema, epsilon=1.0, privacy_unit="pid",
@@ -244,6 +243,13 @@ def test_verify_refuses_a_unit_its_counts_were_not_noised_for(tmp_path: Path) ->
     acct.to_json(folder / "ledger.json")
     write_manifest(folder, model=m, model_file=folder / "model.json", accountant=acct,
                    ledger_file=folder / "ledger.json")
+    return folder / "model.json"
+
+
+def test_verify_refuses_a_unit_its_counts_were_not_noised_for(tmp_path: Path) -> None:
+    """A unit-level release whose record raises max_rows 5 -> 50 (checksums redone)."""
+    folder = tmp_path / "release"
+    _unit_release(folder)
     assert verify_release(folder).passed
     _restate(folder, lambda r: r["unit"].update(max_rows=50))
     v = verify_release(folder)
@@ -252,25 +258,14 @@ def test_verify_refuses_a_unit_its_counts_were_not_noised_for(tmp_path: Path) ->
 
 
 def test_an_honest_unit_level_fit_loads(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({"pid": rng.integers(0, 80, 400).astype(str),
-                       "x": rng.choice(["a", "b"], 400)})
-    schema = Schema.from_dict({"columns": [{"name": "pid", "kind": "id"},
-                                           {"name": "x", "kind": "categorical",
-                                            "categories": ["a", "b"]}]})
-    m = privsynth.PrivBayes().fit(df, schema=schema, epsilon=1.0, privacy_unit="pid",
-                                  max_rows_per_unit=5)
-    m.save(tmp_path / "m.json")
-    assert privsynth.load_model(tmp_path / "m.json").record_.unit == m.record_.unit
+    folder = tmp_path / "release"
+    path = _unit_release(folder)
+    assert privsynth.load_model(path).record_.unit == PrivacyUnit("pid", 5)
     # its unit raised to 50 rows: the counts' noise is for 5, so the claim is false
-    doc = json.loads((tmp_path / "m.json").read_text())
-    doc["payload"]["record"]["unit"]["max_rows"] = 50
-    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
-    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
-    (tmp_path / "m.json").write_text(json.dumps(doc))
+    _restate(folder, lambda r: r["unit"].update(max_rows=50))
     with pytest.raises(ModelFileError, match=r"privacy unit of up to 50 row\(s\), but the "
                        r"noise of \d+ of its counts \(e\.g\. 'privbayes/row_count'\)"):
-        privsynth.load_model(tmp_path / "m.json")
+        privsynth.load_model(path)
 
 
 # --------------------------------------------------------------------------- the check
