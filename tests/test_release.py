@@ -401,3 +401,54 @@ def test_the_demo_folder_verifies(run: Run, tmp_path: Path) -> None:
     assert doc["ledger"]["file"] == "ledger.json"
     code, stdout, _ = run("verify", out)
     assert code == 0, stdout
+
+
+# ---------------------------------------------------------------------------
+# a schema read from the data without DP (rule 2): never stated as end-to-end DP
+# ---------------------------------------------------------------------------
+def test_a_fit_on_a_schema_read_from_the_data_is_never_verified(tmp_path: Path) -> None:
+    from privsynth.errors import PrivacyWarning
+
+    df = load_adult().head(400)[["age", "sex", "income"]]
+    with pytest.warns(PrivacyWarning):
+        unsafe = privsynth.infer_unsafe(df)
+    acct = Accountant(2.0)
+    with pytest.warns(PrivacyWarning, match="not end-to-end"):
+        m = privsynth.PrivBayes(degree=1).fit(df, schema=unsafe, epsilon=0.5, accountant=acct,
+                                              release="u")
+    assert any("NOT end-to-end" in h for h in m.record_.hazards)
+    m.save(tmp_path / "m.json")
+    acct.to_json(tmp_path / "ledger.json")
+    write_manifest(tmp_path, model=m, model_file=tmp_path / "m.json", accountant=acct,
+                   ledger_file=tmp_path / "ledger.json")
+    assert read_manifest(tmp_path)["releases"][0]["end_to_end_dp"] is False
+    v = verify_release(tmp_path)
+    assert v.exit_code == 7 and "not end-to-end DP" in reasons(v)
+    # the same data on the public schema: no hazard, stated end to end, verified
+    m2 = privsynth.PrivBayes(degree=1).fit(df, schema=adult_schema().select(list(df.columns)),
+                                           epsilon=0.5, accountant=Accountant(2.0))
+    assert not m2.record_.hazards and m2.record_.to_dict()["hazards"] == []
+
+
+def test_related_tables_on_a_schema_read_from_the_data_carry_the_hazard(
+        linked_numbers: Callable[..., tuple[dict[str, object], dict[str, object]]]) -> None:
+    from privsynth.errors import PrivacyWarning
+    from privsynth.release.verify import _schemas_not_dp
+    from privsynth.schema import Schema
+
+    tables, schemas = linked_numbers(300, 1)
+    planes = schemas["planes"].to_dict()
+    schemas = {**schemas, "planes": Schema.from_dict({**planes, "source": "data (not DP)"})}
+    with pytest.warns(PrivacyWarning, match="not end-to-end"):
+        m = privsynth.PrivBayes(degree=1).fit_tables(
+            tables, schemas=schemas, relations=[privsynth.Relation(
+                parent="planes", child="flights", key="tailnum")],
+            epsilon=1.0, max_children=8)
+    for record in (m.record_, m.parent_model_.record_, m.child_model_.record_):
+        assert any("NOT end-to-end" in h for h in record.hazards)
+    payload = {"schemas": {k: s.to_dict() for k, s in schemas.items()},
+               "parent": {"schema": m.parent_model_.schema_.to_dict()},
+               "child": {"schema": m.child_model_.schema_.to_dict()}}
+    assert _schemas_not_dp(payload) == ["table planes: source 'data (not DP)'",
+                                        "parent model: source 'data (not DP)'",
+                                        "child model: source 'data (not DP)'"]

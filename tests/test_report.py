@@ -435,8 +435,27 @@ def test_schema_read_from_data_fails() -> None:
     assert h["status"] == "fail" and "not end-to-end" in h["explanation"]
     assert report.to_dict()["residual_risk"]["verdict"] == "fail"
     assert report.summary()["hazards_fail"] >= 1
+    # a DP schema whose cost the given ledger does not hold is not called paid for
     assert _hazard(_tiny_report(schema=_tiny_schema(source="dp")), "schema-source")["status"] \
-        == "pass"
+        == "warn"
+
+
+def test_a_dp_schema_passes_only_when_the_ledger_holds_its_cost() -> None:
+    from privsynth import Accountant, infer_dp
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.integers(18, 90, 2000),
+                       "city": rng.choice(["Oslo", "Bergen", "Tromso"], 2000)})
+    kw: dict[str, Any] = {"kinds": {"age": "integer", "city": "categorical"},
+                          "coarse": {"age": (0, 150)}, "epsilon": 2.0}
+    for same in (True, False):
+        ledger = Accountant(epsilon=4.0, delta=1e-6)
+        schema = infer_dp(df, accountant=ledger if same else Accountant(4.0, 1e-6), **kw)
+        m = PrivBayes(degree=1).fit(df, schema=schema, epsilon=1.0, accountant=ledger)
+        report = audit(df, m.sample(random_state=0), model=m, accountant=ledger, attacks=False)
+        h = _hazard(report, "schema-source")
+        assert h["status"] == ("pass" if same else "warn"), h
+        assert ("is part of" in h["explanation"]) is same
 
 
 def test_reproducible_noise_fails() -> None:

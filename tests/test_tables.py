@@ -45,7 +45,9 @@ REL = ps.Relation(parent="planes", child="flights", key="tailnum")
 def _with_id(schema: Schema, *, nullable: bool, prefix: str = "SYN-") -> Schema:
     cols = tuple(IdColumn("tailnum", nullable=nullable, prefix=prefix)
                  if c.name == "tailnum" else c for c in schema.columns)
-    return Schema(cols, source=schema.source)
+    # declared public here: these tests check the tables' claims and files; a schema read
+    # from the data (the fixtures' own source) fails verify by rule 2 (tests/test_release.py)
+    return Schema(cols, source="public")
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ from privsynth.cli._common import (
     utc_now,
     write_output,
 )
+from privsynth.engines.record import SCHEMA_NOT_DP_HAZARD
 from privsynth.errors import DataValidationError, ModelFileError
 from privsynth.release.manifest import check_manifest_folder, write_manifest
 
@@ -211,8 +212,11 @@ def fit_tables(args: argparse.Namespace) -> int:
     with progress.step(f"writing {out.name}"):
         model.save(out)
         manifest = write_manifest(out.parent, model=model, model_file=out, accountant=acct)
+    not_dp = "" if SCHEMA_NOT_DP_HAZARD not in model.record_.hazards else (
+        " for the models' noise only (NOT end-to-end DP: a schema read from the data)")
     print(f"fitted {parent} -> {child}: release {release!r}, its own guarantee epsilon "
-          f"{model.epsilon_:.4g} (privacy unit: {model.record_.description['privacy_unit']}); "
+          f"{model.epsilon_:.4g}{not_dp} "
+          f"(privacy unit: {model.record_.description['privacy_unit']}); "
           f"the data set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of "
           f"{acct.epsilon:g} (remaining {left.epsilon:.4g}); model written to {out}, listed "
           f"in {manifest}")

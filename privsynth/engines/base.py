@@ -89,6 +89,7 @@ from privsynth.engines.record import (
     PrivacyUnit,
     check_claim,
     check_record_unit,
+    schema_hazards,
     stated_epsilon,
 )
 from privsynth.engines.units import check_ledger_unit, check_unit, modelled_rows, with_fresh_ids
@@ -345,6 +346,7 @@ class Synthesizer(ABC):
                              privacy_unit=privacy_unit, max_rows_per_unit=max_rows_per_unit,
                              **options)
         eps, fit_delta, policy, unit = plan.epsilon, plan.delta, plan.on_out_of_domain, plan.unit
+        schema_hazard = schema_hazards(schema)  # warns before anything is spent
         acct = accountant if accountant is not None \
             else Accountant(eps, fit_delta, unit=unit.column)
         rel = acct.open_release(plan.release, epsilon=eps, delta=fit_delta,
@@ -380,7 +382,7 @@ class Synthesizer(ABC):
             ledger=LedgerRef.of(acct, recorded=accountant is not None),
             noisy_rows=details.noisy_rows,
             reproducible_noise=noise.reproducible,
-            hazards=details.hazards,
+            hazards=(*details.hazards, *schema_hazard),
             noise=details.noise,
             contents=details.contents or self.contents,
             description={**details.description, "on_out_of_domain": policy},

@@ -32,6 +32,7 @@ privsynth.errors.ModelFileError: the fit record states epsilon 0.05, below the 0
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Context
@@ -39,7 +40,7 @@ from typing import Any, Literal
 
 from privsynth.accounting.compose import compose
 from privsynth.accounting.ledger import LedgerEntry
-from privsynth.errors import ModelFileError
+from privsynth.errors import ModelFileError, PrivacyWarning
 
 LedgerKind = Literal["file", "memory", "none"]
 
@@ -275,6 +276,33 @@ def stated_epsilon(composed: float, requested: float) -> float:
 _CEIL_12 = Context(prec=12, rounding=ROUND_CEILING)
 
 
+#: The fit record's hazard when a schema's domains were read from the data without DP.
+SCHEMA_NOT_DP_HAZARD = (
+    "The schema's domains (bounds, category lists, kinds) were read from the data without "
+    "differential privacy (explicit opt-in, source 'data (not DP)'), and the model file "
+    "holds them: the release is NOT end-to-end differentially private. Its epsilon covers "
+    "the model's noise only, not the domains.")
+
+
+def schema_hazards(*schemas: Any) -> tuple[str, ...]:
+    """The record's hazards for schemas that are not public or DP (rule 2), and a warning.
+
+    >>> from privsynth.schema import Schema
+    >>> schema_hazards(Schema.from_dict({"columns": [
+    ...     {"name": "a", "kind": "boolean"}]}))
+    ()
+    """
+    if all(s.is_public for s in schemas):
+        return ()
+    warnings.warn(PrivacyWarning(
+        "the schema was read from the data without DP (source 'data (not DP)'): this "
+        "release is not end-to-end differentially private, its model file holds the "
+        "domains read from the data, and the report and `privsynth verify` say so. Write "
+        "the schema from public documentation or estimate it with privsynth.infer_dp."),
+        stacklevel=3)
+    return (SCHEMA_NOT_DP_HAZARD,)
+
+
 def check_claim(record: FitRecord, what: str = "the fit record") -> None:
     """Raise ModelFileError unless ``record`` states what its own ledger entries prove.
 
@@ -370,5 +398,5 @@ def _opt_str(value: object) -> str | None:
     return value
 
 
-__all__ = ["PURE_RELATIVE_TOLERANCE", "RELATIVE_TOLERANCE", "FitRecord", "LedgerRef",
-           "PrivacyUnit", "check_claim", "stated_epsilon"]
+__all__ = ["PURE_RELATIVE_TOLERANCE", "RELATIVE_TOLERANCE", "SCHEMA_NOT_DP_HAZARD", "FitRecord",
+           "LedgerRef", "PrivacyUnit", "check_claim", "schema_hazards", "stated_epsilon"]

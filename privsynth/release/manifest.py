@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from privsynth._fileutil import atomic_write_text, exclusive_lock, locks_available, sha256_file
+from privsynth.engines.record import SCHEMA_NOT_DP_HAZARD
 from privsynth.errors import DataValidationError, ParameterError
 
 MANIFEST_NAME = "manifest.json"
@@ -135,6 +136,9 @@ def _release_entry(record: Any) -> dict[str, Any]:
         "entries": [e.id for e in record.entries],
         "ledger": record.ledger.kind,
         "reproducible_noise": record.reproducible_noise,
+        # False when the schema was read from the data without DP (rule 2): the stated
+        # epsilon then covers the model's noise only, not the domains in the model file
+        "end_to_end_dp": SCHEMA_NOT_DP_HAZARD not in record.hazards,
     }
 
 
@@ -291,7 +295,9 @@ def stated(doc: Mapping[str, Any]) -> list[str]:
     out = []
     for r in doc.get("releases") or []:
         delta = f", delta {r['delta']:g}" if r.get("delta") else ""
-        out.append(f"release {r['release']}: epsilon {r['epsilon']:g}{delta} on its own")
+        dp = "" if r.get("end_to_end_dp", True) else (
+            " for the model's noise only: NOT end-to-end DP (schema read from the data)")
+        out.append(f"release {r['release']}: epsilon {r['epsilon']:g}{delta} on its own{dp}")
     led = doc.get("ledger") or {}
     total, budget = led.get("total"), led.get("budget")
     if total:

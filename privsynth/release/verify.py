@@ -279,11 +279,34 @@ def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks)
                  f"{stated.get('epsilon')!r}, {stated.get('delta')!r}")
         return
     _confirm_release(subject, stated, [e.get("event") for e in entries], out)
+    not_dp = _schemas_not_dp(doc["payload"])
+    if not_dp:
+        out.fail(EXIT_EPSILON, subject, f"its schema{'s' if len(not_dp) > 1 else ''} "
+                 f"({', '.join(not_dp)}) came from the data without DP: the model file "
+                 "holds domains read from the data, so the release is not end-to-end DP and "
+                 "no epsilon covers it (the stated one covers the model's noise only)")
     if doc.get("engine") == TABLES_ENGINE:
         _check_tables_parts(subject, doc["payload"], record, out)
     elif not _unit_noise_ok(record):
         out.fail(EXIT_EPSILON, subject, f"it states the privacy unit {record.get('unit')!r} "
                  "but its counts' noise is calibrated for another number of rows")
+
+
+#: Schema sources whose domains a release's guarantee covers (public, or estimated with DP).
+_DP_SOURCES = ("public", "dp")
+
+
+def _schemas_not_dp(payload: Mapping[str, Any]) -> list[str]:
+    """Where a model file's schemas are not public or DP (a missing source reads as public,
+    the schema format's default)."""
+    found = [("schema", payload.get("schema"))]
+    schemas = payload.get("schemas")  # related tables: each table's, and each model's
+    if isinstance(schemas, Mapping):
+        found += [(f"table {name}", sch) for name, sch in schemas.items()]
+    found += [(f"{role} model", payload[role].get("schema")) for role in ("parent", "child")
+              if isinstance(payload.get(role), Mapping)]
+    return [f"{where}: source {sch.get('source')!r}" for where, sch in found
+            if isinstance(sch, Mapping) and sch.get("source", "public") not in _DP_SOURCES]
 
 
 #: Events whose sensitivity is one privacy unit's count sensitivity (its ``max_rows``).

@@ -86,8 +86,17 @@ def schema_public(f: Facts) -> Finding:
         return ("pass", "The schema (column domains and category lists) is declared public: "
                         "it was written from documentation, not read from the data.")
     if f.schema.source == "dp":
-        return ("pass", "The schema was estimated from the data with differential privacy; "
-                        "its cost is part of the ledger.")
+        paid = [e for e in f.ledger["entries"]
+                if f.ledger["given"] and str(e["label"]).startswith("infer_dp")]
+        if paid:
+            return ("pass", "The schema was estimated from the data with differential privacy; "
+                            f"the ledger holds {len(paid)} infer_dp entries, so its cost is part "
+                            "of the data set's total.")
+        return ("warn", "The schema was estimated from the data with differential privacy, "
+                        "but the ledger given holds no infer_dp entry: its cost is not part "
+                        "of the total stated here (it was charged to another accountant, or "
+                        "no ledger was given). Pass the data set's ledger that paid for it "
+                        "(infer_dp(..., accountant=) the same ledger as the fit).")
     return ("fail", "The schema was read from the data without differential privacy "
                     f"(source {f.schema.source!r}). Its bounds and category lists may "
                     "disclose real values exactly: the release is not end-to-end "

@@ -812,6 +812,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "each table's part (public edition too) shows the exact number of its bounded real "
         "rows as its noisy row count",
         (f"{T_TABLES_REPORT}::test_the_public_edition_shows_the_noisy_row_counts_never_the_exact_ones",)),
+    Mutant(
+        "schema-not-dp-unmarked", RECORD,
+        (("    if all(s.is_public for s in schemas):\n",
+          "    if True:\n"),),
+        "a fit on a schema read from the data without DP records no hazard: the manifest "
+        "states it end-to-end DP",
+        ("tests/test_release.py::test_a_fit_on_a_schema_read_from_the_data_is_never_verified",
+         "tests/test_release.py::test_related_tables_on_a_schema_read_from_the_data_carry_the_hazard")),
+    Mutant(
+        "verify-ignores-schema-source", "privsynth/release/verify.py",
+        (("    not_dp = _schemas_not_dp(doc[\"payload\"])\n",
+          "    not_dp: list[str] = []\n"),),
+        "verify passes a model whose schema was read from the data without DP",
+        ("tests/test_release.py::test_a_fit_on_a_schema_read_from_the_data_is_never_verified",)),
 )
 
 

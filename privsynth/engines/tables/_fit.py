@@ -68,7 +68,13 @@ from privsynth.accounting import Accountant, check_release_id
 from privsynth.columns import IdColumn
 from privsynth.engines.base import _conform, _jsonable_params, new_release_id
 from privsynth.engines.privbayes._given import ParentDraws
-from privsynth.engines.record import FitRecord, LedgerRef, PrivacyUnit, stated_epsilon
+from privsynth.engines.record import (
+    FitRecord,
+    LedgerRef,
+    PrivacyUnit,
+    schema_hazards,
+    stated_epsilon,
+)
 from privsynth.engines.tables._part import ReleasePart
 from privsynth.engines.tables._relation import (
     N_CHILDREN,
@@ -207,6 +213,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
         raise ParameterError("accountant must be a privsynth Accountant (or None)")
     unit = PrivacyUnit(rel.key, k)
     child_unit = PrivacyUnit(rel.key, k_child)  # what one unit adds to the child model
+    schema_hazard = schema_hazards(*schemas.values())  # warns before anything is spent
     check_ledger_unit(accountant, unit)
     rid = check_release_id(release if release is not None else new_release_id(ENGINE))
     if not isinstance(tables, Mapping) or set(tables) != {rel.parent, rel.child}:
@@ -281,6 +288,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
             entries=part.entries, release=rid, ledger=ledger, noisy_rows=details.noisy_rows,
             reproducible_noise=noise.reproducible, noise=details.noise,
             contents=details.contents, unit=table_unit,
+            hazards=(*details.hazards, *schema_hazard),
             description={**details.description, "on_out_of_domain": on_out_of_domain,
                          "table": part.table})
     own = whole.guarantee()
@@ -288,7 +296,7 @@ def fit_tables(engine: PrivBayes, tables: Mapping[str, pd.DataFrame], *,
         engine=ENGINE, params=_jsonable_params(params), epsilon=stated_epsilon(own.epsilon, eps),
         delta=0.0, method=own.method, entries=whole.entries, release=rid, ledger=ledger,
         noisy_rows=p_details.noisy_rows, reproducible_noise=noise.reproducible,
-        noise=p_details.noise, contents=CONTENTS, unit=unit,
+        noise=p_details.noise, contents=CONTENTS, unit=unit, hazards=schema_hazard,
         description={"relation": rel.to_dict(), "max_children": k, "max_child_rows": k_child,
                      "links": {c: [p.split(".", 1)[1] for p in ps]
                                for c, ps in checked.links.items()},
