@@ -19,7 +19,7 @@ from typing import Any
 from privsynth.errors import DataValidationError
 from privsynth.report.criteria import public_criteria
 from privsynth.report.hazards import count
-from privsynth.report.residual_risk import residual_risk_section
+from privsynth.report.residual_risk import residual_risk_section, verdict_of
 from privsynth.report.sign_off import metadata_of, sign_off_section
 
 REPORT_FORMAT = "privsynth.audit"
@@ -101,9 +101,13 @@ class AuditReport:
             doc[key] = {"included": False, "reason": PUBLIC_OMISSION}
         doc["criteria"] = public_criteria(doc["criteria"], PUBLIC_OMISSION)
         _public_tables(doc)
+        # the evaluation's checks are left out (a failed row-count check would give the
+        # real row count away), but they still bar a "pass": the public verdict is
+        # "withheld" when they make the steward's verdict worse than the public checklist's
+        steward = verdict_of(count(doc["hazards"]), doc["epsilon"]["epsilon"])
         doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
         doc["hazard_counts"] = count(doc["hazards"])
-        doc["residual_risk"] = residual_risk_section(doc)
+        doc["residual_risk"] = residual_risk_section(doc, steward_verdict=steward)
         doc["sign_off"] = sign_off_section(doc, metadata_of(doc.get("sign_off") or {}))
         return doc
 

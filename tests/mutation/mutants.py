@@ -763,6 +763,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "without DP)",
         (f"{T_TABLES_REPORT}::test_the_public_edition_holds_no_evaluation_number",)),
     Mutant(
+        "report-public-verdict-ignores-evaluation", "privsynth/report/document.py",
+        (('        doc["residual_risk"] = residual_risk_section(doc, steward_verdict=steward)\n',
+          '        doc["residual_risk"] = residual_risk_section(doc)\n'),),
+        "the public edition says pass (and claims DP) for a release whose evaluation checks "
+        "fail, e.g. a sample of exactly the real row count",
+        ("tests/test_report.py::test_public_edition_withholds_the_verdict_an_evaluation_check_"
+         "fails",)),
+    Mutant(
         "tables-report-real-shares-exact", TABLES_RELATION,
         (('        "real": [rounded(v, REAL_SHARE_DECIMALS) for v in pr],\n',
           '        "real": [rounded(v, 8) for v in pr],\n'),),
