@@ -115,8 +115,14 @@ def test_demo_end_to_end_writes_files_that_parse(run: Run, tmp_path: Path) -> No
                             "--train-rows", "3000", "--max-records", "200", "--seed", "3")
     assert code == 0, err
     names = {"schema.json", "ledger.json", "synthetic.csv", "model.privbayes.json",
-             "audit.html", "audit.json"}
+             "audit-public.html", "audit-public.json", "manifest.json"}
     assert names <= {p.name for p in out.iterdir()}
+    # the release folder holds the public edition of the report only; the steward's edition
+    # (evaluation numbers computed on the private data without DP) is next to the folder
+    steward = tmp_path / "demo-steward"
+    assert {p.name for p in steward.iterdir()} == {"audit-steward.html", "audit-steward.json"}
+    assert not list(out.glob("*steward*")) and not (out / "audit.html").exists()
+    assert str(steward) in stdout and "steward's edition" in stdout
     # the summary: budget spent, headline numbers, where the files are
     assert "epsilon 0.5 of 0.5 spent" in stdout
     for word in ("tvd1", "TSTR AUC", "membership-attack AUC", str(out)):
@@ -136,11 +142,19 @@ def test_demo_end_to_end_writes_files_that_parse(run: Run, tmp_path: Path) -> No
     assert acct.spent().epsilon == pytest.approx(0.5)
     assert all(e.release.startswith("demo-privbayes@") for e in acct.ledger)
     # the JSON report satisfies its published schema
-    doc = json.loads((out / "audit.json").read_text(encoding="utf-8"))
     with privsynth.report.schema_path().open(encoding="utf-8") as fh:
-        jsonschema.Draft202012Validator(json.load(fh)).validate(doc)
-    assert (out / "audit.html").read_text(encoding="utf-8").lstrip().lower().startswith(
-        "<!doctype html")
+        validator = jsonschema.Draft202012Validator(json.load(fh))
+    public = json.loads((out / "audit-public.json").read_text(encoding="utf-8"))
+    validator.validate(public)
+    assert public["edition"] == "public" and public["utility"]["included"] is False
+    assert public["attacks"]["included"] is False
+    doc = json.loads((steward / "audit-steward.json").read_text(encoding="utf-8"))
+    validator.validate(doc)
+    assert doc["edition"] == "steward" and doc["attacks"]["included"] is True
+    html = (out / "audit-public.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "Public edition" in html
+    assert (steward / "audit-steward.html").read_text(encoding="utf-8").lstrip().lower(
+    ).startswith("<!doctype html")
 
 
 def test_demo_shows_progress_on_stderr(capsys: pytest.CaptureFixture[str],
@@ -173,6 +187,11 @@ def test_demo_out_must_be_a_folder(run: Run, tmp_path: Path) -> None:
     code, _, err = run("demo", "--out", tmp_path / "file")
     assert code == 2
     assert_one_line_error(err, contains="is not a folder")
+    (tmp_path / "d-steward").write_text("x")  # where the steward's edition would go
+    code, _, err = run("demo", "--out", tmp_path / "d")
+    assert code == 2
+    assert_one_line_error(err, contains="is not a folder")
+    assert not (tmp_path / "d").exists()  # refused before writing anything
 
 
 # ---------------------------------------------------------------------------

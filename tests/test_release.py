@@ -397,7 +397,13 @@ def test_the_demo_folder_verifies(run: Run, tmp_path: Path) -> None:
     assert code == 0 and "manifest.json" in stdout
     doc = read_manifest(out)
     assert {f["name"] for f in doc["files"]} == {
-        "model.privbayes.json", "synthetic.csv", "schema.json", "audit.html", "audit.json"}
+        "model.privbayes.json", "synthetic.csv", "schema.json", "audit-public.html",
+        "audit-public.json"}
+    # the report in the release folder is the public edition; the steward's is outside it
+    assert json.loads((out / "audit-public.json").read_text("utf-8"))["edition"] == "public"
+    assert not list(out.glob("*steward*"))
+    steward = json.loads((tmp_path / "demo-steward" / "audit-steward.json").read_text("utf-8"))
+    assert steward["edition"] == "steward" and steward["utility"]["included"] is True
     assert doc["ledger"]["file"] == "ledger.json"
     code, stdout, _ = run("verify", out)
     assert code == 0, stdout

@@ -106,14 +106,21 @@ def demo(args: argparse.Namespace) -> int:
     from privsynth.datasets import adult_schema, load_adult
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a folder")
+    # the steward's edition of the report (evaluation numbers computed on the private data
+    # without DP) stays out of the release folder: in a sibling folder next to it
+    steward = steward_folder(out)
+    for folder, what in ((out, "--out"), (steward, "the steward's folder")):
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{what} {folder} exists and is not a folder")
     model = make_engine(args.engine, args.param or ())
     report_mod = import_report()
     out.mkdir(parents=True, exist_ok=True)
+    steward.mkdir(exist_ok=True)
     files = {name: out / name for name in ("schema.json", "ledger.json", "synthetic.csv",
-                                           f"model.{args.engine}.json", "audit.html",
-                                           "audit.json")}
+                                           f"model.{args.engine}.json", "audit-public.html",
+                                           "audit-public.json")}
+    steward_files = {name: steward / name for name in ("audit-steward.html",
+                                                       "audit-steward.json")}
     progress = Progress(5)
     # DP-SGD is (epsilon, delta)-DP: delta far below 1/n for the 32,561 training rows.
     delta = 1e-6 if args.engine != "privbayes" else 0.0
@@ -154,21 +161,35 @@ def demo(args: argparse.Namespace) -> int:
             model_path=files[f"model.{args.engine}.json"], release_id=release,
             attacks=not args.no_attacks, risk_options=risk_options(args),
             random_state=args.seed if args.seed is not None else 0)
-    with progress.step("writing audit.html, audit.json and manifest.json"):
-        rep.to_html(files["audit.html"])
-        rep.to_json(files["audit.json"])
-        # the release folder's manifest (H10): a new one, as the demo's ledger is new
+    with progress.step("writing the report's two editions and manifest.json"):
+        rep.to_html(files["audit-public.html"], public=True)
+        rep.to_json(files["audit-public.json"], public=True)
+        rep.to_html(steward_files["audit-steward.html"])
+        rep.to_json(steward_files["audit-steward.json"])
+        # the release folder's manifest (H10): a new one, as the demo's ledger is new; it
+        # lists the public edition of the report, never the steward's
         files["manifest.json"] = write_manifest(
             out, model=model, model_file=files[f"model.{args.engine}.json"],
             synthetic_file=files["synthetic.csv"], rows=len(synth), seed=args.seed,
-            accountant=acct, files=[files[k] for k in ("schema.json", "audit.html",
-                                                       "audit.json")], fresh=True)
+            accountant=acct, files=[files[k] for k in ("schema.json", "audit-public.html",
+                                                       "audit-public.json")], fresh=True)
 
     summary = dict(rep.summary()) if hasattr(rep, "summary") else {}
     print(f"privsynth demo: {args.engine} on UCI Adult, release {release}")
     for line in summary_lines(summary, spent, args.epsilon):
         print(f"  {line}")
-    print(f"  {'files':<10} {out}{os.sep}: {', '.join(p.name for p in files.values())}")
-    print(f"  {'next':<10} open {files['audit.html']} in a browser; "
-          f"privsynth budget show {files['ledger.json']}")
+    print(f"  {'files':<10} {out}{os.sep}: {', '.join(p.name for p in files.values())} "
+          "(the release folder, with the public edition of the report)")
+    print(f"  {'steward':<10} {steward}{os.sep}: "
+          f"{', '.join(p.name for p in steward_files.values())} (the steward's edition: "
+          "evaluation numbers computed on the private data without DP; keep it out of the "
+          "release)")
+    print(f"  {'next':<10} open {steward_files['audit-steward.html']} in a browser; "
+          f"privsynth verify {out}; privsynth budget show {files['ledger.json']}")
     return EXIT_OK
+
+
+def steward_folder(out: Path) -> Path:
+    """Where the demo writes the steward's edition: ``<out>-steward``, next to ``out``."""
+    full = out.resolve()
+    return full.parent / f"{full.name or 'privsynth-demo'}-steward"
