@@ -276,7 +276,8 @@ def _gaussian_record(epsilon: float | None = None, delta: float = 1e-5) -> FitRe
     own = compose([e.event for e in entries], 1e-5).epsilon
     return FitRecord(engine="demo", params={}, epsilon=own if epsilon is None else epsilon,
                      delta=delta, method="pld", entries=entries, release="r",
-                     ledger=LedgerRef("none"), noisy_rows=None, reproducible_noise=False)
+                     ledger=LedgerRef("none", head=led.head), noisy_rows=None,
+                     reproducible_noise=False)
 
 
 def test_a_composed_claim_has_the_pld_tolerance_and_nothing_more() -> None:

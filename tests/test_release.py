@@ -458,3 +458,119 @@ def test_related_tables_on_a_schema_read_from_the_data_carry_the_hazard(
     assert _schemas_not_dp(payload) == ["table planes: source 'data (not DP)'",
                                         "parent model: source 'data (not DP)'",
                                         "child model: source 'data (not DP)'"]
+
+
+# ---------------------------------------------------------------------------
+# claims the ledger never recorded (review r2): each is refused by verify
+# ---------------------------------------------------------------------------
+def _rewrite_model(folder: Path, name: str, change: Callable[[dict], None]) -> None:
+    """Edit a model file's payload, redo its own checksum and the manifest's hashes."""
+    path = folder / name
+    doc = json.loads(path.read_text())
+    change(doc["payload"])
+    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+    path.write_text(json.dumps(doc))
+
+
+def _rehash(folder: Path, change: Callable[[dict], None] = lambda m: None) -> None:
+    def redo(m: dict) -> None:
+        change(m)
+        for f in m["files"]:
+            f["sha256"] = hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
+
+    edit_json(folder / "manifest.json", redo)
+
+
+def test_a_release_id_stated_twice_fails(folder: Path) -> None:
+    def twice(m: dict) -> None:
+        m["releases"].insert(0, {**m["releases"][0], "epsilon": 0.01})
+
+    edit_json(folder / "manifest.json", twice)
+    v = verify_release(folder)
+    assert v.exit_code == 6 and "stated more than once" in reasons(v)
+
+
+def test_a_release_with_no_entries_fails(folder: Path) -> None:
+    shutil.copy(folder / "model2.json", folder / "model3.json")
+
+    def empty(p: dict) -> None:
+        p["record"].update(entries=[], epsilon=0.001, release="r3")
+
+    _rewrite_model(folder, "model3.json", empty)
+    _rehash(folder, lambda m: (m["files"].append({"name": "model3.json", "role": "model",
+                                                   "release": "r3", "sha256": ""}),
+                               m["releases"].append({**m["releases"][1], "release": "r3",
+                                                     "entries": [], "epsilon": 0.001})))
+    v = verify_release(folder)
+    assert v.exit_code == 6 and "lists no ledger entries" in reasons(v)
+
+
+def test_another_releases_entry_under_a_new_id_fails(folder: Path) -> None:
+    """r1's model renamed r3, keeping one of its entries (a cheap one) and stating its
+    epsilon: the entry's own release field (under its hash) still says r1."""
+    kept: list[str] = []
+
+    def one_entry(p: dict) -> None:
+        p["record"]["entries"] = p["record"]["entries"][:1]
+        kept.append(p["record"]["entries"][0]["id"])
+        p["record"].update(release="r3", epsilon=0.01)
+
+    _rewrite_model(folder, "model.json", one_entry)
+
+    def restate(m: dict) -> None:
+        m["releases"][0].update(release="r3", entries=kept, epsilon=0.01)
+        for f in m["files"]:
+            if f.get("release") == "r1":
+                f["release"] = "r3"
+
+    _rehash(folder, restate)
+    v = verify_release(folder)
+    assert v.exit_code in (6, 7) and "an entry of another release ('r1')" in reasons(v)
+
+
+def test_a_delta_other_than_the_recorded_one_fails(folder: Path) -> None:
+    def restate(m: dict) -> None:
+        m["releases"][1]["delta"] = 1e-3
+
+    _rewrite_model(folder, "model2.json", lambda p: p["record"].update(delta=1e-3))
+    _rehash(folder, restate)
+    v = verify_release(folder)
+    assert "charged for delta 0.0; the release states delta 0.001" in reasons(v)
+
+
+def test_a_model_listed_under_another_role_is_still_checked(folder: Path) -> None:
+    """A truncated model (one entry, epsilon 0.01) relisted as a plain file: it can still
+    be loaded, so verify checks its claim."""
+    def truncate(p: dict) -> None:
+        p["record"]["entries"] = p["record"]["entries"][:1]
+        p["record"]["epsilon"] = 0.01
+
+    _rewrite_model(folder, "model.json", truncate)
+
+    def relist(m: dict) -> None:
+        for f in m["files"]:
+            if f["name"] == "model.json":
+                f["role"] = "file"
+
+    _rehash(folder, relist)
+    v = verify_release(folder)
+    assert not v.passed and "model model.json" in reasons(v)
+
+
+def test_a_model_without_a_ledger_refuses_dropped_entries_on_load(tmp_path: Path) -> None:
+    m = privsynth.PrivBayes(degree=1).fit(load_adult().head(300), schema=adult_schema(),
+                                          epsilon=0.5)
+    m.save(tmp_path / "m.json")
+    doc = json.loads((tmp_path / "m.json").read_text())
+    rec = doc["payload"]["record"]
+    assert rec["ledger"]["kind"] == "none"
+    for cut in (rec["entries"][:-1], rec["entries"][:1] + rec["entries"][2:]):
+        bad = json.loads(json.dumps(doc))
+        bad["payload"]["record"].update(entries=cut, epsilon=0.01)
+        canon = json.dumps(bad["payload"], sort_keys=True, separators=(",", ":"))
+        bad["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+        (tmp_path / "bad.json").write_text(json.dumps(bad))
+        with pytest.raises(ModelFileError, match="not the whole chain"):
+            privsynth.load_model(tmp_path / "bad.json")
+    assert privsynth.load_model(tmp_path / "m.json").epsilon_ == 0.5

@@ -303,7 +303,7 @@ def schema_hazards(*schemas: Any) -> tuple[str, ...]:
     return (SCHEMA_NOT_DP_HAZARD,)
 
 
-def check_claim(record: FitRecord, what: str = "the fit record") -> None:
+def check_claim(record: FitRecord, what: str = "the fit record", *, whole: bool = True) -> None:
     """Raise ModelFileError unless ``record`` states what its own ledger entries prove.
 
     The entries' events are composed at the record's delta (as the fit
@@ -312,6 +312,13 @@ def check_claim(record: FitRecord, what: str = "the fit record") -> None:
     :data:`RELATIVE_TOLERANCE` otherwise. The entries themselves are checked
     against their ids separately (``check_entry_ids``). ``what`` names the
     record in the message (e.g. ``"the part of 'flights'"``).
+
+    A fit without a ledger (``ledger.kind == "none"``) had its own accountant: its
+    entries (``whole``: all of them, not a part's) are then one unbroken chain ending
+    at the head the fit recorded, so dropping entries (and lowering the claim to what
+    the rest prove) is refused. This raises the bar for an edited file; it is no
+    proof against someone who rewrites it with care (the file's checksum is not
+    keyed): the proof is ``privsynth verify`` against the data set's ledger.
     """
     eps, delta = record.epsilon, record.delta
     if math.isnan(eps) or not 0.0 <= delta < 1.0:
@@ -321,6 +328,14 @@ def check_claim(record: FitRecord, what: str = "the fit record") -> None:
     if not record.entries:
         raise ModelFileError(f"{what} lists no ledger entries, so nothing backs its claim: "
                              "the file was edited; use the model file as the fit saved it")
+    ids = [e.id for e in record.entries]
+    if whole and record.ledger.kind == "none" and (
+            record.ledger.head != ids[-1]
+            or any(e.prev != before
+                   for before, e in zip(ids[:-1], record.entries[1:], strict=True))):
+        raise ModelFileError(f"{what} lists ledger entries that are not the whole chain its "
+                             "fit recorded (entries were removed or reordered): the file was "
+                             "edited; use the model file as the fit saved it")
     if any(e.release != record.release or (e.release_delta is not None
                                            and e.release_delta != delta)
            for e in record.entries):

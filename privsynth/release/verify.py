@@ -54,6 +54,7 @@ EXIT_INCOMPLETE = 8
 Status = Literal["ok", "fail", "skip", "note"]
 _MANIFEST = "manifest.json"
 _LEDGER_FORMAT = "privsynth.ledger"
+_MODEL_FORMAT = "privsynth.model"
 _LEDGER_VERSION = 2
 
 
@@ -196,6 +197,10 @@ def verify_release(folder: str | Path, ledger: str | Path | None = None) -> Veri
                 or not isinstance(r.get("entries"), list):
             out.fail(EXIT_LEDGER, _MANIFEST, "a release entry is malformed")
             return Verification(root, tuple(out.items))
+    if len(releases) != len(doc["releases"]):  # a second entry would hide the first
+        out.fail(EXIT_LEDGER, _MANIFEST, "a release id is stated more than once: each release "
+                 "has one entry, and a repeated id hides all but the last")
+        return Verification(root, tuple(out.items))
     models = _check_files(root, doc["files"], releases, out)
     for name, model_doc in models:
         _check_model(name, model_doc, releases, out)
@@ -237,8 +242,12 @@ def _check_files(root: Path, files: list[Any], releases: Mapping[Any, Any],
         if rel is not None and rel not in releases:
             out.fail(EXIT_LEDGER, f"file {name}",
                      f"belongs to release {rel!r}, which the manifest does not state")
-        if f.get("role") == "model":
-            models.append((str(name), _load_json(path)))
+        parsed = _load_json(path) if f.get("role") == "model" or path.suffix == ".json" else None
+        if f.get("role") == "model" or (isinstance(parsed, dict)
+                                        and parsed.get("format") == _MODEL_FORMAT):
+            # a model file listed under another role is still a model someone can load:
+            # its claim is checked like any other
+            models.append((str(name), parsed))
     return models
 
 
@@ -266,6 +275,10 @@ def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks)
             out.fail(EXIT_LEDGER, subject, f"its ledger entry {i} does not match its id (the "
                      "fit record was edited)")
             return
+    stamp = _stamp_problem(entries, rel, stated.get("delta"))
+    if stamp:
+        out.fail(EXIT_LEDGER, subject, stamp)
+        return
     ids = [e["id"] for e in entries]
     if ids != list(stated["entries"]):
         out.fail(EXIT_LEDGER, subject, f"its {len(ids)} ledger entries are not the "
@@ -372,6 +385,29 @@ def _tables_units_ok(key: str, desc: Mapping[str, Any], unit: Any,
             and child == {"column": key, "max_rows": k_child})
 
 
+def _stamp_problem(entries: Sequence[Any], release: object, delta: object) -> str | None:
+    """Why ``entries`` cannot be all of release ``release`` stating ``delta``, or None.
+
+    Every entry of a fit is stamped with its release id and the delta at which the
+    release states its guarantee (``release_delta``, under the entry's hash): an entry
+    of another release, or a delta other than the one the entries were charged at,
+    makes the claim something the ledger never recorded.
+    """
+    if not entries:
+        return "it lists no ledger entries: a fit always spends (at least its noisy count)"
+    for e in entries:
+        if not isinstance(e, Mapping):
+            return "a ledger entry is malformed"
+        if e.get("release") != release:
+            return (f"an entry of another release ({e.get('release')!r}) is listed under "
+                    f"release {release!r}")
+        recorded = e.get("release_delta")
+        if recorded is not None and recorded != delta:
+            return (f"its entries were charged for delta {recorded!r}; the release states "
+                    f"delta {delta!r}")
+    return None
+
+
 def _confirm_release(subject: str, stated: Mapping[str, Any], events: Sequence[Any],
                      out: _Checks) -> None:
     eps, delta = stated.get("epsilon"), stated.get("delta")
@@ -472,7 +508,9 @@ def _check_ledger(root: Path, doc: Mapping[str, Any], releases: Mapping[Any, Any
                  "another data set's ledger")
         return
     prefix = entries[:upto]
-    _check_release_links(prefix, releases, out)
+    budget = ledger.get("budget")
+    _check_release_links(prefix, releases, out,
+                         budget.get("delta") if isinstance(budget, dict) else None)
     _check_total(block, ledger, prefix, out)
     if upto < len(entries):
         try:
@@ -484,7 +522,7 @@ def _check_ledger(root: Path, doc: Mapping[str, Any], releases: Mapping[Any, Any
 
 
 def _check_release_links(prefix: list[dict[str, Any]], releases: Mapping[Any, Any],
-                         out: _Checks) -> None:
+                         out: _Checks, budget_delta: object = None) -> None:
     by_id = {e["id"]: e for e in prefix}
     for rid, r in releases.items():
         if r.get("ledger") == "none":
@@ -501,6 +539,14 @@ def _check_release_links(prefix: list[dict[str, Any]], releases: Mapping[Any, An
         if extra:
             out.fail(EXIT_LEDGER, subject, f"the ledger holds {len(extra)} more entries of this "
                      "release than the manifest lists")
+            continue
+        stamp = _stamp_problem([by_id[i] for i in wanted], rid, r.get("delta"))
+        if stamp is None and _is_number(budget_delta) and _is_number(r.get("delta")) \
+                and r["delta"] > budget_delta:
+            stamp = (f"it states delta {r['delta']!r}, above the data set's budget delta "
+                     f"{budget_delta!r}")
+        if stamp:
+            out.fail(EXIT_LEDGER, subject, stamp)
             continue
         if any(by_id[i].get("reproducible_noise") for i in wanted) \
                 and not r.get("reproducible_noise"):

@@ -834,6 +834,30 @@ MUTANTS: tuple[Mutant, ...] = (
           "    not_dp: list[str] = []\n"),),
         "verify passes a model whose schema was read from the data without DP",
         ("tests/test_release.py::test_a_fit_on_a_schema_read_from_the_data_is_never_verified",)),
+    Mutant(
+        "verify-duplicate-release-ids", "privsynth/release/verify.py",
+        (("    if len(releases) != len(doc[\"releases\"]):",
+          "    if False:"),),
+        "a manifest stating one release id twice verifies (only the last entry is checked)",
+        ("tests/test_release.py::test_a_release_id_stated_twice_fails",)),
+    Mutant(
+        "verify-entry-stamps-unchecked", "privsynth/release/verify.py",
+        (("    if not entries:\n        return \"it lists no ledger entries",
+          "    if False:\n        return \"it lists no ledger entries"),
+         ("        if e.get(\"release\") != release:", "        if False:"),
+         ("        if recorded is not None and recorded != delta:",
+          "        if False:")),
+        "verify accepts a release with no entries, another release's entries, or a delta "
+        "its entries were not charged at",
+        ("tests/test_release.py::test_a_release_with_no_entries_fails",
+         "tests/test_release.py::test_another_releases_entry_under_a_new_id_fails",
+         "tests/test_release.py::test_a_delta_other_than_the_recorded_one_fails")),
+    Mutant(
+        "load-own-ledger-chain-unchecked", RECORD,
+        (("    if whole and record.ledger.kind == \"none\" and (",
+          "    if False and ("),),
+        "a model fitted without a ledger loads with entries dropped and a lower claim",
+        ("tests/test_release.py::test_a_model_without_a_ledger_refuses_dropped_entries_on_load",)),
 )
 
 

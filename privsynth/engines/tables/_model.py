@@ -286,7 +286,7 @@ def _check_part_records(rel: Relation, record: FitRecord, parent: FitRecord,
                              "its table's name)")
     for name, r in (("the release", record), *((f"the part of {t!r}", r)
                                                for t, r in parts.items())):
-        check_claim(r, name)
+        check_claim(r, name, whole=r is record)
     desc = record.description
     if desc.get("epsilon_split") != {t: r.epsilon for t, r in parts.items()}:
         raise ModelFileError("the record's epsilon_split is not the parts' stated epsilons")
