@@ -396,3 +396,92 @@ def test_files_resolve_in_sorted_order_with_one_list_of_suffixes(tmp_path: Path)
     with pytest.raises(DataValidationError, match=r"unsupported file type '\.md'"):
         file_format([tmp_path / "notes.md"])
     assert {".csv", ".csv.gz", ".tsv", ".txt", ".parquet", ".pq"} <= set(TABLE_SUFFIXES)
+
+
+# ---------------------------------------------------------------- the fit's policy on files
+# fit(on_out_of_domain=...) and backend_options' missing_values reach every backend: files
+# (read chunk by chunk) and a dask frame give what the same rows as a DataFrame give.
+POLICY_SOURCES = [("numpy", {}), ("chunked", {"chunk_rows": 97}),
+                  ("dask", {"blocksize": 4000}), ("dask-frame", {})]
+
+
+def _out_of_domain(score_only: bool) -> pd.DataFrame:
+    """Rows with scores above the bound 10 (a nullable column) and, unless score_only,
+    ages above the bound 99 (a column that is not nullable)."""
+    df = _data(600)
+    df.loc[3::40, "score"] = 12.5
+    if not score_only:
+        df.loc[::50, "age"] = 150
+    return df
+
+
+def _fit_or_error(data: Any, policy: str, backend: str | None = None,
+                  backend_options: dict[str, Any] | None = None) -> PrivBayes | str:
+    from privsynth.accounting import Accountant
+
+    acct = Accountant(2.0)
+    kwargs: dict[str, Any] = {} if backend is None else {"backend": backend}
+    try:
+        return _fit(data, on_out_of_domain=policy, accountant=acct,
+                    backend_options=backend_options or {}, **kwargs)
+    except DataValidationError as exc:
+        assert acct.history == []  # refused before anything was spent
+        assert "12.5" not in str(exc) and "150" not in str(exc)  # counts, never values
+        # which problems (a chunked reader counts the rows of the first bad chunk only)
+        return f"{type(exc).__name__}: {[(p['column'], p['problem']) for p in exc.problems]}"
+
+
+@pytest.mark.parametrize("score_only", [True, False], ids=["nullable", "not-nullable"])
+@pytest.mark.parametrize("policy", ["error", "clip", "map_to_missing"])
+def test_a_file_and_a_dataframe_get_the_same_out_of_domain_policy(
+        client: Any, tmp_path: Path, policy: str, score_only: bool) -> None:
+    df = _out_of_domain(score_only)
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    ref = _fit_or_error(df, policy)
+    expected_ok = policy == "clip" or (policy == "map_to_missing" and score_only)
+    assert isinstance(ref, PrivBayes) == expected_ok, ref
+    for source, options in POLICY_SOURCES:
+        if source == "dask-frame":
+            got = _fit_or_error(_dask_frame(df), policy)
+        else:
+            got = _fit_or_error(str(path), policy, source, options)
+        if isinstance(ref, PrivBayes):
+            assert isinstance(got, PrivBayes), (source, got)
+            _assert_same_model(ref, got)
+            assert got.record_.description["on_out_of_domain"] == policy
+        else:
+            assert got == ref, source
+    if isinstance(ref, PrivBayes):  # the policy changed the rows: the comparison can fail
+        before = _fit(_data(600))
+        assert before.network_ != ref.network_ or any(
+            not np.array_equal(a, b) for a, b in zip(before.tables_, ref.tables_, strict=True))
+
+
+def test_missing_value_tokens_of_a_fit_apply_to_a_dataframe_as_to_a_file(
+        client: Any, tmp_path: Path) -> None:
+    df = _data(600)
+    path = tmp_path / "na.csv"
+    df.to_csv(path, index=False, na_rep="NA")
+    text = pd.read_csv(path, dtype=str, keep_default_na=False)  # "NA" as text
+    assert (text["score"] == "NA").sum() == df["score"].isna().sum() > 0
+    ref = _fit(df)
+    tokens = {"missing_values": ("", "NA")}
+    _assert_same_model(ref, _fit(text, backend_options=tokens))
+    for backend, options in POLICY_SOURCES[:3]:
+        _assert_same_model(ref, _fit(str(path), backend=backend,
+                                     backend_options={**options, **tokens}))
+    with pytest.raises(DataValidationError, match="score"):
+        _fit(text)  # without the token, "NA" is not a number
+
+
+def test_the_policy_is_given_to_fit_not_in_backend_options(tmp_path: Path) -> None:
+    df = _data(50)
+    with pytest.raises(ParameterError, match="give on_out_of_domain to fit"):
+        PrivBayes().fit(df, schema=SCHEMA, epsilon=1.0,
+                        backend_options={"on_out_of_domain": "clip"})
+    disc = Discretizer(SCHEMA)
+    for backend in ("numpy", "chunked", "dask"):
+        df.to_csv(tmp_path / "t.csv", index=False)
+        with pytest.raises(ParameterError, match="on_out_of_domain='drop'"):
+            open_backend(str(tmp_path / "t.csv"), disc, backend, on_out_of_domain="drop")

@@ -12,8 +12,10 @@ noise itself, in the driver. Backends:
 Every backend reads files through :mod:`privsynth.io`, so the same file
 types are accepted and a broken file raises the same
 :class:`~privsynth.errors.DataValidationError` whichever backend reads it.
-File options for every backend: ``encoding`` (CSV/TSV, default ``"utf-8"``)
-and ``missing_values`` (default ``("",)``).
+File options for every backend: ``encoding`` (CSV/TSV, default ``"utf-8"``),
+``missing_values`` (default ``("",)``) and ``on_out_of_domain`` (default
+``"error"``; a fit passes its own policy, so files and a DataFrame of the same
+rows are treated alike).
 
 >>> import pandas as pd
 >>> from privsynth.schema import Schema
@@ -71,7 +73,7 @@ def open_backend(data: Any, discretizer: Discretizer, backend: str | None = None
                 "fit needs a pandas DataFrame, a dask DataFrame or a path/glob of CSV or "
                 "Parquet files; read other sources with privsynth.read_table")
     if backend == "numpy":
-        allowed = {"missing_values", "encoding"}
+        allowed = {"missing_values", "encoding", "on_out_of_domain"}
         if set(options) - allowed:
             raise ParameterError(f"the numpy backend takes only the options {sorted(allowed)}, "
                                  f"got {sorted(options)}")

@@ -33,11 +33,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from privsynth._checks import check_choice
 from privsynth._checks import check_columns as shared_check_columns
 from privsynth._types import FloatArray, IntArray
 from privsynth.binning import Discretizer
 from privsynth.errors import DataValidationError, ParameterError
 from privsynth.schema import Schema
+
+#: What to do with values outside a column's public domain (as in
+#: :func:`privsynth.validation.validate`); every backend applies the fit's choice.
+POLICIES: tuple[str, ...] = ("error", "clip", "map_to_missing")
 
 #: Encoded rows: shape (rows, columns), any unsigned/signed integer dtype.
 CodeArray = npt.NDArray[np.integer]
@@ -143,12 +148,15 @@ def check_columns(names: Sequence[object], schema: Schema) -> None:
 
 
 def encode_frame(df: pd.DataFrame, disc: Discretizer, dtype: np.dtype[np.integer] | None = None,
-                 missing_values: Sequence[str] = ("",)) -> CodeArray:
+                 missing_values: Sequence[str] = ("",),
+                 on_out_of_domain: str = "error") -> CodeArray:
     """Validate one frame (or partition) against the schema and encode it.
 
     An empty frame gives an empty code array (partitions may be empty; the
     whole table being empty is checked once, by the backend). Text cells equal
-    to one of ``missing_values`` (after stripping) are missing.
+    to one of ``missing_values`` (after stripping) are missing; values outside
+    a column's domain are handled by ``on_out_of_domain`` (the fit's policy:
+    every chunk of a file is treated as the same rows given as a DataFrame).
     """
     from privsynth.validation import validate
 
@@ -158,6 +166,7 @@ def encode_frame(df: pd.DataFrame, disc: Discretizer, dtype: np.dtype[np.integer
         return np.empty((0, d), dtype=dt)
     check_columns(list(df.columns), disc.schema)
     valid = validate(df[list(disc.schema.names)], disc.schema,
+                     on_out_of_domain=check_policy(on_out_of_domain),  # type: ignore[arg-type]
                      missing_values=tuple(missing_values))
     codes = disc.encode(valid)
     return codes if codes.dtype == dt else codes.astype(dt)
@@ -174,6 +183,15 @@ def check_missing_values(missing_values: object) -> tuple[str, ...]:
         raise ParameterError(f"missing_values={missing_values!r}; allowed: a sequence of "
                              "strings, e.g. ('', 'NA')")
     return tuple(missing_values)
+
+
+def check_policy(on_out_of_domain: object) -> str:
+    """``on_out_of_domain`` if it is one of :data:`POLICIES`, else a ParameterError.
+
+    >>> check_policy("clip")
+    'clip'
+    """
+    return check_choice("on_out_of_domain", on_out_of_domain, POLICIES)
 
 
 class CountingBackend(ABC):

@@ -36,6 +36,7 @@ from privsynth.backends.base import (
     bernoulli_rows,
     check_columns,
     check_missing_values,
+    check_policy,
     compact_dtype,
     count_cliques,
     encode_frame,
@@ -71,14 +72,18 @@ class ChunkedBackend(CountingBackend):
         Text meaning "missing" in CSV/TSV fields.
     encoding : str, default "utf-8"
         Encoding of CSV/TSV files.
+    on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
+        What to do with values outside a column's domain (the fit's policy),
+        applied to every chunk.
     """
 
     name: ClassVar[str] = "chunked"
 
     def __init__(self, source: Source, discretizer: Discretizer, *, chunk_rows: int = 1_000_000,
                  cache_codes: bool = True, missing_values: Sequence[str] = ("",),
-                 encoding: str = "utf-8") -> None:
+                 encoding: str = "utf-8", on_out_of_domain: str = "error") -> None:
         super().__init__(discretizer)
+        self.on_out_of_domain = check_policy(on_out_of_domain)
         self.chunk_rows = check_int("chunk_rows", chunk_rows, lo=1)
         self.cache_codes = check_bool("cache_codes", cache_codes)
         self.missing_values = check_missing_values(missing_values)
@@ -110,7 +115,8 @@ class ChunkedBackend(CountingBackend):
             return
         kept: list[CodeArray] = []
         for frame in self._frames():
-            codes = encode_frame(frame, self.discretizer, self._dtype, self.missing_values)
+            codes = encode_frame(frame, self.discretizer, self._dtype, self.missing_values,
+                                 self.on_out_of_domain)
             if self.cache_codes:
                 kept.append(codes)
             yield codes

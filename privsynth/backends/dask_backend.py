@@ -36,6 +36,7 @@ from privsynth.backends.base import (
     bernoulli_rows,
     check_columns,
     check_missing_values,
+    check_policy,
     compact_dtype,
     count_cliques,
     encode_frame,
@@ -155,19 +156,23 @@ class DaskBackend(CountingBackend):
         Text meaning "missing" in CSV/TSV fields (and text columns).
     encoding : str, default "utf-8"
         Encoding of CSV/TSV files.
+    on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
+        What to do with values outside a column's domain (the fit's policy),
+        applied to every partition.
     """
 
     name: ClassVar[str] = "dask"
 
     def __init__(self, data: Any, discretizer: Discretizer, *, persist: bool = True,
                  blocksize: str | int | None = "64MB", missing_values: Sequence[str] = ("",),
-                 encoding: str = "utf-8") -> None:
+                 encoding: str = "utf-8", on_out_of_domain: str = "error") -> None:
         super().__init__(discretizer)
         self._dask = dask = import_dask()
         import dask.dataframe as dd
 
         persist = check_bool("persist", persist)
         tokens = check_missing_values(missing_values)
+        policy = check_policy(on_out_of_domain)
         if is_path_source(data):
             parts = self._read_files(dask, data, _block_bytes(blocksize),
                                      check_encoding(encoding))
@@ -178,7 +183,8 @@ class DaskBackend(CountingBackend):
             raise DataValidationError("the Dask backend needs a dask DataFrame or a path/glob "
                                       "of CSV or Parquet files")
         dtype = compact_dtype(self.sizes)
-        self._parts: list[Any] = [dask.delayed(encode_frame)(p, discretizer, dtype, tokens)
+        self._parts: list[Any] = [dask.delayed(encode_frame)(p, discretizer, dtype, tokens,
+                                                            policy)
                                   for p in parts]
         if persist:
             self._parts = list(dask.persist(*self._parts))

@@ -30,6 +30,7 @@ from privsynth.backends.base import (
     bernoulli_rows,
     check_columns,
     check_missing_values,
+    check_policy,
     count_cliques,
     encode_frame,
     histograms,
@@ -71,14 +72,18 @@ class NumpyBackend(CountingBackend):
         Text meaning "missing" (files, or text columns of a DataFrame).
     encoding : str, default "utf-8"
         Encoding of CSV/TSV files.
+    on_out_of_domain : {"error", "clip", "map_to_missing"}, default "error"
+        What to do with values outside a column's domain (the fit's policy).
     """
 
     name: ClassVar[str] = "numpy"
 
     def __init__(self, data: pd.DataFrame | Source, discretizer: Discretizer, *,
-                 missing_values: Sequence[str] = ("",), encoding: str = "utf-8") -> None:
+                 missing_values: Sequence[str] = ("",), encoding: str = "utf-8",
+                 on_out_of_domain: str = "error") -> None:
         super().__init__(discretizer)
         tokens = check_missing_values(missing_values)
+        policy = check_policy(on_out_of_domain)
         if not isinstance(data, pd.DataFrame):
             if not is_path_source(data):
                 raise DataValidationError("the numpy backend needs a pandas DataFrame or a "
@@ -87,7 +92,8 @@ class NumpyBackend(CountingBackend):
         check_columns(list(data.columns), discretizer.schema)
         if len(data) == 0:
             raise DataValidationError("the data has no rows")
-        self.codes: CodeArray = encode_frame(data, discretizer, missing_values=tokens)
+        self.codes: CodeArray = encode_frame(data, discretizer, missing_values=tokens,
+                                              on_out_of_domain=policy)
 
     @property
     def n_rows(self) -> int:

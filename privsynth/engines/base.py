@@ -173,16 +173,27 @@ class FitDetails:
     contents: str = ""
 
 
-def _conform(data: pd.DataFrame, schema: Schema, on_out_of_domain: str) -> pd.DataFrame:
-    """The data's schema columns, validated (errors go to the steward, never into a release)."""
+def _conform(data: pd.DataFrame, schema: Schema, on_out_of_domain: str,
+             missing_values: Sequence[str] = ("",)) -> pd.DataFrame:
+    """The data's schema columns, validated (errors go to the steward, never into a release).
+
+    ``missing_values`` are the text tokens the engine's file reader would treat as
+    missing (a fit's ``backend_options``), so a DataFrame and a file of the same
+    rows are read alike.
+    """
     from privsynth.backends.base import check_columns
     from privsynth.validation import validate
 
     check_columns(list(data.columns), schema)
     if len(data) == 0:
         raise DataValidationError("the data has no rows")
-    return validate(data[list(schema.names)], schema,
+    return validate(data[list(schema.names)], schema, missing_values=missing_values,
                     on_out_of_domain=on_out_of_domain)  # type: ignore[arg-type]
+
+
+def _missing_tokens(options: Mapping[str, Any]) -> Any:
+    """The missing-value tokens of a fit's ``backend_options`` (default ``("",)``)."""
+    return dict(options.get("backend_options") or {}).get("missing_values", ("",))
 
 
 class Synthesizer(ABC):
@@ -272,7 +283,9 @@ class Synthesizer(ABC):
         ``schema`` is the modelled schema (no identifier columns). Engines with
         ``supports_units`` also get ``unit`` (a :class:`PrivacyUnit`): one unit
         adds or removes up to ``unit.max_rows`` rows, so every sensitivity is
-        that many times a row's.
+        that many times a row's. ``options["on_out_of_domain"]`` is the fit's
+        policy: a pandas DataFrame arrives conformed with it, and an engine that
+        reads other data (files, a dask frame) must apply it to every chunk.
         """
 
     @abstractmethod
@@ -356,7 +369,10 @@ class Synthesizer(ABC):
         # clipping or coercion must not change what "the same table" means)
         self._check_dataset(acct, data, options)
         if isinstance(data, pd.DataFrame):
-            data = _conform(data, schema, policy)
+            data = _conform(data, schema, policy, _missing_tokens(options))
+        # files and dask frames are validated by the engine's counting backend, chunk by
+        # chunk: it gets the same policy, so they give what the same rows as a DataFrame give
+        options["on_out_of_domain"] = policy
         data = modelled_rows(data, schema, unit, noise)
         log.info("%s: fitting release %s at epsilon %g, delta %g (privacy unit: %s)", self.name,
                  rel.release, eps, fit_delta, unit.describe())
@@ -444,7 +460,7 @@ class Synthesizer(ABC):
         from privsynth.io.fingerprint import check_binding
 
         read = dict(options.get("backend_options") or {})
-        tokens = read.get("missing_values", ("",))
+        tokens = _missing_tokens(options)
         extra = {k: read[k] for k in ("encoding",) if k in read}
         check_binding(acct, data, what="the data", missing_values=tokens, **extra)
 

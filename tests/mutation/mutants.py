@@ -237,6 +237,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "a fit on a ledger bound to another data set spends (the data set's total is wrong)",
         ("tests/test_dataset_binding.py::test_python_fits_check_frames_and_files",)),
     Mutant(
+        "fit-policy-dropped-for-files", "privsynth/engines/base.py",
+        (('        options["on_out_of_domain"] = policy\n',
+          '        options["on_out_of_domain"] = "error"\n'),),
+        "files and dask frames are validated with the default policy, not the fit's: the same "
+        "rows fail as files or are treated otherwise than the fit record states",
+        ("tests/test_backends.py::test_a_file_and_a_dataframe_get_the_same_out_of_domain_policy[clip-nullable]",)),
+    Mutant(
+        "chunked-policy-dropped", "privsynth/backends/chunked.py",
+        (("            codes = encode_frame(frame, self.discretizer, self._dtype, self.missing_values,\n"
+          "                                 self.on_out_of_domain)\n",
+          "            codes = encode_frame(frame, self.discretizer, self._dtype, self.missing_values)\n"),),
+        "the chunked backend validates every chunk with the default policy, not the fit's",
+        ("tests/test_backends.py::test_a_file_and_a_dataframe_get_the_same_out_of_domain_policy[map_to_missing-nullable]",)),
+    Mutant(
         "infer-dp-binding-unchecked", "privsynth/inference.py",
         (('    check_binding(accountant, data, what="the data", missing_values=tokens, text_tokens=True)',
           "    pass"),),

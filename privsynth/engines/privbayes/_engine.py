@@ -247,6 +247,10 @@ class PrivBayes(Synthesizer):
         if unknown:
             raise ParameterError(f"PrivBayes.fit got unknown option(s) {unknown}; allowed: "
                                  "backend, backend_options")
+        if "on_out_of_domain" in (options.get("backend_options") or {}):
+            # one policy per fit, the one the fit record states
+            raise ParameterError("PrivBayes.fit: give on_out_of_domain to fit itself, not in "
+                                 "backend_options")
         if self.target is not None and self.target not in schema.names:
             raise ParameterError(f"PrivBayes: target={self.target!r} is not a column of the "
                                  f"schema; allowed: one of {list(schema.names)}")
@@ -277,14 +281,17 @@ class PrivBayes(Synthesizer):
         if given and given_rows is None:
             raise ValueError("a child model's fit needs given_rows (the parent model's draws)")
         backend: str | None = options.get("backend")
-        backend_options: dict[str, Any] | None = options.get("backend_options")
+        # the fit's policy reaches the backend, which applies it to files chunk by chunk
+        backend_options: dict[str, Any] = {
+            **(options.get("backend_options") or {}),
+            "on_out_of_domain": options.get("on_out_of_domain", "error")}
         if self.verbose:
             _verbose_logging()
         eps = release.epsilon
         disc = Discretizer(schema, max_bins=self.max_bins or BINS)
         # Every pass over the rows goes through the backend; it returns exact
         # counts only, and all noise below is drawn here, in the driver.
-        counter = open_backend(data, disc, backend, **(backend_options or {}))
+        counter = open_backend(data, disc, backend, **backend_options)
         d = len(disc.sizes)
         sizes = np.asarray(disc.sizes, dtype=np.int64)
         hists = counter.histograms()
@@ -320,7 +327,7 @@ class PrivBayes(Synthesizer):
         if plan.max_bins != disc.max_bins:  # finer public bins (from public numbers only)
             counter.close()
             disc = Discretizer(schema, max_bins=plan.max_bins)
-            counter = open_backend(data, disc, backend, **(backend_options or {}))
+            counter = open_backend(data, disc, backend, **backend_options)
             sizes = np.asarray(disc.sizes, dtype=np.int64)
             hists = counter.histograms()
         independent = plan.mode == "independent"
