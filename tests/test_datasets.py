@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -103,7 +104,30 @@ def test_adult_schema_is_public_and_documented(adult_schema: Schema) -> None:
     assert s["education"].size == 16 and s["native-country"].size == 41
     assert s["workclass"].size == 8 and s["occupation"].size == 14
     assert all(c.description for c in s)
-    assert "4,356" in s["capital-loss"].description  # says why the data max is not used
+    assert "not the largest value in the data" in s["capital-loss"].description
+
+
+def _numbers(text: str) -> set[float]:
+    """Every number written in ``text`` (thousands separators allowed)."""
+    return {float(m.replace(",", "")) for m in re.findall(r"\d(?:[\d,]*\d)?", text)}
+
+
+def test_adult_schema_text_states_no_private_extreme(adult_schema: Schema) -> None:
+    # a data minimum or maximum is private (it is one person's value) unless it is also the
+    # column's public bound (a documented top-code or extraction rule): no description, and
+    # no other text of the bundled schema, may state one
+    text = (PACKAGE / "adult.schema.json").read_text(encoding="utf-8")
+    public = {float(v) for c in adult_schema if c.kind == "integer"
+              for v in (c.lower, c.upper)}
+    private = set()
+    for split in ("train", "test"):
+        df = load_adult(split)
+        for name in INTEGERS:
+            private |= {float(df[name].min()), float(df[name].max())}
+    private -= public
+    assert {12285.0, 1484705.0, 4356.0} <= private  # the check looks at real extremes
+    assert not _numbers(text) & private
+    assert _numbers("the largest value in the data (4,356), which") & private  # can fail
 
 
 def test_schema_categories_match_adult_names(test_data: Path, adult_schema: Schema) -> None:
