@@ -317,7 +317,7 @@ MUTANTS: tuple[Mutant, ...] = (
          f"{T_CLAIMS}::test_a_fit_states_its_composition_never_less[composition-above]")),
     Mutant(
         "tables-part-claims-unchecked", "privsynth/engines/tables/_model.py",
-        (("        check_claim(r, name)\n", "        pass\n"),),
+        (("        check_claim(r, name, whole=r is record)\n", "        pass\n"),),
         "a tables model file whose parts state less than their entries compose to loads",
         ("tests/test_tables.py::test_a_tampered_part_is_refused_on_load_and_by_verify"
          "[part-epsilon-understated]",)),
