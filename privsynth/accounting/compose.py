@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from privsynth.accounting.events import Event
+from privsynth.accounting.events import MAX_PLD_COMPOSITIONS, Event, self_compose
 
 if TYPE_CHECKING:
     from privsynth.accounting.ledger import LedgerEntry
@@ -79,8 +79,7 @@ def _event_pld(event: Event, count: int) -> Any:
     """The PLD of ``count`` compositions of ``event`` (cached: calibration searches compose
     the same earlier events with many candidate noise levels)."""
     with np.errstate(over="ignore", under="ignore"):
-        one = event.to_pld()
-        return one.self_compose(count) if count > 1 else one
+        return self_compose(event.to_pld(), count)
 
 
 @lru_cache(maxsize=512)
@@ -96,6 +95,12 @@ def _pld_epsilon(events: tuple[tuple[Event, int], ...], delta: float) -> float:
         if total is None:
             return 0.0
         return float(total.get_epsilon_for_delta(delta))
+
+
+def _pld_cheap(groups: tuple[tuple[Event, int], ...]) -> bool:
+    """Whether no (event, multiplicity) group self-composes more than MAX_PLD_COMPOSITIONS
+    times (beyond it the PLD's support grows past millions of points: RDP instead)."""
+    return all(e.compositions * count <= MAX_PLD_COMPOSITIONS for e, count in groups)
 
 
 def _pld_safe(event: Event, delta: float) -> bool:
@@ -175,8 +180,8 @@ def compose(events: Sequence[Event], delta: float) -> Spent:
     grouped_all = tuple(Counter(events).items())
     grouped_other = tuple(Counter(other).items())
     candidates = []
-    if all(_pld_safe(e, delta) for e in set(other)):
-        if all(_pld_safe(e, delta) for e in set(pure)):
+    if all(_pld_safe(e, delta) for e in set(other)) and _pld_cheap(grouped_other):
+        if all(_pld_safe(e, delta) for e in set(pure)) and _pld_cheap(grouped_all):
             candidates.append(Spent(_pld_epsilon(grouped_all, delta), delta, "pld"))
         candidates.append(Spent(pure_sum + _pld_epsilon(grouped_other, delta), delta, "sum+pld"))
     if own_delta == 0:

@@ -68,6 +68,21 @@ _PLD_GRID = 1e-4
 
 _MIN_PARAM, _MAX_PARAM = 1e-12, 1e12
 
+#: The most DP-SGD steps one :class:`SubsampledGaussianEvent` may hold (public). DP-CTGAN
+#: takes hundreds to tens of thousands (``10 * n / batch_size`` by default); ten million
+#: steps would train for weeks. Above it a PLD self-composition takes seconds to hours
+#: (dp-accounting's test of a sparse PLD computes ``size ** steps``), so a forged file
+#: could stall every reader: such an event is refused.
+MAX_DPSGD_STEPS = 10**7
+#: The most compositions (DP-SGD steps times identical events) one PLD self-composition
+#: runs; above it the PLD's support (and its FFT) grows past millions of entries, and
+#: the events are composed by RDP instead (valid, slightly looser). Measured: at this
+#: cap, the worst Gaussian shapes that pass the other bounds take about 2 s.
+MAX_PLD_COMPOSITIONS = 10**7
+# dp-accounting composes a sparse PMF of ``size`` points ``n`` times by a loop of
+# sparse products while ``size ** n <= 1000``, densely (FFT) otherwise.
+_SPARSE_MAX = 1000
+
 
 def _positive(name: str, value: float, cls: str) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
@@ -79,6 +94,38 @@ def _positive(name: str, value: float, cls: str) -> None:
     if not _MIN_PARAM <= value <= _MAX_PARAM:
         raise ParameterError(f"{cls}: {name} = {value!r} is outside [{_MIN_PARAM:g}, "
                              f"{_MAX_PARAM:g}], the range privsynth accounts for")
+
+
+def _dense_if_large(pmf: Any, times: int) -> Any:
+    """``pmf`` as dp-accounting itself would compose it ``times`` times, decided cheaply.
+
+    dp-accounting decides by computing ``size ** times`` exactly (a number of
+    ``times * log2(size)`` bits: hours for 10^12 steps); a size of 2 or more
+    reaches 1000 by 10 compositions, so the same decision needs no big number.
+    A one-point PMF (never an honest event) is made dense above 1000 times
+    instead of being multiplied in a loop of ``times`` rounds.
+    """
+    size = int(pmf.size)
+    if size >= 2:
+        large = times >= 10 or size ** times > _SPARSE_MAX
+    else:
+        large = times > _SPARSE_MAX
+    return pmf.to_dense_pmf() if large else pmf
+
+
+def self_compose(one: pld.PrivacyLossDistribution, times: int) -> pld.PrivacyLossDistribution:
+    """``one`` composed ``times`` times, as ``one.self_compose(times)`` but bounded in time.
+
+    Same result as dp-accounting's (the same sparse or dense path is taken),
+    without its ``size ** times`` big-number test.
+    """
+    if times <= 1:
+        return one
+    remove = _dense_if_large(one._pmf_remove, times)
+    if one._symmetric:
+        return _pld().PrivacyLossDistribution(remove).self_compose(times)
+    add = _dense_if_large(one._pmf_add, times)
+    return _pld().PrivacyLossDistribution(remove, add).self_compose(times)
 
 
 @dataclass(frozen=True)
@@ -101,6 +148,11 @@ class Event:
     def has_pld(self) -> bool:
         """Whether :meth:`to_pld` describes the event (else it is composed by sum or RDP)."""
         return True
+
+    @property
+    def compositions(self) -> int:
+        """How many mechanisms the event composes (DP-SGD: its steps; else 1)."""
+        return 1
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
         """A pessimistic privacy loss distribution of the event."""
@@ -310,7 +362,8 @@ class SubsampledGaussianEvent(Event):
     """``steps`` rounds of a Poisson-subsampled Gaussian mechanism (DP-SGD).
 
     ``noise_multiplier`` is sigma divided by the clipping norm; ``sampling_rate``
-    is the Poisson sampling probability of each record in each step.
+    is the Poisson sampling probability of each record in each step. ``steps``
+    is at most :data:`MAX_DPSGD_STEPS`.
     """
 
     sampling_rate: float
@@ -324,13 +377,21 @@ class SubsampledGaussianEvent(Event):
         _positive("noise_multiplier", self.noise_multiplier, "SubsampledGaussianEvent")
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ParameterError("SubsampledGaussianEvent: steps must be a positive integer")
+        if self.steps > MAX_DPSGD_STEPS:
+            raise ParameterError(f"SubsampledGaussianEvent: steps = {self.steps} is above "
+                                 f"{MAX_DPSGD_STEPS:,}, the most DP-SGD steps privsynth "
+                                 "accounts for")
+
+    @property
+    def compositions(self) -> int:
+        return int(self.steps)
 
     def to_pld(self) -> pld.PrivacyLossDistribution:
         one = _pld().from_gaussian_mechanism(
             self.noise_multiplier, sampling_prob=self.sampling_rate,
             value_discretization_interval=_PLD_GRID, use_connect_dots=True,
         )
-        return one.self_compose(self.steps) if self.steps > 1 else one
+        return self_compose(one, self.steps)
 
     def to_dp_event(self) -> dpa.DpEvent:
         one = _dpa().PoissonSampledDpEvent(

@@ -25,8 +25,14 @@ discretization), or only :data:`PURE_RELATIVE_TOLERANCE` (float rounding) when
 every event is pure and the value is an exact sum.
 
 Parameters of forged files are bounded before any computation (as privsynth
-bounds them), so a hostile ledger cannot make the check run for hours: an
-event outside the bounds is refused with :class:`RecomputeError`.
+bounds them): an event outside the bounds (a parameter outside [1e-12, 1e12],
+more than :data:`MAX_DPSGD_STEPS` DP-SGD steps) is refused with
+:class:`RecomputeError`; PLDs are built only where their support stays small
+(otherwise the bound comes from RDP), and no (event, multiplicity) group is
+self-composed more than :data:`MAX_PLD_COMPOSITIONS` times (about 2 s at
+worst, measured). Each distinct non-pure event still costs a PLD (up to about
+half a second each), so the time grows with the number of distinct events a
+file holds: a file's size limit bounds that, not this module.
 
 >>> entries = [{"event": {"kind": "discrete_laplace", "epsilon": 0.25, "sensitivity": 1},
 ...             "release": "r1", "release_delta": 0.0},
@@ -66,6 +72,12 @@ _MIN, _MAX = 1e-12, 1e12
 _PLD_MAX_EPSILON = 20.0
 _PLD_MAX_SENSITIVITY = 1000
 _PLD_MAX_RDP_EPSILON = 50.0
+#: The most DP-SGD steps one ``subsampled_gaussian`` event may hold (privsynth's bound).
+MAX_DPSGD_STEPS = 10**7
+#: The most compositions (steps times identical events) one PLD self-composition runs;
+#: above it the group is composed by RDP only (privsynth's bound).
+MAX_PLD_COMPOSITIONS = 10**7
+_SPARSE_MAX = 1000  # dp-accounting composes a sparse PMF densely once size**n exceeds it
 _GENESIS_TAG = "privsynth.ledger.genesis.v2\n"
 _ENTRY_TAG = "privsynth.ledger.entry.v2\n"
 _HEADER = ("format", "version", "budget", "dataset", "unit")
@@ -212,6 +224,8 @@ def read_event(data: object) -> _Event:
                 raise RecomputeError(f"event {kind!r}: sampling_rate must be in (0, 1]")
         elif not _MIN <= v <= _MAX:
             raise RecomputeError(f"event {kind!r}: {name} is outside [{_MIN:g}, {_MAX:g}]")
+        elif name == "steps" and v > MAX_DPSGD_STEPS:
+            raise RecomputeError(f"event {kind!r}: steps is above {MAX_DPSGD_STEPS:,}")
     return _Event(kind, epsilon=vals.get("epsilon", 0.0),
                   sensitivity=vals.get("sensitivity", 1.0), delta=vals.get("approx_delta", 0.0),
                   sigma=vals.get("sigma", vals.get("noise_multiplier", 0.0)),
@@ -230,10 +244,37 @@ def _pld_of(ev: _Event, count: int, delta: float) -> Any:
     every epsilon-DP mechanism. The discrete Gaussian above sensitivity 1 has
     no PLD here (zCDP through RDP only).
     """
+    if ev.steps * count > MAX_PLD_COMPOSITIONS:
+        return None
     one = _pld_one(ev, delta)
     if one is None or count == 1:
         return one
-    return one.self_compose(count)
+    return _self_compose(one, count)
+
+
+def _self_compose(one: Any, times: int) -> Any:
+    """``one.self_compose(times)`` without dp-accounting's ``size ** times`` big number.
+
+    dp-accounting composes a sparse PMF by a loop while ``size ** times`` is at
+    most 1000 and densely otherwise, deciding by computing that power exactly
+    (hours for 10^12); a size of 2 or more passes 1000 by 10 compositions, so
+    the same path is taken here without the power. A one-point PMF is made
+    dense above 1000 compositions.
+    """
+    from dp_accounting.pld import privacy_loss_distribution as pld
+
+    if times <= 1:
+        return one
+
+    def dense_if_large(pmf: Any) -> Any:
+        size = int(pmf.size)
+        large = (times >= 10 or size ** times > _SPARSE_MAX) if size >= 2 \
+            else times > _SPARSE_MAX
+        return pmf.to_dense_pmf() if large else pmf
+
+    remove = dense_if_large(one._pmf_remove)
+    add = None if one._symmetric else dense_if_large(one._pmf_add)
+    return pld.PrivacyLossDistribution(remove, add).self_compose(times)
 
 
 def _pld_one(ev: _Event, delta: float) -> Any:
@@ -273,7 +314,7 @@ def _pld_one(ev: _Event, delta: float) -> Any:
     one = pld.from_gaussian_mechanism(ev.sigma, sampling_prob=ev.rate,
                                       value_discretization_interval=_GRID,
                                       use_connect_dots=True)
-    return one.self_compose(ev.steps) if ev.steps > 1 else one
+    return _self_compose(one, ev.steps)
 
 
 def _rdp_event(ev: _Event) -> Any:
@@ -448,6 +489,7 @@ def confirms(stated: float, recomputed: float, *, pure: bool = False) -> bool:
     return stated >= recomputed * (1 - tol) - 1e-12
 
 
-__all__ = ["PURE_RELATIVE_TOLERANCE", "RELATIVE_TOLERANCE", "RecomputeError", "all_pure",
-           "canonical", "chain_problems", "confirms", "entry_id", "genesis", "joint_epsilon",
-           "ledger_epsilon", "read_event", "release_epsilon"]
+__all__ = ["MAX_DPSGD_STEPS", "MAX_PLD_COMPOSITIONS", "PURE_RELATIVE_TOLERANCE",
+           "RELATIVE_TOLERANCE", "RecomputeError", "all_pure", "canonical", "chain_problems",
+           "confirms", "entry_id", "genesis", "joint_epsilon", "ledger_epsilon", "read_event",
+           "release_epsilon"]
