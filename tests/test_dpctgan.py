@@ -165,6 +165,17 @@ def test_delta_is_refused_at_or_above_one_over_n(gan: type, toy: pd.DataFrame) -
         gan(**FAST).fit(toy, schema=SCHEMA, epsilon=1.0, delta=0.01, noise=_insecure(1))
 
 
+def test_more_dp_sgd_steps_than_the_cap_are_refused_before_dp_sgd(gan: type,
+                                                                 toy: pd.DataFrame) -> None:
+    from privsynth.errors import ParameterError
+
+    acct = Accountant(2.0, 1e-5)  # 100,000 passes of batches of 2 over ~600 rows: 3e7 steps
+    with pytest.raises(ParameterError, match=r"above 10,000,000.*Only the category counts"):
+        gan(**{**FAST, "epochs": 100_000, "batch_size": 2}).fit(
+            toy, schema=SCHEMA, epsilon=1.0, delta=1e-5, accountant=acct, noise=_insecure(1))
+    assert {e.label.split("/")[1] for e in acct.history} == {"counts"}
+
+
 def test_small_table_warns_that_dp_sgd_cannot_learn(gan: type, toy: pd.DataFrame) -> None:
     from privsynth.engines.dpctgan import CannotLearnWarning
 

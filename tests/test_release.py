@@ -230,6 +230,41 @@ def test_a_forged_model_record_is_caught_by_recomputation(folder: Path) -> None:
     assert "stated own epsilon 0.25 (delta 0) is below the 1 recomputed" in reasons(v)
 
 
+def test_a_forged_dp_sgd_event_of_too_many_steps_is_refused_quickly(folder: Path) -> None:
+    """Review r2: a model file whose record holds one subsampled Gaussian event of 10^12
+    steps (ids and checksums redone) made load and verify run for hours in dp-accounting;
+    steps above the public cap are now refused by both readers within seconds."""
+    import time
+
+    path = folder / "model.json"
+    doc = json.loads(path.read_text())
+    rec = doc["payload"]["record"]
+    e = dict(rec["entries"][0])
+    e["event"] = {"kind": "subsampled_gaussian", "sampling_rate": 0.5,
+                  "noise_multiplier": 1e6, "steps": 10**12}
+    e["release_delta"] = rec["delta"] = 1e-6
+    e["id"] = independent.entry_id(e)
+    rec["entries"] = [e]
+    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
+    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
+    path.write_text(json.dumps(doc))
+
+    def rehash(m: dict) -> None:
+        for f in m["files"]:
+            f["sha256"] = hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
+        m["releases"][0].update(delta=1e-6, entries=[e["id"]])
+
+    edit_json(folder / "manifest.json", rehash)
+    start = time.monotonic()
+    with pytest.raises(ModelFileError, match="steps = 1000000000000 is above 10,000,000"):
+        privsynth.load_model(path)
+    v = verify_release(folder)
+    assert time.monotonic() - start < 10
+    assert v.exit_code != 0 and "above 10,000,000" in reasons(v)
+    with pytest.raises(independent.RecomputeError, match="steps is above 10,000,000"):
+        independent.read_event(e["event"])
+
+
 def test_an_edited_entry_in_the_model_fails(folder: Path) -> None:
     path = folder / "model.json"
     doc = json.loads(path.read_text())

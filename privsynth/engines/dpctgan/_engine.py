@@ -66,6 +66,7 @@ from privsynth import mechanisms
 from privsynth._checks import check_delta, check_int, check_number
 from privsynth._types import FloatArray
 from privsynth.accounting import Accountant, Release, SubsampledGaussianEvent
+from privsynth.accounting.events import MAX_DPSGD_STEPS
 from privsynth.engines.base import FitDetails, Synthesizer
 from privsynth.engines.dpctgan import _plan
 from privsynth.engines.dpctgan._conditions import CondSampler, MarginalTargets, frequencies
@@ -313,6 +314,15 @@ class DPCTGAN(Synthesizer):
                 f"{round(n_hat):,}): a mechanism may then publish whole records with "
                 f"probability delta each. Use delta <= {1.0 / n_hat ** 1.5:.1g}. Only the "
                 f"category counts were charged (epsilon {eps_counts:.3g}).")
+        q = _plan.round_rate(self.batch_size / n_hat)
+        steps = _plan.dpsgd_steps(self.epochs, q)
+        if steps > MAX_DPSGD_STEPS:  # the noisy row count decides: checked before the tables
+            raise ParameterError(
+                f"DPCTGAN: {steps:,} DP-SGD steps ({self.epochs or _plan.DEFAULT_EPOCHS} "
+                f"passes of batches of {self.batch_size} over about {round(n_hat):,} rows) is "
+                f"above {MAX_DPSGD_STEPS:,}, the most privsynth accounts for; use fewer epochs "
+                f"or a larger batch_size. Only the category counts were charged (epsilon "
+                f"{eps_counts:.3g}).")
 
         # ---- 2. noisy 2-way marginals of every column pair (guide the generator)
         targets = self._noisy_marginals(layout, data_codes, release=release, noise=noise,
@@ -321,8 +331,6 @@ class DPCTGAN(Synthesizer):
 
         # ---- 3. the DP-SGD plan, charged before any training: calibrated so that this
         # release's own events (counts, marginals, DP-SGD) compose to (eps, delta).
-        q = _plan.round_rate(self.batch_size / n_hat)
-        steps = _plan.dpsgd_steps(self.epochs, q)
         sigma = _plan.dpsgd_sigma(eps, delta, q, steps, tuple(release.events))
         n_params = _discriminator_params(layout, _check_dims("discriminator_dim",
                                                              self.discriminator_dim))
