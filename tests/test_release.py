@@ -609,3 +609,34 @@ def test_a_model_without_a_ledger_refuses_dropped_entries_on_load(tmp_path: Path
         with pytest.raises(ModelFileError, match="not the whole chain"):
             privsynth.load_model(tmp_path / "bad.json")
     assert privsynth.load_model(tmp_path / "m.json").epsilon_ == 0.5
+
+
+def test_a_model_under_another_name_and_role_is_still_checked(folder: Path) -> None:
+    def truncate(p: dict) -> None:
+        p["record"]["entries"] = p["record"]["entries"][:1]
+        p["record"]["epsilon"] = 0.01
+
+    _rewrite_model(folder, "model.json", truncate)
+    (folder / "model.json").rename(folder / "model.txt")
+
+    def relist(m: dict) -> None:
+        for f in m["files"]:
+            if f["name"] == "model.json":
+                f.update(name="model.txt", role="file")
+
+    _rehash(folder, relist)
+    v = verify_release(folder)
+    assert not v.passed and "model model.txt" in reasons(v)
+
+
+def test_a_part_of_a_related_tables_release_saved_alone_loads(
+        linked_numbers: Callable[..., tuple[dict[str, object], dict[str, object]]],
+        tmp_path: Path) -> None:
+    tables, schemas = linked_numbers(300, 2)
+    m = privsynth.PrivBayes(degree=1).fit_tables(
+        tables, schemas=schemas, relations=[privsynth.Relation(
+            parent="planes", child="flights", key="tailnum")], epsilon=1.0, max_children=8)
+    for part in (m.parent_model_, m.child_model_):
+        part.save(tmp_path / "part.json")
+        assert privsynth.load_model(tmp_path / "part.json").epsilon_ == part.epsilon_
+        (tmp_path / "part.json").unlink()

@@ -833,70 +833,11 @@ def test_synthetic_row_count_equal_to_the_real_one_fails_without_showing_it() ->
     other = audit(real, _tiny_frame(236, seed=1), model=_FakeModel(schema))
     assert _hazard(other, "row-count-exact")["status"] == "pass"
     assert "236" not in _hazard(other, "row-count-exact")["explanation"]
-    # computed on the private data without DP: not in the public edition
-    assert "row-count-exact" not in {h["id"] for h in exact.to_dict(public=True)["hazards"]}
-
-
-def test_public_edition_withholds_the_verdict_an_evaluation_check_fails() -> None:
-    # the real row count is 237; a sample of exactly 237 rows publishes it. The public
-    # edition leaves the row-count check out (its result would give 237 away) but must
-    # not say "pass" or claim differential privacy: its verdict is withheld
-    jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator(
-        json.loads(schema_path().read_text(encoding="utf-8")))
-    schema = _tiny_schema()
-    ledger = Accountant(2.0)
-    model = _FakeModel(schema, accountant=ledger)
-    real = _tiny_frame(237, seed=4)
-    exact = audit(real, _tiny_frame(237, seed=1), model=model, accountant=ledger)
-    clean = audit(real, _tiny_frame(236, seed=1), model=model, accountant=ledger)
-    assert exact.to_dict()["residual_risk"]["verdict"] == "fail"
-    doc = exact.to_dict(public=True)
-    validator.validate(doc)
-    assert doc["hazard_counts"]["fail"] == 0  # the public checklist on its own passes
-    for part in (doc["residual_risk"], {"verdict": doc["sign_off"]["verdict"],
-                                        "statement": doc["sign_off"]["verdict_statement"]}):
-        assert part["verdict"] == "withheld"
-        assert "steward's edition" in part["statement"]
-        assert "differentially private" not in part["statement"].replace(
-            "without differential privacy", "").replace("as stating that the release is "
-                                                        "differentially private", "")
-    # no word of which check, and the real count only as the released sample's own size
-    html = unescape(exact.to_html(public=True))
-    text = json.dumps(doc)
-    for secret in ("row-count-exact", "Synthetic row count is not the real one",
-                   "as many rows as"):
-        assert secret not in text and secret not in html, secret
-    assert doc["identity"]["synthetic"]["rows"] == doc["data"]["synthetic_rows"] == 237
-    doc["identity"]["synthetic"]["rows"] = doc["data"]["synthetic_rows"] = 0
-    assert 237 not in _numbers(json.dumps(doc))
-    assert 237 not in _numbers(html.replace("237 rows, 2 columns", "").replace(
-        "have 237 rows", ""))
-    assert '<div class="callout withheld"><span class="badge withheld">WITHHELD</span>' in html
-    assert "This release is (1, 0)-differentially private" not in html  # the pass verdict
-    # a release that passes every check still passes in both editions, with its claim
-    for public in (False, True):
-        ok = clean.to_dict(public=public)
-        validator.validate(ok)
-        assert ok["residual_risk"]["verdict"] == ok["sign_off"]["verdict"] == "pass"
-        assert "This release is (1, 0)-differentially private" in ok["sign_off"][
-            "verdict_statement"]
-    assert "This release is (1, 0)-differentially private" in clean.to_html(public=True)
-
-
-def test_public_edition_keeps_its_own_failure_and_warning() -> None:
-    # a failure the public checklist shows itself stays "fail" (not withheld), naming it;
-    # a warning the public edition shows stays "warn" when the evaluation adds nothing
-    schema = _tiny_schema(source="data (not DP)")
-    exact = audit(_tiny_frame(237, seed=4), _tiny_frame(237, seed=1),
-                  model=_FakeModel(schema), schema=schema)
-    doc = exact.to_dict(public=True)
-    assert doc["residual_risk"]["verdict"] == "fail"
-    assert "domains are public" in doc["residual_risk"]["statement"]
-    assert "not the real one" not in doc["residual_risk"]["statement"]
-    warned = _tiny_report().to_dict(public=True)
-    assert _tiny_report().to_dict()["residual_risk"]["verdict"] == "warn"
-    assert warned["residual_risk"]["verdict"] == "warn"
+    # computed on the private data without DP: not in the public edition, which is refused
+    # while that check fails (and shows nothing of it when it passes)
+    with pytest.raises(ParameterError, match="no public edition"):
+        exact.to_dict(public=True)
+    assert "row-count-exact" not in {h["id"] for h in other.to_dict(public=True)["hazards"]}
 
 
 def test_constraints_are_listed_with_their_sampling_statistics() -> None:
@@ -1179,3 +1120,28 @@ def test_no_warning_from_a_plain_audit() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _tiny_report()
+
+
+def test_no_public_edition_when_a_check_it_leaves_out_fails() -> None:
+    """A sample of exactly the real row count fails the steward's row-count check; the
+    public edition (which leaves that check out, its status would give n away) must not
+    read "pass": it is refused, to the steward, and says which checks to fix."""
+    from privsynth import Accountant, datasets
+    from privsynth.schema import Schema
+
+    cols = ["age", "sex", "race", "income"]
+    schema = Schema(tuple(datasets.adult_schema()[c] for c in cols))
+    train = datasets.load_adult()[cols].iloc[:600]
+    acct = Accountant(epsilon=3.0)
+    m = PrivBayes(degree=1).fit(train, schema=schema, epsilon=1.0, accountant=acct)
+    exact = audit(train, m.sample(len(train), random_state=0), model=m, accountant=acct,
+                  attacks=False)
+    assert exact.to_dict()["residual_risk"]["verdict"] == "fail"
+    with pytest.raises(ParameterError, match=r"no public edition.*Synthetic row count"):
+        exact.to_dict(public=True)
+    with pytest.raises(ParameterError, match="no public edition"):
+        exact.to_html(public=True)
+    fine = audit(train, m.sample(len(train) + 17, random_state=0), model=m, accountant=acct,
+                 attacks=False)
+    assert fine.to_dict(public=True)["residual_risk"]["verdict"] == \
+        fine.to_dict()["residual_risk"]["verdict"] != "fail"

@@ -199,10 +199,4 @@ def _write(rep: Any, out: Path, json_out: Path | None, progress: Progress, *, pu
             rep.to_json(json_out, public=public)
     print(f"wrote the {edition} edition of {what}: {out}"
           + (f" and {json_out}" if json_out else ""))
-    if public and rep.to_dict(public=True)["residual_risk"]["verdict"] == "withheld":
-        # for the steward (this terminal), not for the public edition: say why
-        print(f"note: the public edition's verdict is withheld: a check it leaves out (computed "
-              f"on the private data) makes the steward's verdict "
-              f"{rep.to_dict()['residual_risk']['verdict']!r}; write the steward's edition "
-              f"(without --public) and read its checklist before publishing")
     return EXIT_OK

@@ -125,8 +125,15 @@ def _file_entry(folder: Path, path: str | Path, role: str, **extra: Any) -> dict
             **extra}
 
 
-def _release_entry(record: Any) -> dict[str, Any]:
-    """What the manifest states about one fit, from its FitRecord."""
+def _schemas_public(model: Any) -> bool:
+    """Whether every schema of ``model`` (a table's, or each part's) is public or DP."""
+    parts = [getattr(model, "schema_", None), *(getattr(getattr(model, a, None), "schema_", None)
+                                                for a in ("parent_model_", "child_model_"))]
+    return all(s.is_public for s in parts if s is not None)
+
+
+def _release_entry(record: Any, model: Any = None) -> dict[str, Any]:
+    """What the manifest states about one fit, from its FitRecord (and its schemas)."""
     return {
         "release": record.release,
         "engine": record.engine,
@@ -138,7 +145,8 @@ def _release_entry(record: Any) -> dict[str, Any]:
         "reproducible_noise": record.reproducible_noise,
         # False when the schema was read from the data without DP (rule 2): the stated
         # epsilon then covers the model's noise only, not the domains in the model file
-        "end_to_end_dp": SCHEMA_NOT_DP_HAZARD not in record.hazards,
+        # (read from the schemas too: a model file written before the hazard existed)
+        "end_to_end_dp": SCHEMA_NOT_DP_HAZARD not in record.hazards and _schemas_public(model),
     }
 
 
@@ -257,7 +265,7 @@ def _update(root: Path, *, model: Any, model_file: str | Path | None,
         raise ParameterError("write_manifest: model must be a fitted or loaded privsynth model")
     release = record.release if record is not None else None
     if record is not None:
-        _upsert(doc["releases"], "release", _release_entry(record))
+        _upsert(doc["releases"], "release", _release_entry(record, model))
     if model_file is not None:
         _upsert(doc["files"], "name", _file_entry(root, model_file, "model", release=release))
     if synthetic_file is not None:

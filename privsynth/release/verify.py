@@ -242,13 +242,24 @@ def _check_files(root: Path, files: list[Any], releases: Mapping[Any, Any],
         if rel is not None and rel not in releases:
             out.fail(EXIT_LEDGER, f"file {name}",
                      f"belongs to release {rel!r}, which the manifest does not state")
-        parsed = _load_json(path) if f.get("role") == "model" or path.suffix == ".json" else None
+        parsed = _load_json(path) if f.get("role") == "model" or _looks_like_model(path) \
+            else None
         if f.get("role") == "model" or (isinstance(parsed, dict)
                                         and parsed.get("format") == _MODEL_FORMAT):
             # a model file listed under another role is still a model someone can load:
             # its claim is checked like any other
             models.append((str(name), parsed))
     return models
+
+
+def _looks_like_model(path: Path) -> bool:
+    """Whether a file starts as a privsynth model file does (whatever its name)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and _MODEL_FORMAT.encode() in head
 
 
 def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks) -> None:
@@ -293,6 +304,10 @@ def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks)
         return
     _confirm_release(subject, stated, [e.get("event") for e in entries], out)
     not_dp = _schemas_not_dp(doc["payload"])
+    if _schemas_dp(doc["payload"]):
+        out.note(subject, "its schema was estimated with DP (infer_dp): the data set's total "
+                 "covers that estimation only if it was charged to this ledger (entries "
+                 "labelled infer_dp/...); verify does not link the schema to them")
     if not_dp:
         out.fail(EXIT_EPSILON, subject, f"its schema{'s' if len(not_dp) > 1 else ''} "
                  f"({', '.join(not_dp)}) came from the data without DP: the model file "
@@ -307,6 +322,12 @@ def _check_model(name: str, doc: Any, releases: Mapping[Any, Any], out: _Checks)
 
 #: Schema sources whose domains a release's guarantee covers (public, or estimated with DP).
 _DP_SOURCES = ("public", "dp")
+
+
+def _schemas_dp(payload: Mapping[str, Any]) -> bool:
+    """Whether the model file's (single-table) schema was estimated with DP."""
+    sch = payload.get("schema")
+    return isinstance(sch, Mapping) and sch.get("source") == "dp"
 
 
 def _schemas_not_dp(payload: Mapping[str, Any]) -> list[str]:

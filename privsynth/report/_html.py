@@ -41,7 +41,6 @@ p { margin: 0.5em 0; }
 .callout.fail { border-color: #b42318; background: #fdecea; }
 .callout.warn { border-color: #b7791f; background: #fff8e1; }
 .callout.pass { border-color: #2f855a; background: #eaf5ea; }
-.callout.withheld { border-color: #5b5b5b; background: #eeeeee; }
 .headline { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0; }
 .headline div { flex: 1 1 150px; border: 1px solid #d0d7de; border-radius: 6px;
                 padding: 8px 12px; }
@@ -61,7 +60,6 @@ table.signatures td { height: 3.2em; }
 .badge.pass { background: #d8f0dd; color: #135e2a; }
 .badge.warn { background: #ffefc2; color: #7a5200; }
 .badge.fail { background: #fbd5d5; color: #8a1c1c; }
-.badge.withheld { background: #dddddd; color: #333333; }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0; }
 figure { margin: 0; }
 figcaption { font-size: 0.82em; color: #555555; max-width: 520px; }

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from privsynth.errors import DataValidationError
+from privsynth.errors import DataValidationError, ParameterError
 from privsynth.report.criteria import public_criteria
 from privsynth.report.hazards import count
-from privsynth.report.residual_risk import residual_risk_section, verdict_of
+from privsynth.report.residual_risk import residual_risk_section
 from privsynth.report.sign_off import metadata_of, sign_off_section
 
 REPORT_FORMAT = "privsynth.audit"
@@ -101,13 +101,23 @@ class AuditReport:
             doc[key] = {"included": False, "reason": PUBLIC_OMISSION}
         doc["criteria"] = public_criteria(doc["criteria"], PUBLIC_OMISSION)
         _public_tables(doc)
-        # the evaluation's checks are left out (a failed row-count check would give the
-        # real row count away), but they still bar a "pass": the public verdict is
-        # "withheld" when they make the steward's verdict worse than the public checklist's
-        steward = verdict_of(count(doc["hazards"]), doc["epsilon"]["epsilon"])
+        # the evaluation's checks are left out of this edition (a failed row-count check
+        # would give the real row count away), so a verdict without them could read "pass"
+        # for a release they fail: no public edition is written then. The refusal reaches
+        # the steward only; the public edition's content never depends on those checks.
+        failed = [h["title"] for h in doc["hazards"]
+                  if h.get("evaluation") and h["status"] == "fail"]
+        if failed:
+            raise ParameterError(
+                "no public edition of this report: checks computed on the private data "
+                f"failed ({'; '.join(failed)}), and the public edition leaves them out, so "
+                "it would not show why the release should not be published. Fix the release "
+                "(e.g. sample a number of rows other than the real one: the model's noisy "
+                "count is the default) and audit again; the steward's edition shows the "
+                "details.")
         doc["hazards"] = [h for h in doc["hazards"] if not h.get("evaluation")]
         doc["hazard_counts"] = count(doc["hazards"])
-        doc["residual_risk"] = residual_risk_section(doc, steward_verdict=steward)
+        doc["residual_risk"] = residual_risk_section(doc)
         doc["sign_off"] = sign_off_section(doc, metadata_of(doc.get("sign_off") or {}))
         return doc
 

@@ -18,35 +18,8 @@ def _several(unit: str) -> str:
             "several units (under several identifiers) is protected at a multiple of epsilon.")
 
 
-#: The verdicts, from best to worst, then the public edition's word for one it cannot give.
-VERDICTS = ("pass", "warn", "fail")
-WITHHELD = "withheld"
-
-WITHHELD_STATEMENT = (
-    "The verdict is withheld from the public edition: it rests on checks computed on the "
-    "private data without differential privacy, which this edition leaves out. The steward's "
-    "edition of this report holds the reason. Do not read this edition as stating that the "
-    "release is differentially private.")
-
-
-def verdict_of(counts: Mapping[str, int], epsilon: float | None) -> str:
-    """The verdict of a checklist: "fail" (a failed check, or no finite guarantee), "warn"
-    or "pass"."""
-    if epsilon is None or counts["fail"]:
-        return "fail"
-    return "warn" if counts["warn"] else "pass"
-
-
-def residual_risk_section(doc: Mapping[str, Any], *,
-                          steward_verdict: str | None = None) -> dict[str, Any]:
-    """The statement is rebuilt from the document of one edition (public or not).
-
-    ``steward_verdict`` is the verdict of the steward's edition, given when ``doc`` is the
-    public edition: when the checks left out of the public edition make it worse than the
-    public checklist's own, the public verdict is :data:`WITHHELD` (never "pass"), with a
-    statement that names none of those checks (a failed row-count check would give the
-    real row count away).
-    """
+def residual_risk_section(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement is rebuilt from the document of one edition (public or not)."""
     counts = doc["hazard_counts"]
     eps = doc["epsilon"]["epsilon"]
     delta = doc["epsilon"]["delta"]
@@ -56,15 +29,11 @@ def residual_risk_section(doc: Mapping[str, Any], *,
              f"({fmt(eps)}, {delta:.3g})-differentially private"
              if rel is not None and eps is not None else
              f"({fmt(eps)}, {delta:.3g})-differentially private" if eps is not None else "")
-    own = verdict_of(counts, eps)
-    if steward_verdict is not None and (VERDICTS.index(steward_verdict)
-                                        > VERDICTS.index(own)):
-        verdict = (WITHHELD, WITHHELD_STATEMENT)
-    elif own == "fail":
+    if eps is None or counts["fail"]:
         failed = ", ".join(h["title"].lower() for h in doc["hazards"] if h["status"] == "fail")
         verdict = ("fail", f"Do not publish this release as differentially private: "
                            f"{counts['fail']} check(s) failed ({failed}).")
-    elif own == "warn":
+    elif counts["warn"]:
         verdict = ("warn", f"This release is {claim}; state the {counts['warn']} warning(s) of "
                            "the checklist alongside this claim.")
     else:

@@ -777,14 +777,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "without DP)",
         (f"{T_TABLES_REPORT}::test_the_public_edition_holds_no_evaluation_number",)),
     Mutant(
-        "report-public-verdict-ignores-evaluation", "privsynth/report/document.py",
-        (('        doc["residual_risk"] = residual_risk_section(doc, steward_verdict=steward)\n',
-          '        doc["residual_risk"] = residual_risk_section(doc)\n'),),
-        "the public edition says pass (and claims DP) for a release whose evaluation checks "
-        "fail, e.g. a sample of exactly the real row count",
-        ("tests/test_report.py::test_public_edition_withholds_the_verdict_an_evaluation_check_"
-         "fails",)),
-    Mutant(
         "tables-report-real-shares-exact", TABLES_RELATION,
         (('        "real": [rounded(v, REAL_SHARE_DECIMALS) for v in pr],\n',
           '        "real": [rounded(v, 8) for v in pr],\n'),),
@@ -848,6 +840,14 @@ MUTANTS: tuple[Mutant, ...] = (
           "    not_dp: list[str] = []\n"),),
         "verify passes a model whose schema was read from the data without DP",
         ("tests/test_release.py::test_a_fit_on_a_schema_read_from_the_data_is_never_verified",)),
+    Mutant(
+        "report-public-edition-despite-failed-evaluation", "privsynth/report/document.py",
+        (("        if failed:\n            raise ParameterError(\n",
+          "        if False:\n            raise ParameterError(\n"),),
+        "a public edition is written while a check it leaves out fails (it reads 'pass' for a "
+        "release whose sample has exactly the real row count)",
+        ("tests/test_report.py::test_no_public_edition_when_a_check_it_leaves_out_fails",
+         "tests/test_report.py::test_synthetic_row_count_equal_to_the_real_one_fails_without_showing_it")),
     Mutant(
         "verify-duplicate-release-ids", "privsynth/release/verify.py",
         (("    if len(releases) != len(doc[\"releases\"]):",
