@@ -210,18 +210,8 @@ def test_a_forged_model_record_is_caught_by_recomputation(folder: Path) -> None:
     """The model's epsilon edited down, its own checksum and the manifest's hashes redone:
     the stated numbers are still checked against the events, by load and by verify."""
     path = folder / "model.json"
-    doc = json.loads(path.read_text())
-    doc["payload"]["record"]["epsilon"] = 0.25
-    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
-    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
-    path.write_text(json.dumps(doc))
-
-    def rehash(m: dict) -> None:
-        for f in m["files"]:
-            f["sha256"] = hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
-        m["releases"][0]["epsilon"] = 0.25
-
-    edit_json(folder / "manifest.json", rehash)
+    _rewrite_model(folder, "model.json", lambda p: p["record"].update(epsilon=0.25))
+    _rehash(folder, lambda m: m["releases"][0].update(epsilon=0.25))
     # the forgery passes the model file's own checksum, not the check of its entries
     with pytest.raises(ModelFileError, match=r"states epsilon 0\.25, below the 1 its ledger"):
         privsynth.load_model(path)
@@ -237,24 +227,19 @@ def test_a_forged_dp_sgd_event_of_too_many_steps_is_refused_quickly(folder: Path
     import time
 
     path = folder / "model.json"
-    doc = json.loads(path.read_text())
-    rec = doc["payload"]["record"]
-    e = dict(rec["entries"][0])
-    e["event"] = {"kind": "subsampled_gaussian", "sampling_rate": 0.5,
-                  "noise_multiplier": 1e6, "steps": 10**12}
-    e["release_delta"] = rec["delta"] = 1e-6
-    e["id"] = independent.entry_id(e)
-    rec["entries"] = [e]
-    canon = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"))
-    doc["sha256"] = hashlib.sha256(canon.encode()).hexdigest()
-    path.write_text(json.dumps(doc))
+    forged: dict = {}
 
-    def rehash(m: dict) -> None:
-        for f in m["files"]:
-            f["sha256"] = hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest()
-        m["releases"][0].update(delta=1e-6, entries=[e["id"]])
+    def one_huge_event(p: dict) -> None:
+        rec = p["record"]
+        forged.update(rec["entries"][0])
+        forged["event"] = {"kind": "subsampled_gaussian", "sampling_rate": 0.5,
+                           "noise_multiplier": 1e6, "steps": 10**12}
+        forged["release_delta"] = rec["delta"] = 1e-6
+        forged["id"] = independent.entry_id(forged)
+        rec["entries"] = [forged]
 
-    edit_json(folder / "manifest.json", rehash)
+    _rewrite_model(folder, "model.json", one_huge_event)
+    _rehash(folder, lambda m: m["releases"][0].update(delta=1e-6, entries=[forged["id"]]))
     start = time.monotonic()
     with pytest.raises(ModelFileError, match="steps = 1000000000000 is above 10,000,000"):
         privsynth.load_model(path)
@@ -262,7 +247,7 @@ def test_a_forged_dp_sgd_event_of_too_many_steps_is_refused_quickly(folder: Path
     assert time.monotonic() - start < 10
     assert v.exit_code != 0 and "above 10,000,000" in reasons(v)
     with pytest.raises(independent.RecomputeError, match="steps is above 10,000,000"):
-        independent.read_event(e["event"])
+        independent.read_event(forged["event"])
 
 
 def test_an_edited_entry_in_the_model_fails(folder: Path) -> None:
