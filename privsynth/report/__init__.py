@@ -43,7 +43,7 @@ Example
 >>> real = pd.DataFrame({"age": [20, 35, 50, 65] * 50, "smoker": ["no", "yes"] * 100})
 >>> ledger = Accountant(2.0)
 >>> model = PrivBayes().fit(real, schema=schema, epsilon=1.0, accountant=ledger)
->>> report = audit(real, model.sample(200, random_state=0), model=model, accountant=ledger)
+>>> report = audit(real, model.sample(random_state=0), model=model, accountant=ledger)
 >>> s = report.summary()
 >>> s["release_epsilon"], s["epsilon"], s["method"]
 (1.0, 1.0, 'sum')
