@@ -280,6 +280,18 @@ def note_unrefunded(exc: BaseException, acct: Any, before: int, ledger: object) 
                      "and is not refunded")
 
 
+def claim_scope(record: Any) -> str:
+    """What a printed claim adds when the fit is not end-to-end DP (rule 2), else "".
+
+    >>> class R: end_to_end_dp = True
+    >>> claim_scope(R())
+    ''
+    """
+    if record.end_to_end_dp:
+        return ""
+    return " for the model's noise only (NOT end-to-end DP: a schema read from the data)"
+
+
 def plural(n: int, word: str) -> str:
     """``plural(1, "release")`` is ``1 release``; otherwise ``n releases``.
 

@@ -12,6 +12,7 @@ from privsynth.cli._common import (
     Subparsers,
     UsageError,
     check_new_release,
+    claim_scope,
     data_options,
     delta,
     load_schema,
@@ -122,8 +123,7 @@ def fit(args: argparse.Namespace) -> int:
         model.save(out)
         manifest = write_manifest(out.parent, model=model, model_file=out, accountant=acct)  # H10
     own = f"epsilon {model.epsilon_:.4g}" + (f", delta {model.delta_:.3g}" if model.delta_ else "")
-    if not schema.is_public:  # rule 2: the claim covers the model's noise, not the domains
-        own += " for the model's noise only (NOT end-to-end DP: schema read from the data)"
+    own += claim_scope(model.record_)
     print(f"fitted {args.engine}: release {release!r}, its own guarantee {own}; the data "
           f"set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of {acct.epsilon:g} "
           f"(remaining {left.epsilon:.4g}); model written to {out}, listed in {manifest}")

@@ -18,6 +18,7 @@ from privsynth.cli._common import (
     Subparsers,
     UsageError,
     check_new_release,
+    claim_scope,
     data_options,
     load_schema,
     make_engine,
@@ -34,7 +35,6 @@ from privsynth.cli._common import (
     utc_now,
     write_output,
 )
-from privsynth.engines.record import SCHEMA_NOT_DP_HAZARD
 from privsynth.errors import DataValidationError, ModelFileError
 from privsynth.release.manifest import check_manifest_folder, write_manifest
 
@@ -212,10 +212,8 @@ def fit_tables(args: argparse.Namespace) -> int:
     with progress.step(f"writing {out.name}"):
         model.save(out)
         manifest = write_manifest(out.parent, model=model, model_file=out, accountant=acct)
-    not_dp = "" if SCHEMA_NOT_DP_HAZARD not in model.record_.hazards else (
-        " for the models' noise only (NOT end-to-end DP: a schema read from the data)")
     print(f"fitted {parent} -> {child}: release {release!r}, its own guarantee epsilon "
-          f"{model.epsilon_:.4g}{not_dp} "
+          f"{model.epsilon_:.4g}{claim_scope(model.record_)} "
           f"(privacy unit: {model.record_.description['privacy_unit']}); "
           f"the data set's ledger {args.ledger} now at epsilon {total.epsilon:.4g} of "
           f"{acct.epsilon:g} (remaining {left.epsilon:.4g}); model written to {out}, listed "

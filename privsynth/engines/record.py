@@ -191,6 +191,11 @@ class FitRecord:
     unit: PrivacyUnit = field(default_factory=PrivacyUnit)
 
     @property
+    def end_to_end_dp(self) -> bool:
+        """False when the fit's schema was read from the data without DP (rule 2)."""
+        return SCHEMA_NOT_DP_HAZARD not in self.hazards
+
+    @property
     def recorded(self) -> bool:
         """Whether the spend is recorded in a ledger other than the model itself."""
         return self.ledger.kind != "none"

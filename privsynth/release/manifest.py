@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from privsynth._fileutil import atomic_write_text, exclusive_lock, locks_available, sha256_file
-from privsynth.engines.record import SCHEMA_NOT_DP_HAZARD
 from privsynth.errors import DataValidationError, ParameterError
 
 MANIFEST_NAME = "manifest.json"
@@ -146,7 +145,7 @@ def _release_entry(record: Any, model: Any = None) -> dict[str, Any]:
         # False when the schema was read from the data without DP (rule 2): the stated
         # epsilon then covers the model's noise only, not the domains in the model file
         # (read from the schemas too: a model file written before the hazard existed)
-        "end_to_end_dp": SCHEMA_NOT_DP_HAZARD not in record.hazards and _schemas_public(model),
+        "end_to_end_dp": record.end_to_end_dp and _schemas_public(model),
     }
 
 

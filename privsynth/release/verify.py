@@ -242,13 +242,10 @@ def _check_files(root: Path, files: list[Any], releases: Mapping[Any, Any],
         if rel is not None and rel not in releases:
             out.fail(EXIT_LEDGER, f"file {name}",
                      f"belongs to release {rel!r}, which the manifest does not state")
-        parsed = _load_json(path) if f.get("role") == "model" or _looks_like_model(path) \
-            else None
-        if f.get("role") == "model" or (isinstance(parsed, dict)
-                                        and parsed.get("format") == _MODEL_FORMAT):
+        if f.get("role") == "model" or _looks_like_model(path):
             # a model file listed under another role is still a model someone can load:
             # its claim is checked like any other
-            models.append((str(name), parsed))
+            models.append((str(name), _load_json(path)))
     return models
 
 
